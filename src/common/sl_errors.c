@@ -1,0 +1,110 @@
+/*
+ * sl_errors.c - the registry of startlijn business errors.
+ *
+ * Keep the table sorted by code: lookups are binary searches, and the unit
+ * test fails when the order, the format or docs/errors.md drift.
+ */
+#include "sl_errors.h"
+
+#include <string.h>
+
+static const sl_error_def sl_errors[] = {
+	{"already_member", 409, "already a member",
+	"This user is already an active member of the organization."},
+	{"email_in_use", 409, "email address in use",
+	"Another profile already uses this email address."},
+	{"email_not_verified", 403, "no verified email",
+	"The request carries no email claim, so no profile email can be set."},
+	{"insufficient_role", 403, "insufficient role",
+	"Your role in this organization does not allow this action."},
+	{"invalid_argument", 400, "invalid argument",
+	"An argument has an invalid value."},
+	{"invalid_country", 400, "invalid country",
+	"The country must be an ISO 3166-1 alpha-2 code such as NL."},
+	{"invalid_date_of_birth", 400, "invalid date of birth",
+	"The date of birth must lie between 1900-01-01 and today."},
+	{"invalid_email", 400, "invalid email address",
+	"The email address is not valid."},
+	{"invalid_kvk_number", 400, "invalid kvk number",
+	"A KvK number consists of exactly 8 digits."},
+	{"invalid_locale", 400, "invalid locale",
+	"The locale must be a language code such as nl or nl-NL."},
+	{"invalid_name", 400, "invalid name",
+	"The name must be 1 to 200 characters without control characters."},
+	{"invalid_phone", 400, "invalid phone number",
+	"The phone number must be in international E.164 form, such as +31612345678."},
+	{"invalid_relationship", 400, "invalid relationship",
+	"The relationship is not valid."},
+	{"invalid_role", 400, "invalid role",
+	"The role must be one of owner, admin, support or finance."},
+	{"invalid_settings", 400, "invalid settings",
+	"Settings must be a JSON object of at most 65536 bytes."},
+	{"invalid_slug", 400, "invalid slug",
+	"A slug is 3 to 63 characters of a-z, 0-9 and single hyphens, not starting or ending with a hyphen, and not reserved."},
+	{"last_owner", 409, "organization needs an owner",
+	"An organization must keep at least one owner."},
+	{"member_not_found", 404, "member not found",
+	"The user is not an active member of this organization."},
+	{"missing_argument", 400, "missing argument",
+	"A required argument is missing."},
+	{"not_authenticated", 401, "not authenticated",
+	"This action requires a signed-in user."},
+	{"organization_not_found", 404, "organization not found",
+	"No organization with this id is visible to you."},
+	{"owner_required", 403, "owner required",
+	"Only an owner can grant, change or revoke the owner and admin roles."},
+	{"profile_not_found", 404, "profile not found",
+	"No user profile matches."},
+	{"slug_taken", 409, "slug already taken",
+	"Another organization already uses this slug."},
+};
+
+#define SL_NERRORS (sizeof(sl_errors) / sizeof(sl_errors[0]))
+
+const sl_error_def *
+sl_error_lookup(const char *code)
+{
+	size_t		lo = 0,
+				hi = SL_NERRORS;
+
+	if (code == NULL)
+		return NULL;
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+		int			c = strcmp(code, sl_errors[mid].code);
+
+		if (c == 0)
+			return &sl_errors[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const sl_error_def *
+sl_error_table(size_t *count)
+{
+	if (count)
+		*count = SL_NERRORS;
+	return sl_errors;
+}
+
+int
+sl_error_sqlstate(const sl_error_def *def, char out[6])
+{
+	int			s;
+
+	if (def == NULL || def->http_status < 400 || def->http_status > 499)
+		return -1;
+	s = def->http_status;
+	out[0] = 'P';
+	out[1] = 'T';
+	out[2] = (char) ('0' + s / 100);
+	out[3] = (char) ('0' + (s / 10) % 10);
+	out[4] = (char) ('0' + s % 10);
+	out[5] = '\0';
+	return 0;
+}

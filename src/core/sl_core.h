@@ -1,0 +1,27 @@
+/*
+ * sl_core.h - PostgreSQL-side helpers shared by every startlijn extension.
+ */
+#ifndef SL_CORE_H
+#define SL_CORE_H
+
+#include "postgres.h"
+
+/*
+ * Raise the business error `code` (see src/common/sl_errors.c) as
+ * ereport(ERROR) with SQLSTATE PTnnn. detail may be NULL (the registry's
+ * default detail is used); hint may be NULL. Never returns.
+ *
+ * The detail PostgREST returns starts with the stable code followed by a
+ * colon, so clients can branch on it: "slug_taken: Another organization ...".
+ */
+extern void sl_raise(const char *code, const char *detail, const char *hint) pg_attribute_noreturn();
+
+/* text datum -> (pointer, length) without copying (detoasted). */
+#define SL_TEXT_ARG(n, ptr, len) \
+	do { \
+		text *t_ = PG_GETARG_TEXT_PP(n); \
+		(ptr) = VARDATA_ANY(t_); \
+		(len) = VARSIZE_ANY_EXHDR(t_); \
+	} while (0)
+
+#endif

@@ -1,0 +1,207 @@
+-- Test helper (never part of the product): call api.* exactly as PostgREST does.
+--
+-- PostgREST, per request: one transaction; set_config('role', ...),
+-- set_config('request.jwt.claims', <claims json>), set_config('request.headers',
+-- <lowercased headers json>), set_config('request.method'/'request.path', ...),
+-- then
+--   SELECT ... FROM jsonb_to_record($body) AS _(arg type, ...), api.fn(arg := _.arg, ...)
+-- with the argument types taken from the function's declaration.
+--
+--   pgrst.call(who, fn, args)   the JSON result, or the error raised as is
+--   pgrst.try(who, fn, args)    {"status":..,"code":..,"message":..,"details":..,"hint":..}
+--                               for errors (HTTP status mapped as PostgREST does),
+--                               {"status":200,"body":...} otherwise; changes of a
+--                               failed call are rolled back, as PostgREST does
+--   pgrst.sql_as(who, sql)      run any SQL as that caller, always rolled back:
+--                               'rows=N' or 'error=SQLSTATE' (for RLS matrices)
+--
+-- who: 'anon', 'service', a demo user's lowercase first name ('anna'), or a uuid.
+
+CREATE SCHEMA pgrst;
+GRANT USAGE ON SCHEMA pgrst TO PUBLIC;
+
+-- claims of a caller, as the JWT PostgREST verified would carry them
+CREATE FUNCTION pgrst.claims(who text) RETURNS jsonb
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog
+  AS $$
+DECLARE
+  p record;
+BEGIN
+  IF who = 'anon' THEN
+    RETURN jsonb_build_object('role', 'anon');
+  ELSIF who = 'service' THEN
+    RETURN jsonb_build_object('role', 'service_role');
+  END IF;
+  IF who ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+    SELECT pr.id, pr.email INTO p FROM startlijn.profiles pr WHERE pr.id = who::uuid;
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+      'sub', who, 'role', 'authenticated', 'email', p.email, 'aud', 'authenticated'));
+  END IF;
+  SELECT pr.id, pr.email INTO p FROM startlijn.profiles pr
+   WHERE lower(split_part(pr.full_name, ' ', 1)) = who;
+  IF p.id IS NULL THEN
+    RAISE EXCEPTION 'pgrst: unknown caller %', who;
+  END IF;
+  RETURN jsonb_build_object('sub', p.id, 'role', 'authenticated', 'email', p.email,
+                            'aud', 'authenticated');
+END
+$$;
+
+-- the SQL PostgREST would run for POST /rpc/<fn> with a JSON body
+CREATE FUNCTION pgrst.rpc_sql(fn text, args jsonb) RETURNS text
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog
+  AS $$
+DECLARE
+  p record;
+  coldefs text[] := '{}';
+  callargs text[] := '{}';
+  k text;
+  i int;
+  found_arg boolean;
+BEGIN
+  SELECT pr.oid, pr.proretset, pr.proargnames, pr.proargmodes, pr.proallargtypes, pr.proargtypes,
+         pr.pronargs, pr.prorettype
+    INTO p
+    FROM pg_proc pr JOIN pg_namespace n ON n.oid = pr.pronamespace
+   WHERE n.nspname = 'api' AND pr.proname = fn;
+  IF p.oid IS NULL THEN
+    RAISE EXCEPTION 'Could not find the function api.%', fn USING ERRCODE = 'PGRST';
+  END IF;
+  FOR k IN SELECT jsonb_object_keys(COALESCE(args, '{}')) LOOP
+    found_arg := false;
+    FOR i IN 1 .. COALESCE(array_length(p.proargnames, 1), 0) LOOP
+      IF p.proargnames[i] = k AND (p.proargmodes IS NULL OR p.proargmodes[i] IN ('i', 'b')) THEN
+        coldefs := coldefs || format('%I %s', k,
+          format_type(COALESCE(p.proallargtypes[i], (p.proargtypes::oid[])[i - 1]), NULL));
+        callargs := callargs || format('%I := _.%I', k, k);
+        found_arg := true;
+      END IF;
+    END LOOP;
+    IF NOT found_arg THEN
+      RAISE EXCEPTION 'Could not find the function api.%(%) in the schema cache', fn, k
+        USING ERRCODE = 'PGRST';
+    END IF;
+  END LOOP;
+  IF p.proretset THEN
+    RETURN format('SELECT COALESCE(jsonb_agg(to_jsonb(r)), ''[]'') FROM %s api.%I(%s) r',
+      CASE WHEN cardinality(coldefs) > 0
+           THEN format('jsonb_to_record($1) AS _(%s), LATERAL', array_to_string(coldefs, ', ')) ELSE '' END,
+      fn, array_to_string(callargs, ', '));
+  END IF;
+  RETURN format('SELECT to_jsonb(api.%I(%s)) %s', fn, array_to_string(callargs, ', '),
+    CASE WHEN cardinality(coldefs) > 0
+         THEN format('FROM jsonb_to_record($1) AS _(%s)', array_to_string(coldefs, ', ')) ELSE '' END);
+END
+$$;
+
+-- request settings, local to the current transaction
+-- (search_path is not emulated: every startlijn function pins its own.)
+CREATE FUNCTION pgrst.begin_request(who text, method text, path text, headers jsonb)
+  RETURNS void
+  LANGUAGE plpgsql SET search_path = pg_catalog
+  AS $$
+DECLARE
+  claims jsonb := pgrst.claims(who);
+  lower_headers jsonb;
+BEGIN
+  SELECT COALESCE(jsonb_object_agg(lower(key), value), '{}') INTO lower_headers
+    FROM jsonb_each(COALESCE(headers, '{}'));
+  lower_headers := jsonb_build_object('user-agent', 'pgrst-test/1.0', 'x-forwarded-for', '203.0.113.7')
+                   || lower_headers;
+  PERFORM set_config('request.jwt.claims', claims::text, true);
+  PERFORM set_config('request.headers', lower_headers::text, true);
+  PERFORM set_config('request.method', method, true);
+  PERFORM set_config('request.path', path, true);
+  PERFORM set_config('role', claims ->> 'role', true);
+END
+$$;
+
+CREATE FUNCTION pgrst.end_request() RETURNS void
+  LANGUAGE plpgsql SET search_path = pg_catalog
+  AS $$
+BEGIN
+  PERFORM set_config('role', 'none', true);
+  PERFORM set_config('request.jwt.claims', '', true);
+  PERFORM set_config('request.headers', '', true);
+  PERFORM set_config('request.method', '', true);
+  PERFORM set_config('request.path', '', true);
+END
+$$;
+
+CREATE FUNCTION pgrst.call(who text, fn text, args jsonb DEFAULT '{}', headers jsonb DEFAULT '{}')
+  RETURNS jsonb
+  LANGUAGE plpgsql SET search_path = pg_catalog
+  AS $$
+DECLARE
+  q text := pgrst.rpc_sql(fn, args);
+  result jsonb;
+BEGIN
+  PERFORM pgrst.begin_request(who, 'POST', '/rpc/' || fn, headers);
+  EXECUTE q INTO result USING COALESCE(args, '{}');
+  PERFORM pgrst.end_request();
+  RETURN result;
+END
+$$;
+
+-- PostgREST's mapping of SQLSTATE to HTTP status (the part we rely on)
+CREATE FUNCTION pgrst.http_status(state text, role text) RETURNS int
+  LANGUAGE sql IMMUTABLE
+  AS $$
+    SELECT CASE
+      WHEN state ~ '^PT[0-9]{3}$' THEN substr(state, 3)::int
+      WHEN state = '42501' THEN CASE WHEN role = 'anon' THEN 401 ELSE 403 END
+      WHEN state IN ('23505', '23503') THEN 409
+      WHEN state = '23514' THEN 400
+      WHEN state = 'P0001' THEN 400
+      WHEN state LIKE '22%' THEN 400
+      WHEN state = '42883' THEN 404
+      WHEN state = 'PGRST' THEN 404
+      WHEN state = '40001' THEN 409
+      ELSE 500
+    END
+  $$;
+
+CREATE FUNCTION pgrst.try(who text, fn text, args jsonb DEFAULT '{}', headers jsonb DEFAULT '{}')
+  RETURNS jsonb
+  LANGUAGE plpgsql SET search_path = pg_catalog
+  AS $$
+DECLARE
+  result jsonb;
+  st text; msg text; det text; hnt text;
+BEGIN
+  BEGIN
+    result := pgrst.call(who, fn, args, headers);
+    RETURN jsonb_build_object('status', 200, 'body', result);
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+                            det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+    RETURN jsonb_build_object('status', pgrst.http_status(st, pgrst.claims(who) ->> 'role'),
+      'code', st, 'message', msg, 'details', NULLIF(det, ''), 'hint', NULLIF(hnt, ''));
+  END;
+END
+$$;
+
+-- Run sql as the caller (claims, role) and roll it back: 'rows=N' or 'error=SQLSTATE'.
+CREATE FUNCTION pgrst.sql_as(who text, sql text) RETURNS text
+  LANGUAGE plpgsql SET search_path = pg_catalog
+  AS $$
+DECLARE
+  n bigint;
+  outcome text;
+BEGIN
+  BEGIN
+    PERFORM pgrst.begin_request(who, 'POST', '/sql', '{}');
+    EXECUTE sql;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    outcome := 'rows=' || n;
+    RAISE EXCEPTION USING ERRCODE = 'PGRSA', MESSAGE = outcome;   -- undo everything
+  EXCEPTION WHEN OTHERS THEN
+    IF SQLSTATE = 'PGRSA' THEN
+      RETURN SQLERRM;
+    END IF;
+    RETURN 'error=' || SQLSTATE;
+  END;
+END
+$$;
+
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pgrst TO PUBLIC;
