@@ -260,7 +260,7 @@ CREATE FUNCTION startlijn.profiles_guard() RETURNS trigger
   AS $$
 BEGIN
   IF OLD.deleted_at IS NOT NULL THEN
-    RAISE EXCEPTION 'profile % is deleted', OLD.id
+    RAISE EXCEPTION 'deleted profiles cannot be changed'
       USING ERRCODE = 'object_not_in_prerequisite_state',
             DETAIL = 'Soft-deleted rows cannot be changed.';
   END IF;
@@ -291,7 +291,7 @@ CREATE FUNCTION startlijn.organization_members_guard() RETURNS trigger
 BEGIN
   IF TG_OP = 'UPDATE' THEN
     IF OLD.deleted_at IS NOT NULL THEN
-      RAISE EXCEPTION 'membership % was removed', OLD.id
+      RAISE EXCEPTION 'removed memberships cannot be changed'
         USING ERRCODE = 'object_not_in_prerequisite_state',
               DETAIL = 'Removed memberships are history; add the member again instead.';
     END IF;

@@ -205,3 +205,41 @@ END
 $$;
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pgrst TO PUBLIC;
+
+-- Deterministic view of a result for pg_regress: timestamps become "<ts>",
+-- uuids that are not demo-data ids become "<uuid>".
+CREATE FUNCTION pgrst.stable(j jsonb) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE
+  AS $$
+    SELECT CASE jsonb_typeof(j)
+      WHEN 'object' THEN (SELECT COALESCE(jsonb_object_agg(key, pgrst.stable(value)), '{}') FROM jsonb_each(j))
+      WHEN 'array' THEN (SELECT COALESCE(jsonb_agg(pgrst.stable(value) ORDER BY ord), '[]')
+                           FROM jsonb_array_elements(j) WITH ORDINALITY AS e(value, ord))
+      WHEN 'string' THEN CASE
+        WHEN j #>> '{}' ~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d' THEN '"<ts>"'::jsonb
+        WHEN j #>> '{}' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+             AND j #>> '{}' !~ '^00000000-0000-4000-' THEN '"<uuid>"'::jsonb
+        ELSE j END
+      ELSE j
+    END
+  $$;
+
+-- pgrst.try with a deterministic result
+CREATE FUNCTION pgrst.show(who text, fn text, args jsonb DEFAULT '{}', headers jsonb DEFAULT '{}')
+  RETURNS jsonb
+  LANGUAGE sql
+  AS $$ SELECT pgrst.stable(pgrst.try(who, fn, args, headers)) $$;
+
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pgrst TO PUBLIC;
+
+-- A digest of everything the tenancy tables hold, to prove "nothing was written".
+CREATE FUNCTION pgrst.tenancy_digest() RETURNS text
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog
+  AS $$
+    SELECT md5(string_agg(t, '|' ORDER BY t)) FROM (
+      SELECT 'p' || to_jsonb(p)::text AS t FROM startlijn.profiles p
+      UNION ALL SELECT 'o' || to_jsonb(o)::text FROM startlijn.organizations o
+      UNION ALL SELECT 'm' || to_jsonb(m)::text FROM startlijn.organization_members m
+      UNION ALL SELECT 'r' || to_jsonb(r)::text FROM startlijn.organization_relationships r
+    ) x
+  $$;

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# make test: build, then run every suite against a throwaway cluster
+# (private unix socket, no TCP), remove it even on failure, and end with
+# one line "N passed, N failed".
+#
+#   SUITES="unit regress isolation pgtap upgrade" (default: all) to run a subset
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+# shellcheck source=cluster.sh
+. test/tools/cluster.sh
+
+SUITES=${SUITES:-"unit regress isolation pgtap upgrade"}
+RESULTS=$ROOT/test/results
+PASSED=0
+FAILED=0
+FAILURES=()
+
+note_pass() { PASSED=$((PASSED + $1)); }
+note_fail() { FAILED=$((FAILED + $1)); FAILURES+=("$2"); }
+
+finish() {
+  local rc=$?
+  if [ -n "${TMP:-}" ]; then
+    cluster_stop "$TMP/data"
+    rm -rf "$TMP"
+  fi
+  if [ ${#FAILURES[@]} -gt 0 ]; then
+    echo
+    echo "failures (outputs under test/results/):"
+    printf '  - %s\n' "${FAILURES[@]}"
+  fi
+  echo
+  echo "$PASSED passed, $FAILED failed"
+  if [ "$FAILED" -gt 0 ] || [ "$rc" -ne 0 ]; then exit 1; fi
+  exit 0
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+
+echo "== build (-Wall -Wextra -Werror) and install"
+if ! build_and_install > "$RESULTS/build.log" 2>&1; then
+  cat "$RESULTS/build.log"
+  note_fail 1 "build"
+  exit 1
+fi
+
+has_suite() { [[ " $SUITES " == *" $1 "* ]]; }
+
+# --- C unit tests (TAP) -------------------------------------------------------
+if has_suite unit; then
+  echo "== C unit tests (test/unit)"
+  if make -s unit > "$RESULTS/unit.tap" 2>&1; then :; fi
+  ok=$(grep -c '^ok ' "$RESULTS/unit.tap" || true)
+  nok=$(grep -c '^not ok ' "$RESULTS/unit.tap" || true)
+  plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$RESULTS/unit.tap" | tail -1)
+  grep '^not ok' "$RESULTS/unit.tap" | sed 's/^/   /'
+  note_pass "$ok"
+  [ "$nok" -gt 0 ] && note_fail "$nok" "unit: $nok failing (test/results/unit.tap)"
+  if [ -z "$plan" ] || [ "$plan" -ne $((ok + nok)) ]; then
+    note_fail 1 "unit: plan ${plan:-missing} but $((ok + nok)) results (crash?)"
+  fi
+  echo "   $ok ok, $nok not ok"
+fi
+
+# --- throwaway cluster --------------------------------------------------------
+TMP=$(mktemp -d /tmp/startlijn-test.XXXXXX)
+chmod 755 "$TMP"
+PORT=$(( 20000 + RANDOM % 40000 ))
+SOCK=$TMP/sock
+echo "== throwaway cluster in $TMP (socket only, port number $PORT)"
+cluster_init "$TMP/data" "$SOCK" "$PORT" "" \
+  "fsync = off" "synchronous_commit = off" "full_page_writes = off" \
+  "cron.database_name = 'startlijn_cron'" "log_min_messages = warning" \
+  "max_locks_per_transaction = 256"
+touch "$TMP/server.log"; [ "$(id -u)" -eq 0 ] && chown "$SERVER_USER" "$TMP/server.log"
+if ! cluster_start "$TMP/data" "$TMP/server.log"; then
+  cat "$TMP/server.log"
+  note_fail 1 "cluster start"
+  exit 1
+fi
+export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres
+PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1)
+
+# a database with the extension, the PostgREST helper and the demo data
+make_test_db() {
+  local db=$1; shift
+  "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null &&
+  "${PSQL[@]}" -d "$db" "$@" -c "CREATE EXTENSION startlijn CASCADE" \
+     -f test/helpers/pgrst.sql -f test/fixtures/demo.sql >/dev/null
+}
+
+# --- pg_regress ---------------------------------------------------------------
+if has_suite regress; then
+  echo "== pg_regress (sql/, expected/)"
+  tests=$(cd sql && ls -1 *.sql | sed 's/\.sql$//' | sort)
+  # shellcheck disable=SC2086
+  "$PGXS_DIR/src/test/regress/pg_regress" --inputdir=. --outputdir="$RESULTS/regress" \
+    --bindir="$PG_BIN" --host="$SOCK" --port="$PORT" --user=postgres \
+    --dbname=startlijn_regress $tests > "$RESULTS/regress.out" 2>&1
+  sed -n 's/^\(test \| *\)\?\([a-z0-9_]*\) *\.\.\. \(ok\|FAILED\|failed\).*$/\2 \3/p' "$RESULTS/regress.out" > "$RESULTS/regress.summary"
+  ok=$(grep -c ' ok$' "$RESULTS/regress.summary" || true)
+  bad=$(grep -ci ' failed$' "$RESULTS/regress.summary" || true)
+  note_pass "$ok"
+  if [ "$bad" -gt 0 ]; then
+    note_fail "$bad" "pg_regress: $(grep -i ' failed$' "$RESULTS/regress.summary" | cut -d' ' -f1 | tr '\n' ' ')(test/results/regress/regression.diffs)"
+    head -c 6000 "$RESULTS/regress/regression.diffs" 2>/dev/null | sed 's/^/   /'
+  fi
+  if [ $((ok + bad)) -ne "$(echo "$tests" | wc -l)" ]; then
+    note_fail 1 "pg_regress did not run every test (test/results/regress.out)"
+    tail -20 "$RESULTS/regress.out"
+  fi
+  echo "   $ok ok, $bad failed"
+fi
+
+# --- isolation ----------------------------------------------------------------
+if has_suite isolation; then
+  echo "== isolation (test/isolation)"
+  if make_test_db startlijn_isolation; then
+    specs=$(cd test/isolation/specs && ls -1 *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
+    # shellcheck disable=SC2086
+    "$PGXS_DIR/src/test/isolation/pg_isolation_regress" --inputdir=test/isolation \
+      --outputdir="$RESULTS/isolation" --bindir="$PG_BIN" \
+      --host="$SOCK" --port="$PORT" --user=postgres --use-existing --dbname=startlijn_isolation \
+      $specs > "$RESULTS/isolation.out" 2>&1
+    sed -n 's/^\(test \| *\)\?\([a-z0-9_-]*\) *\.\.\. \(ok\|FAILED\|failed\).*$/\2 \3/p' "$RESULTS/isolation.out" > "$RESULTS/isolation.summary"
+    ok=$(grep -c ' ok$' "$RESULTS/isolation.summary" || true)
+    bad=$(grep -ci ' failed$' "$RESULTS/isolation.summary" || true)
+    note_pass "$ok"
+    if [ "$bad" -gt 0 ]; then
+      note_fail "$bad" "isolation: $(grep -i ' failed$' "$RESULTS/isolation.summary" | cut -d' ' -f1 | tr '\n' ' ')(test/results/isolation/regression.diffs)"
+      head -c 6000 "$RESULTS/isolation/regression.diffs" 2>/dev/null | sed 's/^/   /'
+    fi
+    if [ $((ok + bad)) -ne "$(echo "$specs" | wc -l)" ]; then
+      note_fail 1 "isolation did not run every spec (test/results/isolation.out)"
+      tail -20 "$RESULTS/isolation.out"
+    fi
+    echo "   $ok ok, $bad failed"
+  else
+    note_fail 1 "isolation: could not prepare the database"
+  fi
+fi
+
+# --- pgTAP --------------------------------------------------------------------
+if has_suite pgtap; then
+  echo "== pgTAP (test/pgtap, pg_prove)"
+  if make_test_db startlijn_tap -c "CREATE EXTENSION pgtap"; then
+    pg_prove --verbose --ext .sql -d startlijn_tap test/pgtap/ > "$RESULTS/pgtap.out" 2>&1
+    prove_rc=$?
+    ok=$(grep -cE '^ *ok [0-9]+' "$RESULTS/pgtap.out" || true)
+    nok=$(grep -cE '^ *not ok [0-9]+' "$RESULTS/pgtap.out" || true)
+    note_pass "$ok"
+    if [ "$nok" -gt 0 ]; then
+      note_fail "$nok" "pgTAP: $nok failing assertions (test/results/pgtap.out)"
+      grep -E -A4 '^ *not ok [0-9]+' "$RESULTS/pgtap.out" | head -80 | sed 's/^/   /'
+    fi
+    if [ "$prove_rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
+      note_fail 1 "pgTAP: pg_prove failed without a failing assertion (plan or error; test/results/pgtap.out)"
+      grep -E 'ERROR|Bad plan|Dubious|Parse errors|psql:' "$RESULTS/pgtap.out" | head -20 | sed 's/^/   /'
+    fi
+    echo "   $ok ok, $nok not ok"
+  else
+    note_fail 1 "pgTAP: could not prepare the database"
+  fi
+fi
+
+# --- extension upgrade paths --------------------------------------------------
+# For every extension with an older full install script: install it, update
+# to the default version, and compare the members with a fresh install.
+if has_suite upgrade; then
+  echo "== upgrade paths (extension/*--A--B.sql)"
+  "${PSQL[@]}" -d postgres -c "CREATE DATABASE startlijn_upgrade_fresh" -c "CREATE DATABASE startlijn_upgrade_old" >/dev/null
+  members_sql="SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend
+                WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+                  AND refobjid = (SELECT oid FROM pg_extension WHERE extname = '%s') ORDER BY 1"
+  checked=0
+  for control in extension/*.control; do
+    ext=$(basename "$control" .control)
+    default=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$control")
+    for script in extension/"$ext"--*.sql; do
+      v=${script#extension/"$ext"--}; v=${v%.sql}
+      [[ "$v" == *--* ]] && continue          # an upgrade script
+      [ "$v" = "$default" ] && continue
+      checked=$((checked + 1))
+      if "${PSQL[@]}" -d startlijn_upgrade_old -c "DROP EXTENSION IF EXISTS $ext CASCADE" \
+           -c "CREATE EXTENSION $ext VERSION '$v' CASCADE" -c "ALTER EXTENSION $ext UPDATE" \
+           > "$RESULTS/upgrade-$ext-$v.log" 2>&1 &&
+         "${PSQL[@]}" -d startlijn_upgrade_fresh -c "DROP EXTENSION IF EXISTS $ext CASCADE" \
+           -c "CREATE EXTENSION $ext CASCADE" >> "$RESULTS/upgrade-$ext-$v.log" 2>&1; then
+        # shellcheck disable=SC2059
+        q=$(printf "$members_sql" "$ext")
+        if diff <("${PSQL[@]}" -d startlijn_upgrade_old -tAc "$q") \
+                <("${PSQL[@]}" -d startlijn_upgrade_fresh -tAc "$q") >> "$RESULTS/upgrade-$ext-$v.log"; then
+          note_pass 1; echo "   $ext $v -> $default: ok"
+        else
+          note_fail 1 "upgrade $ext $v -> $default: members differ (test/results/upgrade-$ext-$v.log)"
+        fi
+      else
+        note_fail 1 "upgrade $ext $v -> $default failed (test/results/upgrade-$ext-$v.log)"
+      fi
+    done
+  done
+  [ "$checked" -eq 0 ] && echo "   (every extension is at its first version: nothing to upgrade from)"
+fi

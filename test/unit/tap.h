@@ -1,0 +1,24 @@
+/* Minimal TAP producer for the C unit tests of src/common. */
+#ifndef SL_TAP_H
+#define SL_TAP_H
+
+#include <stdio.h>
+
+extern int	tap_count;
+extern int	tap_failed;
+
+#define ok(cond, ...) \
+	do { \
+		int ok_ = (cond) ? 1 : 0; \
+		tap_count++; \
+		if (!ok_) tap_failed++; \
+		printf("%sok %d - ", ok_ ? "" : "not ", tap_count); \
+		printf(__VA_ARGS__); \
+		printf("\n"); \
+		if (!ok_) printf("#   failed at %s:%d\n", __FILE__, __LINE__); \
+	} while (0)
+
+void		test_validate(void);
+void		test_errors(const char *errors_md);
+
+#endif
