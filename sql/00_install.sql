@@ -1,4 +1,4 @@
-set SHOW_CONTEXT never
+\set SHOW_CONTEXT never
 -- Installing into a cluster that has no Supabase roles and no auth schema:
 -- the extension creates them (this test runs first on a fresh cluster).
 SELECT rolname FROM pg_roles

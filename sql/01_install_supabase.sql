@@ -1,4 +1,4 @@
-set SHOW_CONTEXT never
+\set SHOW_CONTEXT never
 -- Installing into a database that already has Supabase's auth schema and
 -- functions: ours must not replace or own them.
 CREATE DATABASE startlijn_supabase_like;

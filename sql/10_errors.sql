@@ -1,4 +1,4 @@
-set SHOW_CONTEXT never
+\set SHOW_CONTEXT never
 -- Business errors: PTnnn SQLSTATE, lowercase message, detail starting with
 -- the stable code, optional hint. psql shows the same as PostgREST returns.
 SELECT startlijn.raise('slug_taken');

@@ -1,4 +1,4 @@
-set SHOW_CONTEXT never
+\set SHOW_CONTEXT never
 -- create_organization / update_organization / my_organizations
 \set anna '00000000-0000-4000-a000-000000000001'
 \set utrecht '00000000-0000-4000-b000-000000000001'

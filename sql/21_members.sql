@@ -1,4 +1,4 @@
-set SHOW_CONTEXT never
+\set SHOW_CONTEXT never
 -- add_member / change_member_role / remove_member / leave_organization / list_members
 \set utrecht '00000000-0000-4000-b000-000000000001'
 \set kromme '00000000-0000-4000-b000-000000000002'

@@ -1,4 +1,4 @@
-set SHOW_CONTEXT never
+\set SHOW_CONTEXT never
 -- update_my_profile / my_profile: self-service; the email follows the JWT
 \set kim '00000000-0000-4000-a000-000000000011'
 
