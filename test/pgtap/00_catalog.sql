@@ -1,0 +1,89 @@
+-- Catalog rules that fail the build when broken, for every extension we ship
+-- (every extension whose name starts with startlijn) and every schema they own.
+BEGIN;
+SELECT plan(13);
+
+CREATE TEMP VIEW our_ext AS
+  SELECT oid, extname FROM pg_extension WHERE extname LIKE 'startlijn%';
+CREATE TEMP VIEW our_members AS
+  SELECT d.classid, d.objid FROM pg_depend d
+   WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+     AND d.refobjid IN (SELECT oid FROM our_ext);
+-- schemas we create: owned by an extension, or named in a control file
+CREATE TEMP VIEW our_schemas AS
+  SELECT n.oid, n.nspname FROM pg_namespace n
+   WHERE n.oid IN (SELECT objid FROM our_members WHERE classid = 'pg_namespace'::regclass)
+      OR n.oid IN (SELECT extnamespace FROM pg_extension WHERE extname LIKE 'startlijn%');
+CREATE TEMP VIEW our_tables AS
+  SELECT c.oid, c.oid::regclass::text AS name, c.relrowsecurity, c.relforcerowsecurity
+    FROM pg_class c
+   WHERE c.relkind IN ('r', 'p') AND c.relnamespace IN (SELECT oid FROM our_schemas);
+CREATE TEMP VIEW our_functions AS
+  SELECT p.oid, p.oid::regprocedure::text AS name, p.prosecdef, p.proconfig, p.proacl,
+         p.pronamespace::regnamespace::text AS schema, p.provolatile
+    FROM pg_proc p
+   WHERE p.oid IN (SELECT objid FROM our_members WHERE classid = 'pg_proc'::regclass);
+
+SELECT cmp_ok((SELECT count(*) FROM our_tables), '>=', 4::bigint, 'the catalog checks see our tables');
+
+SELECT is_empty($$ SELECT name FROM our_tables WHERE NOT relrowsecurity $$,
+  'every table in our schemas has row level security enabled');
+SELECT is_empty($$ SELECT name FROM our_tables WHERE NOT relforcerowsecurity $$,
+  'every table in our schemas has row level security forced');
+SELECT is_empty($$ SELECT t.name FROM our_tables t
+                    WHERE NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = t.oid) $$,
+  'every table has at least one explicit policy');
+
+SELECT is_empty($$ SELECT name FROM our_functions
+                    WHERE prosecdef AND NOT EXISTS (
+                      SELECT 1 FROM unnest(proconfig) c WHERE c LIKE 'search_path=%') $$,
+  'every SECURITY DEFINER function pins search_path');
+SELECT is_empty($$ SELECT name FROM our_functions f
+                    WHERE f.prosecdef AND EXISTS (
+                      SELECT 1 FROM unnest(f.proconfig) c
+                       WHERE c LIKE 'search_path=%' AND c NOT IN ('search_path=""', 'search_path=pg_catalog, pg_temp')) $$,
+  'definer search_path is empty or pg_catalog, pg_temp');
+SELECT is_empty($$ SELECT name FROM our_functions WHERE schema = 'api' AND prosecdef $$,
+  'no SECURITY DEFINER function in the exposed schema api');
+
+SELECT is_empty($$ SELECT name FROM our_functions f
+                    WHERE f.proacl IS NULL
+                       OR EXISTS (SELECT 1 FROM aclexplode(f.proacl) a
+                                   WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE') $$,
+  'PUBLIC can execute none of our functions (grants are explicit)');
+SELECT is_empty($$ SELECT t.name FROM our_tables t JOIN pg_class c ON c.oid = t.oid
+                    WHERE EXISTS (SELECT 1 FROM aclexplode(c.relacl) a WHERE a.grantee = 0) $$,
+  'PUBLIC has no privilege on any of our tables');
+SELECT is_empty($$ SELECT t.name, a.privilege_type FROM our_tables t JOIN pg_class c ON c.oid = t.oid,
+                          aclexplode(c.relacl) a
+                    WHERE a.grantee = 'anon'::regrole $$,
+  'anon has no privilege on any of our tables');
+SELECT is_empty($$ SELECT t.name, a.privilege_type FROM our_tables t JOIN pg_class c ON c.oid = t.oid,
+                          aclexplode(c.relacl) a
+                    WHERE a.privilege_type IN ('DELETE', 'TRUNCATE')
+                      AND a.grantee IN ('anon'::regrole, 'authenticated'::regrole, 'service_role'::regrole) $$,
+  'no API role can delete physically (soft deletes; retention destroys)');
+
+-- tenant tables: UNIQUE (organization_id, id) so foreign keys can carry the tenant
+SELECT is_empty($$
+  SELECT t.name FROM our_tables t
+   WHERE EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'organization_id' AND NOT a.attisdropped)
+     AND NOT EXISTS (
+       SELECT 1 FROM pg_constraint k
+        WHERE k.conrelid = t.oid AND k.contype IN ('u', 'p')
+          AND (SELECT array_agg(a.attname::text ORDER BY a.attname)
+                 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = ANY (k.conkey))
+              = ARRAY['id', 'organization_id']) $$,
+  'every tenant table has UNIQUE (organization_id, id)');
+
+-- domain tables keep created_at/updated_at by trigger and soft-delete with deleted_at
+SELECT is_empty($$
+  SELECT t.name FROM our_tables t
+   WHERE t.name LIKE 'startlijn.%'
+     AND (NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'deleted_at')
+          OR NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = t.oid
+                          AND g.tgfoid = 'startlijn.touch_timestamps()'::regprocedure)) $$,
+  'platform tables have deleted_at and the timestamps trigger');
+
+SELECT * FROM finish();
+ROLLBACK;
