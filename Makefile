@@ -3,7 +3,6 @@
 #   make run    install what is missing, build, start a dev cluster with demo data
 #   make test   install what is missing, build, run every suite on a throwaway cluster
 #   make stop   stop the dev cluster started by `make run`
-#   make bench  pgbench workloads against a throwaway cluster (not a test)
 
 PG_CONFIG ?= $(shell command -v pg_config 2>/dev/null || echo /usr/lib/postgresql/15/bin/pg_config)
 
@@ -21,7 +20,7 @@ PG_CPPFLAGS += -Isrc
 
 EXTRA_CLEAN = test/unit/run_unit test/fuzz/*.bin test/results
 
-.PHONY: run stop test bench deps unit fuzz
+.PHONY: run stop test deps unit fuzz
 
 # PGXS targets (all, install, clean) only when pg_config exists: `make run`
 # and `make test` on a machine without PostgreSQL install it first.
@@ -43,9 +42,6 @@ stop:
 
 test: deps
 	@bash test/tools/run-tests.sh
-
-bench: deps
-	@bash test/tools/bench.sh
 
 # C unit tests of src/common (pure C, no server needed)
 UNIT_CFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -Isrc -Isrc/common

@@ -12,6 +12,8 @@ PKGS=(
   libtap-parser-sourcehandler-pgtap-perl
   build-essential
   pkg-config
+  clang-14
+  libclang-rt-14-dev
 )
 
 missing=()

@@ -10,7 +10,7 @@ ROOT=$PWD
 # shellcheck source=cluster.sh
 . test/tools/cluster.sh
 
-SUITES=${SUITES:-"unit regress isolation pgtap upgrade"}
+SUITES=${SUITES:-"unit fuzz regress isolation pgtap upgrade"}
 RESULTS=$ROOT/test/results
 PASSED=0
 FAILED=0
@@ -66,6 +66,18 @@ if has_suite unit; then
   echo "   $ok ok, $nok not ok"
 fi
 
+# --- libFuzzer smoke run (5 s per target; `make fuzz` runs longer) -----------
+if has_suite fuzz; then
+  echo "== fuzz targets (test/fuzz, 5 s each)"
+  bash test/tools/fuzz.sh 5 > "$RESULTS/fuzz.tap" 2>&1 || true
+  ok=$(grep -c '^ok ' "$RESULTS/fuzz.tap" || true)
+  nok=$(grep -c '^not ok ' "$RESULTS/fuzz.tap" || true)
+  sed 's/^/   /' "$RESULTS/fuzz.tap" | grep -E 'ok|#'
+  note_pass "$ok"
+  [ "$nok" -gt 0 ] && note_fail "$nok" "fuzz: $nok target(s) found a crash (test/results/fuzz/)"
+  [ $((ok + nok)) -eq 0 ] && note_fail 1 "fuzz: no target ran (test/results/fuzz.tap)"
+fi
+
 # --- throwaway cluster --------------------------------------------------------
 TMP=$(mktemp -d /tmp/startlijn-test.XXXXXX)
 chmod 755 "$TMP"
@@ -87,6 +99,7 @@ PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1)
 
 # a database with the extension, the PostgREST helper and the demo data
 make_test_db() {
+  local PGOPTIONS="-c client_min_messages=warning"; export PGOPTIONS
   local db=$1; shift
   "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null &&
   "${PSQL[@]}" -d "$db" "$@" -c "CREATE EXTENSION startlijn CASCADE" \
