@@ -15,7 +15,8 @@
 --   pgrst.sql_as(who, sql)      run any SQL as that caller, always rolled back:
 --                               'rows=N' or 'error=SQLSTATE' (for RLS matrices)
 --
--- who: 'anon', 'service', a demo user's lowercase first name ('anna'), or a uuid.
+-- who: 'anon', 'service', a demo user's lowercase first name ('anna'), a uuid,
+-- or a JSON object of claims ('{"sub": "…", "email": "…"}', role defaults to authenticated).
 
 CREATE SCHEMA pgrst;
 GRANT USAGE ON SCHEMA pgrst TO PUBLIC;
@@ -27,7 +28,9 @@ CREATE FUNCTION pgrst.claims(who text) RETURNS jsonb
 DECLARE
   p record;
 BEGIN
-  IF who = 'anon' THEN
+  IF left(who, 1) = '{' THEN
+    RETURN who::jsonb || jsonb_build_object('role', COALESCE(who::jsonb ->> 'role', 'authenticated'));
+  ELSIF who = 'anon' THEN
     RETURN jsonb_build_object('role', 'anon');
   ELSIF who = 'service' THEN
     RETURN jsonb_build_object('role', 'service_role');

@@ -1,0 +1,99 @@
+-- Bad input for every RPC: NULLs, empty and over-long strings, malformed
+-- slugs and KvK numbers, unknown roles, non-existent ids and another
+-- organisation's ids. Each gives its stable error code and writes nothing.
+BEGIN;
+
+CREATE TEMP TABLE bad (who text, fn text, args jsonb, code text);
+INSERT INTO bad VALUES
+ -- create_organization
+ ('kim', 'create_organization', '{"name": null, "slug": "kim-club"}', 'missing_argument'),
+ ('kim', 'create_organization', '{"name": "", "slug": "kim-club"}', 'invalid_name'),
+ ('kim', 'create_organization', jsonb_build_object('name', repeat('n', 201), 'slug', 'kim-club'), 'invalid_name'),
+ ('kim', 'create_organization', '{"name": "Kim", "slug": null}', 'missing_argument'),
+ ('kim', 'create_organization', '{"name": "Kim", "slug": ""}', 'invalid_slug'),
+ ('kim', 'create_organization', jsonb_build_object('name', 'Kim', 'slug', repeat('s', 64)), 'invalid_slug'),
+ ('kim', 'create_organization', '{"name": "Kim", "slug": "kim club"}', 'invalid_slug'),
+ ('kim', 'create_organization', '{"name": "Kim", "slug": "kim-club", "kvk_number": "123"}', 'invalid_kvk_number'),
+ ('kim', 'create_organization', '{"name": "Kim", "slug": "kim-club", "kvk_number": "123456789"}', 'invalid_kvk_number'),
+ ('kim', 'create_organization', '{"name": "Kim", "slug": "kim-club", "country": ""}', 'invalid_country'),
+ ('kim', 'create_organization', '{"name": "Kim", "slug": "kim-club", "settings": "x"}', 'invalid_settings'),
+ ('kim', 'create_organization', '{"name": "Kim", "slug": "kim-club", "settings": null}', 'invalid_settings'),
+ ('anon', 'create_organization', '{"name": "Kim", "slug": "kim-club"}', 'not_authenticated'),
+ -- update_organization
+ ('anna', 'update_organization', '{"organization_id": null}', 'missing_argument'),
+ ('anna', 'update_organization', '{"organization_id": "00000000-0000-4000-b000-0000000000ff"}', 'organization_not_found'),
+ ('anna', 'update_organization', '{"organization_id": "00000000-0000-4000-b000-000000000002", "name": "X"}', 'organization_not_found'),
+ ('anna', 'update_organization', '{"organization_id": "00000000-0000-4000-b000-000000000001", "slug": "Bad Slug"}', 'invalid_slug'),
+ ('anna', 'update_organization', '{"organization_id": "00000000-0000-4000-b000-000000000001", "kvk_number": ""}', 'invalid_kvk_number'),
+ ('anna', 'update_organization', '{"organization_id": "00000000-0000-4000-b000-000000000001", "clear": ["slug"]}', 'invalid_argument'),
+ ('anna', 'update_organization', '{"organization_id": "00000000-0000-4000-b000-000000000001", "clear": [null]}', 'invalid_argument'),
+ ('carla', 'update_organization', '{"organization_id": "00000000-0000-4000-b000-000000000001", "name": "X"}', 'insufficient_role'),
+ -- add_member
+ ('anna', 'add_member', '{"organization_id": null, "role": "support", "user_id": "00000000-0000-4000-a000-000000000010"}', 'missing_argument'),
+ ('anna', 'add_member', '{"organization_id": "00000000-0000-4000-b000-000000000001", "role": "", "user_id": "00000000-0000-4000-a000-000000000010"}', 'invalid_role'),
+ ('anna', 'add_member', '{"organization_id": "00000000-0000-4000-b000-000000000001", "role": "superadmin", "user_id": "00000000-0000-4000-a000-000000000010"}', 'invalid_role'),
+ ('anna', 'add_member', '{"organization_id": "00000000-0000-4000-b000-000000000001", "role": "support", "user_id": null, "email": null}', 'missing_argument'),
+ ('anna', 'add_member', jsonb_build_object('organization_id', '00000000-0000-4000-b000-000000000001', 'role', 'support', 'email', repeat('a', 250) || '@x.nl'), 'invalid_email'),
+ ('anna', 'add_member', '{"organization_id": "00000000-0000-4000-b000-000000000001", "role": "support", "user_id": "00000000-0000-4000-a000-0000000000ff"}', 'profile_not_found'),
+ ('anna', 'add_member', '{"organization_id": "00000000-0000-4000-b000-000000000002", "role": "support", "user_id": "00000000-0000-4000-a000-000000000010"}', 'organization_not_found'),
+ ('anna', 'add_member', '{"organization_id": "00000000-0000-4000-b000-000000000001", "role": "admin", "user_id": "00000000-0000-4000-a000-000000000002"}', 'already_member'),
+ ('bram', 'add_member', '{"organization_id": "00000000-0000-4000-b000-000000000001", "role": "admin", "user_id": "00000000-0000-4000-a000-000000000010"}', 'owner_required'),
+ -- change_member_role
+ ('anna', 'change_member_role', '{"organization_id": "00000000-0000-4000-b000-000000000001", "user_id": null, "role": "admin"}', 'missing_argument'),
+ ('anna', 'change_member_role', '{"organization_id": "00000000-0000-4000-b000-000000000001", "user_id": "00000000-0000-4000-a000-000000000003", "role": null}', 'missing_argument'),
+ ('anna', 'change_member_role', '{"organization_id": "00000000-0000-4000-b000-000000000001", "user_id": "00000000-0000-4000-a000-000000000003", "role": "Owner"}', 'invalid_role'),
+ ('anna', 'change_member_role', '{"organization_id": "00000000-0000-4000-b000-000000000001", "user_id": "00000000-0000-4000-a000-000000000005", "role": "admin"}', 'member_not_found'),
+ ('anna', 'change_member_role', '{"organization_id": "00000000-0000-4000-b000-000000000002", "user_id": "00000000-0000-4000-a000-000000000005", "role": "admin"}', 'organization_not_found'),
+ ('daan', 'change_member_role', '{"organization_id": "00000000-0000-4000-b000-000000000001", "user_id": "00000000-0000-4000-a000-000000000003", "role": "finance"}', 'insufficient_role'),
+ ('anna', 'change_member_role', '{"organization_id": "00000000-0000-4000-b000-000000000001", "user_id": "00000000-0000-4000-a000-000000000001", "role": "admin"}', 'last_owner'),
+ -- remove_member
+ ('anna', 'remove_member', '{"organization_id": "00000000-0000-4000-b000-000000000001", "user_id": null}', 'missing_argument'),
+ ('anna', 'remove_member', '{"organization_id": null, "user_id": "00000000-0000-4000-a000-000000000003"}', 'missing_argument'),
+ ('anna', 'remove_member', '{"organization_id": "00000000-0000-4000-b000-000000000001", "user_id": "00000000-0000-4000-a000-0000000000ff"}', 'member_not_found'),
+ ('anna', 'remove_member', '{"organization_id": "00000000-0000-4000-b000-000000000002", "user_id": "00000000-0000-4000-a000-000000000006"}', 'organization_not_found'),
+ ('bram', 'remove_member', '{"organization_id": "00000000-0000-4000-b000-000000000001", "user_id": "00000000-0000-4000-a000-000000000001"}', 'owner_required'),
+ ('anna', 'remove_member', '{"organization_id": "00000000-0000-4000-b000-000000000001", "user_id": "00000000-0000-4000-a000-000000000001"}', 'last_owner'),
+ -- leave_organization
+ ('anna', 'leave_organization', '{"organization_id": null}', 'missing_argument'),
+ ('anna', 'leave_organization', '{"organization_id": "00000000-0000-4000-b000-000000000002"}', 'organization_not_found'),
+ ('lars', 'leave_organization', '{"organization_id": "00000000-0000-4000-b000-000000000001"}', 'member_not_found'),
+ ('anna', 'leave_organization', '{"organization_id": "00000000-0000-4000-b000-000000000001"}', 'last_owner'),
+ ('anon', 'leave_organization', '{"organization_id": "00000000-0000-4000-b000-000000000001"}', 'not_authenticated'),
+ -- list_members
+ ('anna', 'list_members', '{"organization_id": null}', 'missing_argument'),
+ ('anna', 'list_members', '{"organization_id": "00000000-0000-4000-b000-000000000002"}', 'organization_not_found'),
+ ('lars', 'list_members', '{"organization_id": "00000000-0000-4000-b000-000000000001"}', 'insufficient_role'),
+ ('anon', 'list_members', '{"organization_id": "00000000-0000-4000-b000-000000000001"}', 'not_authenticated'),
+ -- my_organizations, my_profile
+ ('anon', 'my_organizations', '{}', 'not_authenticated'),
+ ('anon', 'my_profile', '{}', 'not_authenticated'),
+ ('{"sub": "00000000-0000-4000-a000-000000000088"}', 'my_profile', '{}', 'profile_not_found'),
+ -- update_my_profile
+ ('kim', 'update_my_profile', '{"full_name": ""}', 'invalid_name'),
+ ('kim', 'update_my_profile', jsonb_build_object('full_name', repeat('x', 201)), 'invalid_name'),
+ ('kim', 'update_my_profile', '{"phone": ""}', 'invalid_phone'),
+ ('kim', 'update_my_profile', '{"locale": ""}', 'invalid_locale'),
+ ('kim', 'update_my_profile', '{"date_of_birth": "0001-01-01"}', 'invalid_date_of_birth'),
+ ('kim', 'update_my_profile', '{"clear": ["is_superadmin"]}', 'invalid_argument'),
+ ('anon', 'update_my_profile', '{"full_name": "X"}', 'not_authenticated');
+
+SELECT plan((SELECT count(*)::int * 2 FROM bad) + 1);
+
+SELECT is((SELECT count(DISTINCT fn)::int FROM bad),
+          (SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'api'::regnamespace),
+          'every api function has bad-input cases');
+
+CREATE TEMP TABLE outcome AS
+  SELECT b.*, pgrst.tenancy_digest() AS before,
+         pgrst.try(b.who, b.fn, b.args) AS result,
+         pgrst.tenancy_digest() AS after
+    FROM bad b;
+
+SELECT is(split_part(result ->> 'details', ':', 1), code,
+          format('%s %s %s -> %s', who, fn, left(args::text, 60), code))
+  FROM outcome;
+SELECT is(after, before, format('%s %s %s writes nothing', who, fn, left(args::text, 60)))
+  FROM outcome;
+
+SELECT * FROM finish();
+ROLLBACK;
