@@ -64,6 +64,7 @@ $roles$;
 DO $auth$
 DECLARE
   created_schema boolean := false;
+  fn record;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'auth') THEN
     CREATE SCHEMA auth;
@@ -71,43 +72,24 @@ BEGIN
   END IF;
 
   -- Same definitions as Supabase's, reading request.jwt.claims (PostgREST >= 9)
-  -- and the legacy request.jwt.claim.* settings.
-  IF pg_catalog.to_regprocedure('auth.uid()') IS NULL THEN
-    CREATE FUNCTION auth.uid() RETURNS uuid
-      LANGUAGE sql STABLE
-      AS $f$
-        SELECT COALESCE(
-          NULLIF(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
-          (NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb OPERATOR(pg_catalog.->>) 'sub')
-        )::uuid
-      $f$;
-    REVOKE ALL ON FUNCTION auth.uid() FROM PUBLIC;
-    GRANT EXECUTE ON FUNCTION auth.uid() TO anon, authenticated, service_role;
-  END IF;
-  IF pg_catalog.to_regprocedure('auth.role()') IS NULL THEN
-    CREATE FUNCTION auth.role() RETURNS text
-      LANGUAGE sql STABLE
-      AS $f$
-        SELECT COALESCE(
-          NULLIF(pg_catalog.current_setting('request.jwt.claim.role', true), ''),
-          (NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb OPERATOR(pg_catalog.->>) 'role')
-        )::text
-      $f$;
-    REVOKE ALL ON FUNCTION auth.role() FROM PUBLIC;
-    GRANT EXECUTE ON FUNCTION auth.role() TO anon, authenticated, service_role;
-  END IF;
-  IF pg_catalog.to_regprocedure('auth.jwt()') IS NULL THEN
-    CREATE FUNCTION auth.jwt() RETURNS jsonb
-      LANGUAGE sql STABLE
-      AS $f$
-        SELECT COALESCE(
-          NULLIF(pg_catalog.current_setting('request.jwt.claim', true), ''),
-          NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')
-        )::jsonb
-      $f$;
-    REVOKE ALL ON FUNCTION auth.jwt() FROM PUBLIC;
-    GRANT EXECUTE ON FUNCTION auth.jwt() TO anon, authenticated, service_role;
-  END IF;
+  -- and the legacy request.jwt.claim.* settings. Each is created only if absent.
+  FOR fn IN
+    SELECT * FROM (VALUES
+      ('uid', 'uuid', 'SELECT COALESCE(NULLIF(pg_catalog.current_setting(''request.jwt.claim.sub'', true), ''''),
+         (NULLIF(pg_catalog.current_setting(''request.jwt.claims'', true), '''')::jsonb OPERATOR(pg_catalog.->>) ''sub''))::uuid'),
+      ('role', 'text', 'SELECT COALESCE(NULLIF(pg_catalog.current_setting(''request.jwt.claim.role'', true), ''''),
+         (NULLIF(pg_catalog.current_setting(''request.jwt.claims'', true), '''')::jsonb OPERATOR(pg_catalog.->>) ''role''))::text'),
+      ('jwt', 'jsonb', 'SELECT COALESCE(NULLIF(pg_catalog.current_setting(''request.jwt.claim'', true), ''''),
+         NULLIF(pg_catalog.current_setting(''request.jwt.claims'', true), ''''))::jsonb')
+    ) AS f(name, rettype, body)
+  LOOP
+    IF pg_catalog.to_regprocedure(pg_catalog.format('auth.%I()', fn.name)) IS NULL THEN
+      EXECUTE pg_catalog.format('CREATE FUNCTION auth.%I() RETURNS %s LANGUAGE sql STABLE AS %L',
+                                fn.name, fn.rettype, fn.body);
+      EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION auth.%I() FROM PUBLIC', fn.name);
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION auth.%I() TO anon, authenticated, service_role', fn.name);
+    END IF;
+  END LOOP;
   IF created_schema THEN
     GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
   END IF;

@@ -21,6 +21,9 @@ note_fail() { FAILED=$((FAILED + $1)); FAILURES+=("$2"); }
 
 finish() {
   local rc=$?
+  if [ "$rc" -ne 0 ] && [ "$FAILED" -eq 0 ]; then
+    note_fail 1 "the test runner itself stopped with status $rc"
+  fi
   if [ -n "${TMP:-}" ]; then
     cluster_stop "$TMP/data"
     rm -rf "$TMP"
@@ -106,6 +109,25 @@ make_test_db() {
      -f test/helpers/pgrst.sql -f test/fixtures/demo.sql >/dev/null
 }
 
+# count "name ... ok|FAILED" lines of pg_regress / pg_isolation_regress output
+# tally_regress LABEL RESULTS_PREFIX EXPECTED_COUNT  (reads PREFIX.out, diffs in PREFIX/)
+tally_regress() {
+  local label=$1 out=$2 expected=$3 ok bad
+  sed -n 's/^\(test \| *\)\?\([a-z0-9_-]*\) *\.\.\. \(ok\|FAILED\|failed\).*$/\2 \3/p' "$out.out" > "$out.summary"
+  ok=$(grep -c ' ok$' "$out.summary" || true)
+  bad=$(grep -ci ' failed$' "$out.summary" || true)
+  note_pass "$ok"
+  if [ "$bad" -gt 0 ]; then
+    note_fail "$bad" "$label: $(grep -i ' failed$' "$out.summary" | cut -d' ' -f1 | tr '\n' ' ')(${out#"$ROOT"/}/regression.diffs)"
+    head -c 6000 "$out/regression.diffs" 2>/dev/null | sed 's/^/   /'
+  fi
+  if [ $((ok + bad)) -ne "$expected" ]; then
+    note_fail 1 "$label did not run every test (${out#"$ROOT"/}.out)"
+    tail -20 "$out.out"
+  fi
+  echo "   $ok ok, $bad failed"
+}
+
 # --- pg_regress ---------------------------------------------------------------
 if has_suite regress; then
   echo "== pg_regress (sql/, expected/)"
@@ -114,19 +136,7 @@ if has_suite regress; then
   "$PGXS_DIR/src/test/regress/pg_regress" --inputdir=. --outputdir="$RESULTS/regress" \
     --bindir="$PG_BIN" --host="$SOCK" --port="$PORT" --user=postgres \
     --dbname=startlijn_regress $tests > "$RESULTS/regress.out" 2>&1
-  sed -n 's/^\(test \| *\)\?\([a-z0-9_]*\) *\.\.\. \(ok\|FAILED\|failed\).*$/\2 \3/p' "$RESULTS/regress.out" > "$RESULTS/regress.summary"
-  ok=$(grep -c ' ok$' "$RESULTS/regress.summary" || true)
-  bad=$(grep -ci ' failed$' "$RESULTS/regress.summary" || true)
-  note_pass "$ok"
-  if [ "$bad" -gt 0 ]; then
-    note_fail "$bad" "pg_regress: $(grep -i ' failed$' "$RESULTS/regress.summary" | cut -d' ' -f1 | tr '\n' ' ')(test/results/regress/regression.diffs)"
-    head -c 6000 "$RESULTS/regress/regression.diffs" 2>/dev/null | sed 's/^/   /'
-  fi
-  if [ $((ok + bad)) -ne "$(echo "$tests" | wc -l)" ]; then
-    note_fail 1 "pg_regress did not run every test (test/results/regress.out)"
-    tail -20 "$RESULTS/regress.out"
-  fi
-  echo "   $ok ok, $bad failed"
+  tally_regress pg_regress "$RESULTS/regress" "$(echo "$tests" | wc -l)"
 fi
 
 # --- isolation ----------------------------------------------------------------
@@ -139,19 +149,7 @@ if has_suite isolation; then
       --outputdir="$RESULTS/isolation" --bindir="$PG_BIN" \
       --host="$SOCK" --port="$PORT" --user=postgres --use-existing --dbname=startlijn_isolation \
       $specs > "$RESULTS/isolation.out" 2>&1
-    sed -n 's/^\(test \| *\)\?\([a-z0-9_-]*\) *\.\.\. \(ok\|FAILED\|failed\).*$/\2 \3/p' "$RESULTS/isolation.out" > "$RESULTS/isolation.summary"
-    ok=$(grep -c ' ok$' "$RESULTS/isolation.summary" || true)
-    bad=$(grep -ci ' failed$' "$RESULTS/isolation.summary" || true)
-    note_pass "$ok"
-    if [ "$bad" -gt 0 ]; then
-      note_fail "$bad" "isolation: $(grep -i ' failed$' "$RESULTS/isolation.summary" | cut -d' ' -f1 | tr '\n' ' ')(test/results/isolation/regression.diffs)"
-      head -c 6000 "$RESULTS/isolation/regression.diffs" 2>/dev/null | sed 's/^/   /'
-    fi
-    if [ $((ok + bad)) -ne "$(echo "$specs" | wc -l)" ]; then
-      note_fail 1 "isolation did not run every spec (test/results/isolation.out)"
-      tail -20 "$RESULTS/isolation.out"
-    fi
-    echo "   $ok ok, $bad failed"
+    tally_regress isolation "$RESULTS/isolation" "$(echo "$specs" | wc -l)"
   else
     note_fail 1 "isolation: could not prepare the database"
   fi
