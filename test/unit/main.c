@@ -15,6 +15,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	test_validate();
+	test_merkle();
 	test_errors(argc > 1 ? argv[1] : "docs/errors.md");
 	printf("1..%d\n", tap_count);
 	return tap_failed ? 1 : 0;

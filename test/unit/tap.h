@@ -20,5 +20,6 @@ extern int	tap_failed;
 
 void		test_validate(void);
 void		test_errors(const char *errors_md);
+void		test_merkle(void);
 
 #endif
