@@ -222,6 +222,15 @@ CREATE UNIQUE INDEX organization_relationships_open_key
 CREATE INDEX organization_relationships_source_idx
   ON startlijn.organization_relationships (source_organization_id) WHERE deleted_at IS NULL;
 
+-- The one definition of "this relationship grants its role right now".
+-- security_invoker: reading it is subject to the caller's own RLS.
+CREATE VIEW startlijn.active_relationships WITH (security_invoker = true) AS
+  SELECT r.* FROM startlijn.organization_relationships r
+   WHERE r.deleted_at IS NULL AND r.status = 'active'
+     AND r.valid_from <= pg_catalog.now()
+     AND (r.valid_until IS NULL OR r.valid_until > pg_catalog.now());
+REVOKE ALL ON startlijn.active_relationships FROM PUBLIC;
+
 CREATE TRIGGER touch_timestamps BEFORE INSERT OR UPDATE ON startlijn.profiles
   FOR EACH ROW EXECUTE FUNCTION startlijn.touch_timestamps();
 CREATE TRIGGER touch_timestamps BEFORE INSERT OR UPDATE ON startlijn.organizations
@@ -374,12 +383,9 @@ CREATE FUNCTION startlijn.my_organization_ids(roles text[] DEFAULT NULL) RETURNS
         UNION ALL
         SELECT r.organization_id
           FROM startlijn.organization_members m
-          JOIN startlijn.organization_relationships r
+          JOIN startlijn.active_relationships r
             ON r.source_organization_id = m.organization_id
          WHERE m.user_id = auth.uid() AND m.deleted_at IS NULL
-           AND r.deleted_at IS NULL AND r.status = 'active'
-           AND r.valid_from <= pg_catalog.now()
-           AND (r.valid_until IS NULL OR r.valid_until > pg_catalog.now())
            AND (roles IS NULL OR r.granted_role = ANY (roles))
       ) x
       JOIN startlijn.organizations o ON o.id = x.org AND o.deleted_at IS NULL
@@ -410,14 +416,11 @@ CREATE FUNCTION startlijn.caller_role(organization_id uuid) RETURNS text
           WHERE m.organization_id = caller_role.organization_id
             AND m.user_id = auth.uid() AND m.deleted_at IS NULL),
         (SELECT r.granted_role
-           FROM startlijn.organization_relationships r
+           FROM startlijn.active_relationships r
            JOIN startlijn.organization_members m
              ON m.organization_id = r.source_organization_id
             AND m.user_id = auth.uid() AND m.deleted_at IS NULL
           WHERE r.organization_id = caller_role.organization_id
-            AND r.deleted_at IS NULL AND r.status = 'active'
-            AND r.valid_from <= pg_catalog.now()
-            AND (r.valid_until IS NULL OR r.valid_until > pg_catalog.now())
           ORDER BY r.granted_role = 'finance' DESC
           LIMIT 1))
     END
@@ -901,11 +904,8 @@ BEGIN
     UNION ALL
     SELECT o.id, o.name, o.slug, r.granted_role, r.relationship_type, r.valid_from
       FROM startlijn.organization_members m
-      JOIN startlijn.organization_relationships r
+      JOIN startlijn.active_relationships r
         ON r.source_organization_id = m.organization_id
-       AND r.deleted_at IS NULL AND r.status = 'active'
-       AND r.valid_from <= pg_catalog.now()
-       AND (r.valid_until IS NULL OR r.valid_until > pg_catalog.now())
       JOIN startlijn.organizations o ON o.id = r.organization_id AND o.deleted_at IS NULL
      WHERE m.user_id = auth.uid() AND m.deleted_at IS NULL
        AND NOT EXISTS (SELECT 1 FROM startlijn.organization_members d

@@ -150,40 +150,51 @@ sl_merkle_consistency_proof(const sl_hash *leaves, uint64_t m, uint64_t n,
 	return (int) len;
 }
 
-int
-sl_merkle_verify_inclusion(uint64_t index, uint64_t size, const sl_hash leaf_hash,
-						   const sl_hash *proof, size_t plen, const sl_hash root)
+/*
+ * The fold shared by RFC 9162 2.1.3.2 (inclusion) and 2.1.4.2 (consistency):
+ * walk the proof with fn/sn, hashing the running value(s). fr is the old-tree
+ * value of a consistency proof, or NULL for inclusion. Returns 1 when the
+ * proof is consumed exactly at the root (sn == 0), 0 otherwise.
+ */
+static int
+fold(uint64_t fn, uint64_t sn, const sl_hash *proof, size_t plen, uint8_t *fr, uint8_t *sr)
 {
-	uint64_t	fn,
-				sn;
-	sl_hash		r;
 	size_t		i;
 
-	if (index >= size)
-		return 0;
-	fn = index;
-	sn = size - 1;
-	memcpy(r, leaf_hash, SL_HASH_LEN);
 	for (i = 0; i < plen; i++)
 	{
 		if (sn == 0)
 			return 0;
 		if ((fn & 1) || fn == sn)
 		{
-			sl_merkle_node_hash(proof[i], r, r);
-			if (!(fn & 1))
-				while (!(fn & 1) && fn != 0)
-				{
-					fn >>= 1;
-					sn >>= 1;
-				}
+			if (fr)
+				sl_merkle_node_hash(proof[i], fr, fr);
+			sl_merkle_node_hash(proof[i], sr, sr);
+			while (!(fn & 1) && fn != 0)
+			{
+				fn >>= 1;
+				sn >>= 1;
+			}
 		}
 		else
-			sl_merkle_node_hash(r, proof[i], r);
+			sl_merkle_node_hash(sr, proof[i], sr);
 		fn >>= 1;
 		sn >>= 1;
 	}
-	return sn == 0 && sodium_memcmp(r, root, SL_HASH_LEN) == 0;
+	return sn == 0;
+}
+
+int
+sl_merkle_verify_inclusion(uint64_t index, uint64_t size, const sl_hash leaf_hash,
+						   const sl_hash *proof, size_t plen, const sl_hash root)
+{
+	sl_hash		r;
+
+	if (index >= size)
+		return 0;
+	memcpy(r, leaf_hash, SL_HASH_LEN);
+	return fold(index, size - 1, proof, plen, NULL, r) &&
+		sodium_memcmp(r, root, SL_HASH_LEN) == 0;
 }
 
 int
@@ -211,37 +222,11 @@ sl_merkle_verify_consistency(uint64_t m, uint64_t n, const sl_hash root1,
 	}
 	/* when m is a power of two, the path starts with root1 itself */
 	if ((m & (m - 1)) == 0)
-	{
 		memcpy(fr, root1, SL_HASH_LEN);
-		memcpy(sr, root1, SL_HASH_LEN);
-	}
 	else
-	{
-		memcpy(fr, proof[0], SL_HASH_LEN);
-		memcpy(sr, proof[0], SL_HASH_LEN);
-		i = 1;
-	}
-	for (; i < plen; i++)
-	{
-		if (sn == 0)
-			return 0;
-		if ((fn & 1) || fn == sn)
-		{
-			sl_merkle_node_hash(proof[i], fr, fr);
-			sl_merkle_node_hash(proof[i], sr, sr);
-			if (!(fn & 1))
-				while (!(fn & 1) && fn != 0)
-				{
-					fn >>= 1;
-					sn >>= 1;
-				}
-		}
-		else
-			sl_merkle_node_hash(sr, proof[i], sr);
-		fn >>= 1;
-		sn >>= 1;
-	}
-	return sn == 0 &&
+		memcpy(fr, proof[i++], SL_HASH_LEN);
+	memcpy(sr, fr, SL_HASH_LEN);
+	return fold(fn, sn, proof + i, plen - i, fr, sr) &&
 		sodium_memcmp(fr, root1, SL_HASH_LEN) == 0 &&
 		sodium_memcmp(sr, root2, SL_HASH_LEN) == 0;
 }
