@@ -65,31 +65,124 @@ sl_merkle_root(const sl_hash *leaves, uint64_t n, sl_hash out)
 	sl_merkle_node_hash(l, r, out);
 }
 
-/* PATH(m, D[0:n]), RFC 6962 2.1.1; appends to proof[*len] */
-static int
-path(const sl_hash *leaves, uint64_t n, uint64_t m, sl_hash *proof, size_t cap, size_t *len)
+/*
+ * Proof generation works over a node source: a callback returning the hash
+ * of the perfect subtree (level, index), which covers leaves
+ * [index << level, (index + 1) << level). The database stores exactly those
+ * nodes; the array API below computes them from leaf hashes.
+ */
+int
+sl_merkle_range_hash(sl_node_fn fn, void *ctx, uint64_t a, uint64_t b, sl_hash out)
 {
-	uint64_t	k;
+	uint64_t	n = b - a,
+				k;
+	sl_hash		l,
+				r;
+
+	if (n == 0)
+	{
+		crypto_hash_sha256(out, (const uint8_t *) "", 0);
+		return 0;
+	}
+	if ((n & (n - 1)) == 0 && a % n == 0)
+	{
+		int			level = 0;
+
+		while ((UINT64_C(1) << level) < n)
+			level++;
+		return fn(ctx, level, a >> level, out);
+	}
+	k = split_point(n);
+	if (sl_merkle_range_hash(fn, ctx, a, a + k, l) < 0 ||
+		sl_merkle_range_hash(fn, ctx, a + k, b, r) < 0)
+		return -1;
+	sl_merkle_node_hash(l, r, out);
+	return 0;
+}
+
+/* PATH(m, D[a:b]), RFC 6962 2.1.1; appends to proof[*len] */
+static int
+path(sl_node_fn fn, void *ctx, uint64_t a, uint64_t b, uint64_t m,
+	 sl_hash *proof, size_t cap, size_t *len)
+{
+	uint64_t	n = b - a,
+				k;
 
 	if (n <= 1)
 		return 0;
 	k = split_point(n);
 	if (m < k)
 	{
-		if (path(leaves, k, m, proof, cap, len) < 0)
+		if (path(fn, ctx, a, a + k, m, proof, cap, len) < 0 || *len >= cap)
 			return -1;
-		if (*len >= cap)
-			return -1;
-		sl_merkle_root(leaves + k, n - k, proof[(*len)++]);
+		return sl_merkle_range_hash(fn, ctx, a + k, b, proof[(*len)++]);
 	}
-	else
+	if (path(fn, ctx, a + k, b, m - k, proof, cap, len) < 0 || *len >= cap)
+		return -1;
+	return sl_merkle_range_hash(fn, ctx, a, a + k, proof[(*len)++]);
+}
+
+int
+sl_merkle_inclusion_proof_src(sl_node_fn fn, void *ctx, uint64_t n, uint64_t index,
+							  sl_hash *proof, size_t cap)
+{
+	size_t		len = 0;
+
+	if (index >= n)
+		return -1;
+	if (path(fn, ctx, 0, n, index, proof, cap, &len) < 0)
+		return -1;
+	return (int) len;
+}
+
+/* SUBPROOF(m, D[a:b], b), RFC 6962 2.1.2 */
+static int
+subproof(sl_node_fn fn, void *ctx, uint64_t a, uint64_t m, uint64_t b, int whole,
+		 sl_hash *proof, size_t cap, size_t *len)
+{
+	uint64_t	n = b - a,
+				k;
+
+	if (m == n)
 	{
-		if (path(leaves + k, n - k, m - k, proof, cap, len) < 0)
-			return -1;
+		if (whole)
+			return 0;
 		if (*len >= cap)
 			return -1;
-		sl_merkle_root(leaves, k, proof[(*len)++]);
+		return sl_merkle_range_hash(fn, ctx, a, b, proof[(*len)++]);
 	}
+	k = split_point(n);
+	if (m <= k)
+	{
+		if (subproof(fn, ctx, a, m, a + k, whole, proof, cap, len) < 0 || *len >= cap)
+			return -1;
+		return sl_merkle_range_hash(fn, ctx, a + k, b, proof[(*len)++]);
+	}
+	if (subproof(fn, ctx, a + k, m - k, b, 0, proof, cap, len) < 0 || *len >= cap)
+		return -1;
+	return sl_merkle_range_hash(fn, ctx, a, a + k, proof[(*len)++]);
+}
+
+int
+sl_merkle_consistency_proof_src(sl_node_fn fn, void *ctx, uint64_t m, uint64_t n,
+								sl_hash *proof, size_t cap)
+{
+	size_t		len = 0;
+
+	if (m == 0 || m >= n)
+		return -1;
+	if (subproof(fn, ctx, 0, m, n, 1, proof, cap, &len) < 0)
+		return -1;
+	return (int) len;
+}
+
+/* node source over an array of leaf hashes */
+static int
+array_node(void *ctx, int level, uint64_t index, sl_hash out)
+{
+	const sl_hash *leaves = ctx;
+
+	sl_merkle_root(leaves + (index << level), UINT64_C(1) << level, out);
 	return 0;
 }
 
@@ -97,57 +190,53 @@ int
 sl_merkle_inclusion_proof(const sl_hash *leaves, uint64_t n, uint64_t index,
 						  sl_hash *proof, size_t cap)
 {
-	size_t		len = 0;
-
-	if (index >= n)
-		return -1;
-	if (path(leaves, n, index, proof, cap, &len) < 0)
-		return -1;
-	return (int) len;
-}
-
-/* SUBPROOF(m, D[0:n], b), RFC 6962 2.1.2 */
-static int
-subproof(const sl_hash *leaves, uint64_t m, uint64_t n, int b, sl_hash *proof, size_t cap, size_t *len)
-{
-	uint64_t	k;
-
-	if (m == n)
-	{
-		if (b)
-			return 0;
-		if (*len >= cap)
-			return -1;
-		sl_merkle_root(leaves, m, proof[(*len)++]);
-		return 0;
-	}
-	k = split_point(n);
-	if (m <= k)
-	{
-		if (subproof(leaves, m, k, b, proof, cap, len) < 0 || *len >= cap)
-			return -1;
-		sl_merkle_root(leaves + k, n - k, proof[(*len)++]);
-	}
-	else
-	{
-		if (subproof(leaves + k, m - k, n - k, 0, proof, cap, len) < 0 || *len >= cap)
-			return -1;
-		sl_merkle_root(leaves, k, proof[(*len)++]);
-	}
-	return 0;
+	return sl_merkle_inclusion_proof_src(array_node, (void *) leaves, n, index, proof, cap);
 }
 
 int
 sl_merkle_consistency_proof(const sl_hash *leaves, uint64_t m, uint64_t n,
 							sl_hash *proof, size_t cap)
 {
-	size_t		len = 0;
+	return sl_merkle_consistency_proof_src(array_node, (void *) leaves, m, n, proof, cap);
+}
 
-	if (m == 0 || m >= n)
-		return -1;
-	if (subproof(leaves, m, n, 1, proof, cap, &len) < 0)
-		return -1;
-	return (int) len;
+/*
+ * The compact range of a tree of n leaves: the roots of the perfect subtrees
+ * of n's binary decomposition, largest (leftmost) first; popcount(n) hashes.
+ */
+int
+sl_merkle_frontier_append(sl_hash *frontier, uint64_t n, const sl_hash leaf,
+						  sl_hash *completed)
+{
+	int			len = 0,
+				top = __builtin_popcountll(n);
+	uint64_t	m = n;
+
+	memcpy(frontier[top], leaf, SL_HASH_LEN);
+	/* each trailing one bit of n is a subtree of equal size to merge with */
+	while (m & 1)
+	{
+		sl_merkle_node_hash(frontier[top - 1], frontier[top], frontier[top - 1]);
+		top--;
+		memcpy(completed[len++], frontier[top], SL_HASH_LEN);
+		m >>= 1;
+	}
+	return len;
+}
+
+void
+sl_merkle_frontier_root(const sl_hash *frontier, uint64_t n, sl_hash out)
+{
+	int			i = __builtin_popcountll(n) - 1;
+
+	if (n == 0)
+	{
+		crypto_hash_sha256(out, (const uint8_t *) "", 0);
+		return;
+	}
+	memcpy(out, frontier[i], SL_HASH_LEN);
+	while (--i >= 0)
+		sl_merkle_node_hash(frontier[i], out, out);
 }
 
 /*

@@ -40,6 +40,34 @@ int			sl_merkle_inclusion_proof(const sl_hash *leaves, uint64_t n, uint64_t inde
 int			sl_merkle_consistency_proof(const sl_hash *leaves, uint64_t m, uint64_t n,
 										sl_hash *proof, size_t cap);
 
+/*
+ * Node sources: fn returns the hash of the perfect subtree (level, index),
+ * covering leaves [index << level, (index + 1) << level), 0 on success and
+ * -1 when it cannot. The _src functions need only those nodes, O(log^2 n)
+ * of them at most, so a database can answer proofs from stored nodes.
+ */
+typedef int (*sl_node_fn) (void *ctx, int level, uint64_t index, sl_hash out);
+
+/* MTH(D[a:b]) from a node source; -1 when the source fails. */
+int			sl_merkle_range_hash(sl_node_fn fn, void *ctx, uint64_t a, uint64_t b, sl_hash out);
+int			sl_merkle_inclusion_proof_src(sl_node_fn fn, void *ctx, uint64_t n, uint64_t index,
+										  sl_hash *proof, size_t cap);
+int			sl_merkle_consistency_proof_src(sl_node_fn fn, void *ctx, uint64_t m, uint64_t n,
+											sl_hash *proof, size_t cap);
+
+/*
+ * Appending leaves. The frontier (compact range) of a tree of n leaves is
+ * the popcount(n) roots of the perfect subtrees of n's binary decomposition,
+ * largest first; it needs room for 64 + 1 hashes. Appending the leaf numbered
+ * n completes the nodes at levels 1..k (k = trailing one bits of n), written
+ * to completed[0..k-1] (room for 64); returns k.
+ */
+#define SL_MERKLE_FRONTIER_CAP 65
+int			sl_merkle_frontier_append(sl_hash *frontier, uint64_t n, const sl_hash leaf,
+									  sl_hash *completed);
+/* MTH of the tree whose frontier is given (n leaves). */
+void		sl_merkle_frontier_root(const sl_hash *frontier, uint64_t n, sl_hash out);
+
 /* 1 if the proof shows leaf_hash at index in the tree of size with root. */
 int			sl_merkle_verify_inclusion(uint64_t index, uint64_t size, const sl_hash leaf_hash,
 									   const sl_hash *proof, size_t plen, const sl_hash root);

@@ -16,6 +16,8 @@ main(int argc, char **argv)
 	}
 	test_validate();
 	test_merkle();
+	test_jcs();
+	test_note();
 	test_errors(argc > 1 ? argv[1] : "docs/errors.md");
 	printf("1..%d\n", tap_count);
 	return tap_failed ? 1 : 0;

@@ -21,5 +21,7 @@ extern int	tap_failed;
 void		test_validate(void);
 void		test_errors(const char *errors_md);
 void		test_merkle(void);
+void		test_jcs(void);
+void		test_note(void);
 
 #endif

@@ -45,6 +45,142 @@ static const char *const ct_roots[9] = {
 	"5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
 };
 
+
+static int
+same(const sl_hash *got, int len, const sl_hash *const *want, int wlen)
+{
+	int			i;
+
+	if (len != wlen)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (memcmp(got[i], *want[i], SL_HASH_LEN) != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * The 7-leaf tree of RFC 6962 section 2.1.3 (draft-ietf-trans-rfc6962-bis):
+ * leaves a..f = d0..d5, j = d6; g = (a,b), h = (c,d), i = (e,f), k = (g,h),
+ * l = (i,j).
+ */
+static void
+test_merkle_rfc_vectors(const sl_hash *d)
+{
+	sl_hash		g, h, i, k, l, proof[SL_MERKLE_MAX_PROOF];
+	const sl_hash *a = &d[0], *b = &d[1], *c = &d[2], *dd = &d[3], *e = &d[4], *f = &d[5], *j = &d[6];
+	int			len, good = 1;
+
+	sl_merkle_node_hash(*a, *b, g);
+	sl_merkle_node_hash(*c, *dd, h);
+	sl_merkle_node_hash(*e, *f, i);
+	sl_merkle_node_hash(g, h, k);
+	sl_merkle_node_hash(i, *j, l);
+
+	len = sl_merkle_inclusion_proof(d, 7, 0, proof, SL_MERKLE_MAX_PROOF);
+	good &= same(proof, len, (const sl_hash *const[]) {b, &h, &l}, 3);
+	len = sl_merkle_inclusion_proof(d, 7, 3, proof, SL_MERKLE_MAX_PROOF);
+	good &= same(proof, len, (const sl_hash *const[]) {c, &g, &l}, 3);
+	len = sl_merkle_inclusion_proof(d, 7, 4, proof, SL_MERKLE_MAX_PROOF);
+	good &= same(proof, len, (const sl_hash *const[]) {f, j, &k}, 3);
+	len = sl_merkle_inclusion_proof(d, 7, 6, proof, SL_MERKLE_MAX_PROOF);
+	good &= same(proof, len, (const sl_hash *const[]) {&i, &k}, 2);
+	ok(good, "merkle: 7-leaf inclusion vectors d0->[b,h,l], d3->[c,g,l], d4->[f,j,k], d6->[i,k]");
+
+	good = 1;
+	len = sl_merkle_consistency_proof(d, 3, 7, proof, SL_MERKLE_MAX_PROOF);
+	good &= same(proof, len, (const sl_hash *const[]) {c, dd, &g, &l}, 4);
+	len = sl_merkle_consistency_proof(d, 4, 7, proof, SL_MERKLE_MAX_PROOF);
+	good &= same(proof, len, (const sl_hash *const[]) {&l}, 1);
+	len = sl_merkle_consistency_proof(d, 6, 7, proof, SL_MERKLE_MAX_PROOF);
+	good &= same(proof, len, (const sl_hash *const[]) {&i, j, &k}, 3);
+	ok(good, "merkle: 7-leaf consistency vectors 3->7 [c,d,g,l], 4->7 [l], 6->7 [i,j,k]");
+}
+
+/* a node store filled by frontier appends, as the database keeps it */
+#define STORE_N 300
+typedef struct
+{
+	sl_hash		node[10][STORE_N];
+	int			fetches;
+} store_t;
+
+static int
+store_node(void *ctx, int level, uint64_t index, sl_hash out)
+{
+	store_t    *st = ctx;
+
+	st->fetches++;
+	if (level >= 10 || ((index + 1) << level) > STORE_N)
+		return -1;
+	memcpy(out, st->node[level][index], SL_HASH_LEN);
+	return 0;
+}
+
+static void
+test_merkle_stored_nodes(void)
+{
+	static store_t st;
+	static sl_hash leaves[STORE_N];
+	sl_hash		frontier[SL_MERKLE_FRONTIER_CAP], completed[64], r1, r2,
+				p1[SL_MERKLE_MAX_PROOF], p2[SL_MERKLE_MAX_PROOF];
+	uint64_t	n, x, m;
+	int			roots = 1, nodes = 1, proofs = 1, c, lvl, l1, l2, maxfetch = 0;
+
+	for (n = 0; n < STORE_N; n++)
+	{
+		sl_merkle_leaf_hash((const uint8_t *) &n, sizeof n, leaves[n]);
+		memcpy(st.node[0][n], leaves[n], SL_HASH_LEN);
+		c = sl_merkle_frontier_append(frontier, n, leaves[n], completed);
+		if (c != __builtin_ctzll(n + 1))
+			nodes = 0;
+		for (lvl = 1; lvl <= c; lvl++)
+		{
+			uint64_t	idx = ((n + 1) >> lvl) - 1;
+
+			memcpy(st.node[lvl][idx], completed[lvl - 1], SL_HASH_LEN);
+			sl_merkle_root(leaves + (idx << lvl), UINT64_C(1) << lvl, r1);
+			if (memcmp(r1, completed[lvl - 1], SL_HASH_LEN) != 0)
+				nodes = 0;
+		}
+		sl_merkle_frontier_root(frontier, n + 1, r1);
+		sl_merkle_root(leaves, n + 1, r2);
+		if (memcmp(r1, r2, SL_HASH_LEN) != 0)
+			roots = 0;
+	}
+	ok(roots, "merkle: the frontier root equals MTH after every append, sizes 1..%d", STORE_N);
+	ok(nodes, "merkle: appends complete exactly the perfect subtrees ending at each leaf");
+	sl_merkle_frontier_root(frontier, 0, r1);
+	sl_merkle_root(leaves, 0, r2);
+	ok(memcmp(r1, r2, SL_HASH_LEN) == 0, "merkle: the empty frontier has the empty-tree root");
+
+	for (n = 1; n <= STORE_N; n += (n < 70 ? 1 : 37))
+	{
+		for (x = 0; x < n; x++)
+		{
+			st.fetches = 0;
+			l1 = sl_merkle_inclusion_proof_src(store_node, &st, n, x, p1, SL_MERKLE_MAX_PROOF);
+			if (st.fetches > maxfetch)
+				maxfetch = st.fetches;
+			l2 = sl_merkle_inclusion_proof(leaves, n, x, p2, SL_MERKLE_MAX_PROOF);
+			if (l1 != l2 || memcmp(p1, p2, (size_t) l1 * SL_HASH_LEN) != 0)
+				proofs = 0;
+		}
+		for (m = 1; m < n; m++)
+		{
+			l1 = sl_merkle_consistency_proof_src(store_node, &st, m, n, p1, SL_MERKLE_MAX_PROOF);
+			l2 = sl_merkle_consistency_proof(leaves, m, n, p2, SL_MERKLE_MAX_PROOF);
+			if (l1 != l2 || memcmp(p1, p2, (size_t) l1 * SL_HASH_LEN) != 0)
+				proofs = 0;
+		}
+	}
+	ok(proofs, "merkle: proofs from stored nodes equal proofs from the leaves");
+	ok(maxfetch <= 2 * 9 * 9, "merkle: an inclusion proof reads at most O(log^2 n) nodes (max %d for n <= %d)",
+	   maxfetch, STORE_N);
+	ok(sl_merkle_inclusion_proof_src(store_node, &st, 1024, 3, p1, SL_MERKLE_MAX_PROOF) == -1,
+	   "merkle: a node source that cannot answer fails the proof");
+}
+
 #define BIG 40
 
 void
@@ -160,4 +296,7 @@ test_merkle(void)
 	   sl_merkle_inclusion_proof(leaves, 8, 0, proof, 2) == -1,
 	   "merkle: out-of-range index, bad sizes and a too-small buffer are refused");
 	ok(!sl_merkle_verify_inclusion(0, 0, leaves[0], proof, 0, root), "merkle: nothing is included in an empty tree");
+
+	test_merkle_rfc_vectors(leaves);
+	test_merkle_stored_nodes();
 }
