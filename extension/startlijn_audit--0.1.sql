@@ -164,6 +164,10 @@ BEGIN
     EXECUTE pg_catalog.format('ALTER TABLE trail.%I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE pg_catalog.format('ALTER TABLE trail.%I FORCE ROW LEVEL SECURITY', t);
     EXECUTE pg_catalog.format('REVOKE ALL ON trail.%I FROM PUBLIC', t);
+    -- explicit: no role reads or writes rows directly; the owner (superuser
+    -- or BYPASSRLS) works through the functions of this extension
+    EXECUTE pg_catalog.format(
+      'CREATE POLICY no_direct_access ON trail.%I AS PERMISSIVE FOR ALL TO PUBLIC USING (false) WITH CHECK (false)', t);
   END LOOP;
 END
 $rls$;

@@ -244,5 +244,8 @@ CREATE FUNCTION pgrst.tenancy_digest() RETURNS text
       UNION ALL SELECT 'o' || to_jsonb(o)::text FROM startlijn.organizations o
       UNION ALL SELECT 'm' || to_jsonb(m)::text FROM startlijn.organization_members m
       UNION ALL SELECT 'r' || to_jsonb(r)::text FROM startlijn.organization_relationships r
+      -- the audit trail: a failed call records nothing either
+      UNION ALL SELECT 'e' || count(*)::text || coalesce(max(e.id), 0)::text FROM trail.entries e
+      UNION ALL SELECT 'k' || count(*)::text FROM trail.subject_keys k
     ) x
   $$;
