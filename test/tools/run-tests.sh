@@ -196,8 +196,11 @@ if has_suite upgrade; then
       [[ "$v" == *--* ]] && continue          # an upgrade script
       [ "$v" = "$default" ] && continue
       checked=$((checked + 1))
+      # the platform is updated with its demo data in place: rows survive
+      fixture=()
+      [ "$ext" = startlijn ] && fixture=(-f test/fixtures/demo.sql)
       if "${PSQL[@]}" -d startlijn_upgrade_old -c "DROP EXTENSION IF EXISTS $ext CASCADE" \
-           -c "CREATE EXTENSION $ext VERSION '$v' CASCADE" -c "ALTER EXTENSION $ext UPDATE" \
+           -c "CREATE EXTENSION $ext VERSION '$v' CASCADE" "${fixture[@]}" -c "ALTER EXTENSION $ext UPDATE" \
            > "$RESULTS/upgrade-$ext-$v.log" 2>&1 &&
          "${PSQL[@]}" -d startlijn_upgrade_fresh -c "DROP EXTENSION IF EXISTS $ext CASCADE" \
            -c "CREATE EXTENSION $ext CASCADE" >> "$RESULTS/upgrade-$ext-$v.log" 2>&1; then
@@ -214,5 +217,18 @@ if has_suite upgrade; then
       fi
     done
   done
-  [ "$checked" -eq 0 ] && echo "   (every extension is at its first version: nothing to upgrade from)"
+  if [ "$checked" -eq 0 ]; then
+    echo "   (every extension is at its first version: nothing to upgrade from)"
+  fi
+  # after 0.1 -> 0.2 with data, the tenancy tables are audited
+  if [ -n "$(ls extension/startlijn--0.1--*.sql 2>/dev/null)" ]; then
+    got=$("${PSQL[@]}" -d startlijn_upgrade_old -tA -v ON_ERROR_STOP=1 \
+      -c "UPDATE startlijn.organizations SET name = name || ' (bijgewerkt)' WHERE slug = 'loopgroep-utrecht'" \
+      -c "SELECT count(*) || ' ' || (SELECT count(*) FROM startlijn.organizations) FROM trail.entries WHERE action = 'update' AND table_name = 'startlijn.organizations'" 2>&1 | tail -1)
+    if [ "$got" = "1 3" ]; then
+      note_pass 1; echo "   startlijn updated with data: rows kept, later changes audited"
+    else
+      note_fail 1 "startlijn updated with data: expected '1 3', got '$got'"
+    fi
+  fi
 fi
