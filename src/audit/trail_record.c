@@ -239,7 +239,8 @@ static const char *
 actor_fields(const char **uid_out)
 {
 	FullTransactionId fxid = GetTopFullTransactionId();
-	Oid			user = GetUserId();
+	/* the role PostgREST switched to (SET ROLE), not a SECURITY DEFINER owner */
+	Oid			user = GetOuterUserId();
 	const char *claims = GetConfigOption("request.jwt.claims", true, false);
 	const char *lsub = GetConfigOption("request.jwt.claim.sub", true, false);
 	const char *lrole = GetConfigOption("request.jwt.claim.role", true, false);
