@@ -20,7 +20,7 @@ PG_CPPFLAGS += -Isrc
 
 EXTRA_CLEAN = test/unit/run_unit test/fuzz/*.bin test/results
 
-.PHONY: run stop test deps unit fuzz
+.PHONY: run stop test deps unit fuzz bench
 
 # PGXS targets (all, install, clean) only when pg_config exists: `make run`
 # and `make test` on a machine without PostgreSQL install it first.
@@ -42,6 +42,10 @@ stop:
 
 test: deps
 	@bash test/tools/run-tests.sh
+
+# pgbench workloads beside baselines measured in the same run (not a test)
+bench: deps
+	@bash test/tools/bench.sh
 
 # C unit tests of src/common (pure C, no server needed)
 UNIT_CFLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror -Isrc -Isrc/common

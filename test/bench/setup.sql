@@ -1,0 +1,24 @@
+-- Benchmark schema: the same table three times. plain has no audit; audited
+-- has trail.enable(); chain has the naive baseline of the issue: a PL/pgSQL
+-- trigger extending a single-head SHA-256 hash chain (one row locked per insert).
+CREATE EXTENSION IF NOT EXISTS startlijn_audit;
+CREATE SCHEMA bench;
+CREATE TABLE bench.plain (id bigserial PRIMARY KEY, organization_id uuid NOT NULL, payload text, amount int,
+                          created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE bench.audited (LIKE bench.plain INCLUDING ALL);
+CREATE TABLE bench.chain (LIKE bench.plain INCLUDING ALL);
+SELECT trail.enable('bench.audited');
+
+CREATE TABLE bench.chain_head (id int PRIMARY KEY, head bytea NOT NULL);
+INSERT INTO bench.chain_head VALUES (1, sha256(''));
+CREATE TABLE bench.chain_log (seq bigserial PRIMARY KEY, tbl text, row_data jsonb, hash bytea, at timestamptz DEFAULT now());
+CREATE FUNCTION bench.chain_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  doc jsonb := to_jsonb(NEW);
+  h bytea;
+BEGIN
+  UPDATE bench.chain_head SET head = sha256(head || convert_to(doc::text, 'UTF8')) WHERE id = 1 RETURNING head INTO h;
+  INSERT INTO bench.chain_log (tbl, row_data, hash) VALUES (TG_TABLE_NAME, doc, h);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER chain AFTER INSERT ON bench.chain FOR EACH ROW EXECUTE FUNCTION bench.chain_trigger();

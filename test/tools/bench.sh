@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# make bench: pgbench workloads on a throwaway cluster, our figures beside a
+# baseline measured in the same run. Not a test: it prints a table.
+#   BENCH_SECONDS   seconds per pgbench run (default 10)
+#   BENCH_LOG_SIZE  entries in the log used for the proof benchmark (default 1000000)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=cluster.sh
+. test/tools/cluster.sh
+SECS=${BENCH_SECONDS:-10}
+LOG_SIZE=${BENCH_LOG_SIZE:-1000000}
+
+build_and_install > /tmp/startlijn-bench-build.log 2>&1 || { cat /tmp/startlijn-bench-build.log; exit 1; }
+TMP=$(mktemp -d /tmp/startlijn-bench.XXXXXX)
+chmod 755 "$TMP"
+PORT=$(free_port)
+cleanup() { cluster_stop "$TMP/data" || true; rm -rf "$TMP"; }
+trap cleanup EXIT
+# durable commits (fsync on): the setting a production cluster runs with
+cluster_init "$TMP/data" "$TMP/sock" "$PORT" "" "max_connections = 200" "shared_buffers = 512MB" \
+  "max_wal_size = 4GB" "log_min_messages = warning"
+touch "$TMP/server.log"; [ "$(id -u)" -eq 0 ] && chown "$SERVER_USER" "$TMP/server.log"
+cluster_start "$TMP/data" "$TMP/server.log"
+export PGHOST=$TMP/sock PGPORT=$PORT PGUSER=postgres PGDATABASE=bench
+PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1)
+"${PSQL[@]}" -d postgres -c "CREATE DATABASE bench"
+"${PSQL[@]}" -f test/bench/setup.sql >/dev/null
+
+calc() { awk "BEGIN { print $1 }"; }
+
+tps() {  # tps <table> <clients>
+  "$PG_BIN/pgbench" -n -c "$2" -j 2 -T "$SECS" -D tbl="$1" -f test/bench/audit_insert.sql 2>/dev/null |
+    sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+
+echo "== audited inserts: pgbench, ${SECS}s per run, fsync on, $(nproc) cores"
+printf '%-8s %12s %12s %12s %10s %10s\n' clients plain trail chain trail/plain chain/plain
+for c in 1 8 64; do
+  p=$(tps plain "$c"); a=$(tps audited "$c"); h=$(tps chain "$c")
+  printf '%-8s %12.0f %12.0f %12.0f %10.2f %10.2f\n' "$c" "$p" "$a" "$h" \
+    "$(calc "$a / $p")" "$(calc "$h / $p")"
+done
+"${PSQL[@]}" -c "SELECT trail.seal()" >/dev/null
+
+echo
+echo "== sealing (trail.seal) and proofs in a log of $LOG_SIZE entries"
+start=$(date +%s.%N)
+"${PSQL[@]}" -c "INSERT INTO bench.audited (organization_id, payload, amount)
+                 SELECT '00000000-0000-4000-b000-0000000000ff', 'bulk ' || g, g FROM generate_series(1, $LOG_SIZE) g" >/dev/null
+end=$(date +%s.%N)
+printf 'recording %d entries in one statement: %.1f s (%.0f entries/s)\n' "$LOG_SIZE" \
+  "$(calc "$end - $start")" "$(calc "$LOG_SIZE / ($end - $start)")"
+sealed=$("${PSQL[@]}" -tA -c "\\timing on" -c "SELECT trail.seal() ->> 'sealed'" | tr '\n' ' ')
+n=$(echo "$sealed" | awk '{print $1}'); ms=$(echo "$sealed" | sed -n 's/.*Time: \([0-9.]*\) ms.*/\1/p')
+printf 'sealing %d entries: %.0f ms (%.0f entries/s; goal >= 100000)\n' "$n" "$ms" "$(calc "$n / ($ms / 1000)")"
+read -r first last size < <("${PSQL[@]}" -tA -F' ' -c "SELECT min(l.entry_id), max(l.entry_id), max(l.idx) + 1 FROM trail.leaves l
+                                       WHERE l.log_id = '00000000-0000-4000-b000-0000000000ff'")
+lat=$("$PG_BIN/pgbench" -n -c 1 -t 2000 -D first="$first" -D last="$last" -D size="$size" \
+        -f test/bench/audit_proof.sql 2>/dev/null | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
+printf 'inclusion proof in a log of %d entries: %.3f ms average over 2000 (goal < 5 ms)\n' "$size" "$lat"
+"${PSQL[@]}" -tA -c "\\timing on" -c "SELECT trail.verify('00000000-0000-4000-b000-0000000000ff') ->> 'ok'" |
+  tr '\n' ' ' | sed -n 's/^\(\S*\) Time: \([0-9.]*\) ms.*/trail.verify of that log: ok=\1 in \2 ms/p'
