@@ -14,6 +14,8 @@ PKGS=(
   pkg-config
   clang-14
   libclang-rt-14-dev
+  python3
+  openssl
 )
 
 missing=()

@@ -3,14 +3,14 @@
 # (private unix socket, no TCP), remove it even on failure, and end with
 # one line "N passed, N failed".
 #
-#   SUITES="unit regress isolation pgtap upgrade" (default: all) to run a subset
+#   SUITES="unit fuzz regress isolation pgtap outside upgrade" (default: all) to run a subset
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 # shellcheck source=cluster.sh
 . test/tools/cluster.sh
 
-SUITES=${SUITES:-"unit fuzz regress isolation pgtap upgrade"}
+SUITES=${SUITES:-"unit fuzz regress isolation pgtap outside upgrade"}
 RESULTS=$ROOT/test/results
 PASSED=0
 FAILED=0
@@ -175,6 +175,44 @@ if has_suite pgtap; then
     echo "   $ok ok, $nok not ok"
   else
     note_fail 1 "pgTAP: could not prepare the database"
+  fi
+fi
+
+# --- audit entries verified outside the database -----------------------------
+# docs/examples/verify_entry.py checks leaf hash, RFC 9162 proof, checkpoint
+# text and the Ed25519 signature with Python's standard library and openssl.
+if has_suite outside; then
+  echo "== audit proofs verified outside the database (python3 + openssl)"
+  if make_test_db startlijn_outside; then
+    OUT=$RESULTS/outside; mkdir -p "$OUT"
+    q() { "${PSQL[@]}" -d startlijn_outside -tA -c "$1"; }
+    q "SELECT trail.seal()" >/dev/null
+    vkey=$(q "SELECT trail.public_key()")
+    ok=0; bad=0
+    for id in $(q "SELECT entry_id FROM trail.leaves ORDER BY entry_id"); do
+      q "SELECT body FROM trail.entries WHERE id = $id" | head -c -1 > "$OUT/body"
+      q "SELECT trail.inclusion_proof($id)" > "$OUT/proof.json"
+      if python3 docs/examples/verify_entry.py "$OUT/body" "$OUT/proof.json" "$vkey" >> "$OUT/log" 2>&1; then
+        ok=$((ok + 1))
+      else
+        bad=$((bad + 1)); echo "   entry $id does not verify (test/results/outside/log)"
+      fi
+    done
+    # and a changed byte, an older tree size and a foreign key are rejected
+    id=$(q "SELECT min(entry_id) FROM trail.leaves")
+    q "SELECT body FROM trail.entries WHERE id = $id" | head -c -1 | sed 's/"v":1/"v":2/' > "$OUT/body"
+    q "SELECT trail.inclusion_proof($id)" > "$OUT/proof.json"
+    other="example.org/other+$(python3 -c 'import hashlib,base64,os;k=os.urandom(32);print(hashlib.sha256(b"example.org/other\n\x01"+k).digest()[:4].hex()+"+"+base64.b64encode(b"\x01"+k).decode())')"
+    if [ "$ok" -gt 0 ] && [ "$bad" -eq 0 ] &&
+       ! python3 docs/examples/verify_entry.py "$OUT/body" "$OUT/proof.json" "$vkey" >> "$OUT/log" 2>&1 &&
+       q "SELECT body FROM trail.entries WHERE id = $id" | head -c -1 > "$OUT/body" &&
+       ! python3 docs/examples/verify_entry.py "$OUT/body" "$OUT/proof.json" "$other" >> "$OUT/log" 2>&1; then
+      note_pass 1; echo "   $ok entries verified with openssl and python3; a changed byte and a foreign key are rejected"
+    else
+      note_fail 1 "outside verification: $ok ok, $bad failed (test/results/outside/log)"
+    fi
+  else
+    note_fail 1 "outside verification: test database"
   fi
 fi
 
