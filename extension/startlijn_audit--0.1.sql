@@ -232,6 +232,11 @@ CREATE FUNCTION trail.log(
 COMMENT ON FUNCTION trail.log(uuid, text, text, jsonb, text, uuid, jsonb) IS
   'record a business event; personal (a JSON object) is encrypted under data_subject''s key';
 
+-- Business errors through the shared registry of startlijn.so (docs/errors.md).
+CREATE FUNCTION trail.raise(code text, detail text DEFAULT NULL, hint text DEFAULT NULL)
+  RETURNS void LANGUAGE c VOLATILE PARALLEL SAFE
+  AS 'MODULE_PATHNAME', 'startlijn_raise';
+
 -- Attach (or re-attach with new settings) the capture trigger.
 CREATE FUNCTION trail.enable(
     tbl regclass,
@@ -244,87 +249,68 @@ CREATE FUNCTION trail.enable(
   AS $fn$
 DECLARE
   col name;
-  typ oid;
+  what text;
   soft name := soft_delete_column;
   ign name[] := '{}';
+  personal name[] := COALESCE(personal_columns, '{}');
+  args text;
+  -- the live columns of tbl and their types
+  cols CONSTANT jsonb := (SELECT pg_catalog.jsonb_object_agg(a.attname, a.atttypid::regtype::text)
+                            FROM pg_catalog.pg_attribute a
+                           WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped);
 BEGIN
   IF tbl IS NULL THEN
-    RAISE EXCEPTION 'table is required' USING ERRCODE = 'PT400', DETAIL = 'missing_argument: Pass the table to audit.';
+    PERFORM trail.raise('missing_argument', 'Pass the table to audit.');
   END IF;
   IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
-    RAISE EXCEPTION 'only tables can be audited' USING ERRCODE = 'PT400',
-      DETAIL = pg_catalog.format('invalid_argument: %s is not a table.', tbl);
+    PERFORM trail.raise('invalid_argument', pg_catalog.format('%s is not a table.', tbl));
   END IF;
   IF (SELECT c.relnamespace FROM pg_catalog.pg_class c WHERE c.oid = tbl) = 'trail'::regnamespace THEN
-    RAISE EXCEPTION 'the audit trail cannot audit itself' USING ERRCODE = 'PT400',
-      DETAIL = 'invalid_argument: Tables of schema trail are append-only already.';
+    PERFORM trail.raise('invalid_argument', 'Tables of schema trail are append-only already.');
   END IF;
-  -- the organisation column names the stream and must be a uuid
-  IF organization_column IS NOT NULL THEN
-    SELECT a.atttypid INTO typ FROM pg_catalog.pg_attribute a
-     WHERE a.attrelid = tbl AND a.attname = organization_column AND a.attnum > 0 AND NOT a.attisdropped;
-    IF typ IS DISTINCT FROM 'uuid'::regtype THEN
-      RAISE EXCEPTION 'organization column must be a uuid column of the table' USING ERRCODE = 'PT400',
-        DETAIL = pg_catalog.format('invalid_argument: %s has no uuid column %I.', tbl, organization_column),
-        HINT = 'Pass organization_column => NULL to record into the platform log.';
-    END IF;
-  END IF;
-  IF subject_column IS NOT NULL THEN
-    SELECT a.atttypid INTO typ FROM pg_catalog.pg_attribute a
-     WHERE a.attrelid = tbl AND a.attname = subject_column AND a.attnum > 0 AND NOT a.attisdropped;
-    IF typ IS DISTINCT FROM 'uuid'::regtype THEN
-      RAISE EXCEPTION 'subject column must be a uuid column of the table' USING ERRCODE = 'PT400',
-        DETAIL = pg_catalog.format('invalid_argument: %s has no uuid column %I.', tbl, subject_column);
-    END IF;
-  END IF;
-  FOREACH col IN ARRAY COALESCE(personal_columns, '{}') LOOP
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = tbl AND a.attname = col
-                      AND a.attnum > 0 AND NOT a.attisdropped) THEN
-      RAISE EXCEPTION 'unknown personal column' USING ERRCODE = 'PT400',
-        DETAIL = pg_catalog.format('invalid_argument: %s has no column %I.', tbl, col);
+  -- the organisation column names the stream; the subject column the data subject
+  FOR col, what IN SELECT * FROM (VALUES (organization_column, 'organization'), (subject_column, 'subject')) v
+                    WHERE v.column1 IS NOT NULL LOOP
+    IF cols OPERATOR(pg_catalog.->>) col IS DISTINCT FROM 'uuid' THEN
+      PERFORM trail.raise('invalid_argument',
+        pg_catalog.format('The %s column must be a uuid column: %s has no uuid column %I.', what, tbl, col),
+        CASE WHEN what = 'organization' THEN 'Pass organization_column => NULL to record into the platform log.' END);
     END IF;
   END LOOP;
-  IF pg_catalog.cardinality(COALESCE(personal_columns, '{}')) > 0 AND subject_column IS NULL THEN
-    RAISE EXCEPTION 'personal columns need a subject column' USING ERRCODE = 'PT400',
-      DETAIL = 'invalid_argument: Personal data is encrypted under the key of the data subject the row belongs to.',
-      HINT = 'Pass subject_column => the uuid column naming the data subject.';
+  FOREACH col IN ARRAY personal LOOP
+    IF NOT cols OPERATOR(pg_catalog.?) col THEN
+      PERFORM trail.raise('invalid_argument', pg_catalog.format('Unknown personal column: %s has no column %I.', tbl, col));
+    END IF;
+  END LOOP;
+  IF pg_catalog.cardinality(personal) > 0 AND subject_column IS NULL THEN
+    PERFORM trail.raise('invalid_argument',
+      'Personal data is encrypted under the key of the data subject the row belongs to.',
+      'Pass subject_column => the uuid column naming the data subject.');
   END IF;
   -- the defaults are optional: a table without deleted_at has no soft delete
-  IF soft IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = tbl
-                                         AND a.attname = soft AND a.attnum > 0 AND NOT a.attisdropped) THEN
+  IF soft IS NOT NULL AND NOT cols OPERATOR(pg_catalog.?) soft THEN
     IF soft_delete_column IS DISTINCT FROM 'deleted_at' THEN
-      RAISE EXCEPTION 'unknown soft delete column' USING ERRCODE = 'PT400',
-        DETAIL = pg_catalog.format('invalid_argument: %s has no column %I.', tbl, soft);
+      PERFORM trail.raise('invalid_argument', pg_catalog.format('Unknown soft delete column: %s has no column %I.', tbl, soft));
     END IF;
     soft := NULL;
   END IF;
   SELECT COALESCE(pg_catalog.array_agg(c), '{}') INTO ign
-    FROM pg_catalog.unnest(COALESCE(ignore_columns, '{}')) c
-   WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = tbl AND a.attname = c
-                    AND a.attnum > 0 AND NOT a.attisdropped);
+    FROM pg_catalog.unnest(COALESCE(ignore_columns, '{}')) c WHERE cols OPERATOR(pg_catalog.?) c;
 
-  EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS trail_capture ON %s', tbl);
-  EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS trail_capture_truncate ON %s', tbl);
-  EXECUTE pg_catalog.format(
-    'CREATE TRIGGER trail_capture AFTER INSERT OR UPDATE OR DELETE ON %s
-       FOR EACH ROW EXECUTE FUNCTION trail.capture(%L, %L, %L, %L, %L)',
-    tbl, COALESCE(organization_column, ''), COALESCE(subject_column, ''), COALESCE(soft, ''),
-    pg_catalog.array_to_string(COALESCE(personal_columns, '{}'), ','), pg_catalog.array_to_string(ign, ','));
-  EXECUTE pg_catalog.format(
-    'CREATE TRIGGER trail_capture_truncate AFTER TRUNCATE ON %s
-       FOR EACH STATEMENT EXECUTE FUNCTION trail.capture(%L, %L, %L, %L, %L)',
-    tbl, COALESCE(organization_column, ''), COALESCE(subject_column, ''), COALESCE(soft, ''),
-    pg_catalog.array_to_string(COALESCE(personal_columns, '{}'), ','), pg_catalog.array_to_string(ign, ','));
+  -- the same five arguments for the row trigger and the TRUNCATE trigger
+  args := pg_catalog.format('%L, %L, %L, %L, %L', COALESCE(organization_column, ''), COALESCE(subject_column, ''),
+            COALESCE(soft, ''), pg_catalog.array_to_string(personal, ','), pg_catalog.array_to_string(ign, ','));
+  PERFORM trail.disable(tbl);
+  EXECUTE pg_catalog.format('CREATE TRIGGER trail_capture AFTER INSERT OR UPDATE OR DELETE ON %s
+                               FOR EACH ROW EXECUTE FUNCTION trail.capture(%s)', tbl, args);
+  EXECUTE pg_catalog.format('CREATE TRIGGER trail_capture_truncate AFTER TRUNCATE ON %s
+                               FOR EACH STATEMENT EXECUTE FUNCTION trail.capture(%s)', tbl, args);
   EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER trail_capture', tbl);
   EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER trail_capture_truncate', tbl);
 
-  INSERT INTO trail.tracked_tables AS t
+  INSERT INTO trail.tracked_tables
          (relid, organization_column, subject_column, soft_delete_column, personal_columns, ignore_columns)
-  VALUES (tbl, organization_column, subject_column, soft, COALESCE(personal_columns, '{}'), ign)
-  ON CONFLICT (relid) DO UPDATE
-     SET organization_column = EXCLUDED.organization_column, subject_column = EXCLUDED.subject_column,
-         soft_delete_column = EXCLUDED.soft_delete_column, personal_columns = EXCLUDED.personal_columns,
-         ignore_columns = EXCLUDED.ignore_columns, enabled_at = pg_catalog.now();
+  VALUES (tbl, organization_column, subject_column, soft, personal, ign);
 END
 $fn$;
 
@@ -332,6 +318,8 @@ CREATE FUNCTION trail.disable(tbl regclass) RETURNS void
   LANGUAGE plpgsql VOLATILE SET search_path = ''
   AS $fn$
 BEGIN
+  -- quietly: enable() re-attaches through here
+  SET LOCAL client_min_messages = warning;
   EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS trail_capture ON %s', tbl);
   EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS trail_capture_truncate ON %s', tbl);
   DELETE FROM trail.tracked_tables t WHERE t.relid = tbl;
@@ -348,9 +336,8 @@ DECLARE t trail.tracked_tables;
 BEGIN
   SELECT * INTO t FROM trail.tracked_tables x WHERE x.relid = tbl;
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'table is not audited' USING ERRCODE = 'PT404',
-      DETAIL = pg_catalog.format('log_not_found: %s has no trail capture trigger.', tbl),
-      HINT = 'Call trail.enable() first.';
+    PERFORM trail.raise('log_not_found', pg_catalog.format('%s has no trail capture trigger.', tbl),
+                        'Call trail.enable() first.');
   END IF;
   PERFORM trail.enable(tbl, t.organization_column, subject_column, columns,
                        COALESCE(t.soft_delete_column, 'deleted_at'), t.ignore_columns);
@@ -454,13 +441,11 @@ DECLARE
 BEGIN
   SELECT e.extversion INTO cron_version FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron';
   IF cron_version IS NULL THEN
-    RAISE EXCEPTION 'pg_cron is not installed' USING ERRCODE = 'PT400',
-      DETAIL = 'invalid_argument: Scheduled sealing runs through pg_cron.',
-      HINT = 'CREATE EXTENSION pg_cron, or call trail.seal() from your own scheduler.';
+    PERFORM trail.raise('invalid_argument', 'Scheduled sealing runs through pg_cron, which is not installed.',
+                        'CREATE EXTENSION pg_cron, or call trail.seal() from your own scheduler.');
   END IF;
   IF secs IS NULL OR secs < 1 OR secs > 86400 THEN
-    RAISE EXCEPTION 'sealing interval out of range' USING ERRCODE = 'PT400',
-      DETAIL = 'invalid_argument: The interval must be between 1 second and 1 day.';
+    PERFORM trail.raise('invalid_argument', 'The sealing interval must be between 1 second and 1 day.');
   END IF;
   -- pg_cron >= 1.5 takes '[1-59] seconds'; older versions run at most once a minute
   IF secs < 60 AND pg_catalog.string_to_array(cron_version, '.')::int[] >= ARRAY[1, 5] THEN

@@ -36,6 +36,12 @@ extern void trail_restore_user(const trail_owner_ctx *ctx);
 /* canonicalise buf (sl_jcs) into a palloc'd string; ERROR on bad JSON */
 extern char *trail_canonical(const char *json, size_t len, size_t *outlen);
 
+/* datum helpers shared by the trail C files */
+extern Datum trail_uuid_datum(const char *s);
+extern bytea *trail_bytea(const void *p, size_t n);
+/* trail.settings.origin_prefix (inside SPI) */
+extern char *trail_origin_prefix(void);
+
 /* append base64 of bin to a StringInfo */
 extern void trail_append_base64(StringInfo s, const uint8_t *bin, size_t len);
 

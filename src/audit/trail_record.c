@@ -41,6 +41,7 @@
 #include "catalog/pg_namespace.h"
 
 #include "core/sl_core.h"
+#include "common/sl_note.h"
 #include "trail.h"
 
 int			trail_internal_write = 0;
@@ -106,14 +107,42 @@ trail_canonical(const char *json, size_t len, size_t *outlen)
 	return res;
 }
 
+/* one base64 encoder: src/common/sl_note.c */
 void
 trail_append_base64(StringInfo s, const uint8_t *bin, size_t len)
 {
-	size_t		n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+	sl_buf		b;
 
-	enlargeStringInfo(s, (int) n);
-	sodium_bin2base64(s->data + s->len, n, bin, len, sodium_base64_VARIANT_ORIGINAL);
-	s->len += (int) n - 1;
+	sl_buf_init(&b);
+	sl_base64_put(&b, bin, len);
+	if (b.oom)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	appendBinaryStringInfo(s, b.data, (int) b.len);
+	sl_buf_free(&b);
+}
+
+Datum
+trail_uuid_datum(const char *s)
+{
+	return DirectFunctionCall1(uuid_in, CStringGetDatum(s));
+}
+
+bytea *
+trail_bytea(const void *p, size_t n)
+{
+	bytea	   *b = palloc(VARHDRSZ + n);
+
+	SET_VARSIZE(b, VARHDRSZ + n);
+	memcpy(VARDATA(b), p, n);
+	return b;
+}
+
+char *
+trail_origin_prefix(void)
+{
+	if (SPI_execute("SELECT origin_prefix FROM trail.settings", true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "trail: settings missing");
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 }
 
 void
@@ -154,12 +183,6 @@ is_uuid_text(const char *s)
 			return false;
 	}
 	return true;
-}
-
-static Datum
-uuid_datum(const char *s)
-{
-	return DirectFunctionCall1(uuid_in, CStringGetDatum(s));
 }
 
 /* a string member of a jsonb object, palloc'd, or NULL */
@@ -393,7 +416,7 @@ subject_key(const char *subject, uint8_t *key)
 		SPI_keepplan(sel);
 		SPI_keepplan(ins);
 	}
-	args[0] = uuid_datum(subject);
+	args[0] = trail_uuid_datum(subject);
 	for (attempt = 0; attempt < 2; attempt++)
 	{
 		if (SPI_execute_plan(sel, args, NULL, false, 1) != SPI_OK_SELECT)
@@ -517,9 +540,7 @@ trail_append_entry(const char *log_uuid, const char *action, const char *table_n
 
 	canon = trail_canonical(doc.data, doc.len, &clen);
 	sl_merkle_leaf_hash((const uint8_t *) canon, clen, leaf);
-	leafb = palloc(VARHDRSZ + SL_HASH_LEN);
-	SET_VARSIZE(leafb, VARHDRSZ + SL_HASH_LEN);
-	memcpy(VARDATA(leafb), leaf, SL_HASH_LEN);
+	leafb = trail_bytea(leaf, SL_HASH_LEN);
 
 	if (plan == NULL)
 	{
@@ -535,7 +556,7 @@ trail_append_entry(const char *log_uuid, const char *action, const char *table_n
 	}
 	memset(nulls, ' ', sizeof nulls);
 	values[0] = Int64GetDatum(id);
-	values[1] = uuid_datum(log_uuid);
+	values[1] = trail_uuid_datum(log_uuid);
 	values[2] = Int64GetDatum((int64) U64FromFullTransactionId(fxid));
 	values[3] = TimestampTzGetDatum(now);
 	values[4] = CStringGetTextDatum(action);
@@ -544,11 +565,11 @@ trail_append_entry(const char *log_uuid, const char *action, const char *table_n
 	else
 		nulls[5] = 'n';
 	if (uid)
-		values[6] = uuid_datum(uid);
+		values[6] = trail_uuid_datum(uid);
 	else
 		nulls[6] = 'n';
 	if (data_subject)
-		values[7] = uuid_datum(data_subject);
+		values[7] = trail_uuid_datum(data_subject);
 	else
 		nulls[7] = 'n';
 	values[8] = PointerGetDatum(cstring_to_text_with_len(canon, (int) clen));
@@ -1067,7 +1088,7 @@ trail_open_entry(PG_FUNCTION_ARGS)
 			size_t		got = 0;
 
 			a[0] = Int64GetDatum(key_id);
-			a[1] = uuid_datum(subject);
+			a[1] = trail_uuid_datum(subject);
 			trail_as_owner(&owner);
 			SPI_connect();
 			if (SPI_execute_with_args("SELECT key FROM trail.subject_keys WHERE id = $1 AND subject = $2",

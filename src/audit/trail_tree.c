@@ -33,26 +33,10 @@
 
 #define SEAL_CHUNK 10000
 
-static Datum
-uuid_datum(const char *s)
-{
-	return DirectFunctionCall1(uuid_in, CStringGetDatum(s));
-}
-
 static char *
 uuid_text(Datum d)
 {
 	return DatumGetCString(DirectFunctionCall1(uuid_out, d));
-}
-
-static bytea *
-make_bytea(const void *p, size_t n)
-{
-	bytea	   *b = palloc(VARHDRSZ + n);
-
-	SET_VARSIZE(b, VARHDRSZ + n);
-	memcpy(VARDATA(b), p, n);
-	return b;
 }
 
 static Jsonb *
@@ -120,7 +104,7 @@ node_src_init(node_src *src, const char *log)
 		SPI_keepplan(plan);
 	}
 	src->plan = plan;
-	src->log = uuid_datum(log);
+	src->log = trail_uuid_datum(log);
 }
 
 static void
@@ -157,7 +141,7 @@ load_head(const char *log, log_head *h, bool lock)
 	HeapTuple	tup;
 	TupleDesc	desc;
 
-	a[0] = uuid_datum(log);
+	a[0] = trail_uuid_datum(log);
 	memset(h, 0, sizeof *h);
 	if (SPI_execute_with_args(lock ? "SELECT origin, tree_size, root, frontier FROM trail.logs WHERE id = $1 FOR UPDATE"
 							  : "SELECT origin, tree_size, root, frontier FROM trail.logs WHERE id = $1",
@@ -183,13 +167,8 @@ load_head(const char *log, log_head *h, bool lock)
 static char *
 origin_for(const char *log)
 {
-	bool		isnull;
-	char	   *prefix;
+	char	   *prefix = trail_origin_prefix();
 
-	if (SPI_execute("SELECT origin_prefix FROM trail.settings", true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "trail: settings missing");
-	prefix = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	(void) isnull;
 	return psprintf("%s/%s", prefix, strcmp(log, TRAIL_PLATFORM_LOG) == 0 ? "platform" : log);
 }
 
@@ -232,7 +211,7 @@ flush_leaves(seal_log *sl)
 		SPI_keepplan(plan);
 	}
 	dims[0] = sl->n;
-	a[0] = uuid_datum(sl->log);
+	a[0] = trail_uuid_datum(sl->log);
 	a[1] = PointerGetDatum(construct_md_array(sl->idx, NULL, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	a[2] = PointerGetDatum(construct_md_array(sl->entry, NULL, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	a[3] = PointerGetDatum(construct_md_array(sl->hashes, NULL, 1, dims, lbs, BYTEAOID, -1, false, TYPALIGN_INT));
@@ -249,11 +228,11 @@ save_head(seal_log *sl)
 	sl_hash		root;
 
 	sl_merkle_frontier_root(sl->head.frontier, (uint64) sl->head.size, root);
-	a[0] = uuid_datum(sl->log);
+	a[0] = trail_uuid_datum(sl->log);
 	a[1] = CStringGetTextDatum(sl->head.origin);
 	a[2] = Int64GetDatum(sl->head.size);
-	a[3] = PointerGetDatum(make_bytea(root, SL_HASH_LEN));
-	a[4] = PointerGetDatum(make_bytea(sl->head.frontier,
+	a[3] = PointerGetDatum(trail_bytea(root, SL_HASH_LEN));
+	a[4] = PointerGetDatum(trail_bytea(sl->head.frontier,
 									  (size_t) __builtin_popcountll((uint64) sl->head.size) * SL_HASH_LEN));
 	if (SPI_execute_with_args("INSERT INTO trail.logs AS l (id, origin, tree_size, root, frontier, sealed_at) "
 							  "VALUES ($1, $2, $3, $4, $5, pg_catalog.now()) "
@@ -541,7 +520,7 @@ trail_sign_checkpoint(const char *log, int64 *size_out)
 				 "Entries reach their log when trail.seal() runs.");
 	}
 	node_src_init(&src, log);
-	a[0] = uuid_datum(log);
+	a[0] = trail_uuid_datum(log);
 	if (SPI_execute_with_args("SELECT tree_size, root, note FROM trail.checkpoints WHERE log_id = $1 "
 							  "ORDER BY tree_size DESC LIMIT 1", 1, t, a, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "trail: reading checkpoints failed");
@@ -596,7 +575,7 @@ trail_sign_checkpoint(const char *log, int64 *size_out)
 	}
 	sl_buf_free(&text);
 	a[1] = Int64GetDatum(h.size);
-	a[2] = PointerGetDatum(make_bytea(h.root, SL_HASH_LEN));
+	a[2] = PointerGetDatum(trail_bytea(h.root, SL_HASH_LEN));
 	a[3] = CStringGetTextDatum(note.data);
 	if (SPI_execute_with_args("INSERT INTO trail.checkpoints (log_id, tree_size, root, note) VALUES ($1, $2, $3, $4) "
 							  "ON CONFLICT (log_id, tree_size) DO NOTHING", 4, t, a, NULL, false, 0) != SPI_OK_INSERT)
@@ -698,9 +677,7 @@ trail_rotate_key(PG_FUNCTION_ARGS)
 		sl_raise("invalid_argument", "The overlap must be between 0 and 1 year.", NULL);
 	trail_as_owner(&owner);
 	SPI_connect();
-	if (SPI_execute("SELECT origin_prefix FROM trail.settings", true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "trail: settings missing");
-	name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	name = trail_origin_prefix();
 	if (!sl_note_valid_name(name))
 		sl_raise("invalid_settings", "trail.settings.origin_prefix is not a valid signed-note key name.", NULL);
 
@@ -708,11 +685,11 @@ trail_rotate_key(PG_FUNCTION_ARGS)
 	crypto_sign_seed_keypair(pk, sk, seed);
 	sodium_memzero(sk, sizeof sk);
 	sl_note_key_id(name, pk, id);
-	seedb = make_bytea(seed, sizeof seed);
+	seedb = trail_bytea(seed, sizeof seed);
 	sodium_memzero(seed, sizeof seed);
 	a[0] = CStringGetTextDatum(name);
-	a[1] = PointerGetDatum(make_bytea(id, 4));
-	a[2] = PointerGetDatum(make_bytea(pk, sizeof pk));
+	a[1] = PointerGetDatum(trail_bytea(id, 4));
+	a[2] = PointerGetDatum(trail_bytea(pk, sizeof pk));
 	a[3] = PointerGetDatum(seedb);
 	a[4] = IntervalPGetDatum(overlap);
 	trail_internal_write++;
@@ -776,7 +753,7 @@ append_checkpoint_note(StringInfo s, const char *log, int64 size)
 	Oid			t[2] = {UUIDOID, INT8OID};
 	Datum		a[2];
 
-	a[0] = uuid_datum(log);
+	a[0] = trail_uuid_datum(log);
 	a[1] = Int64GetDatum(size);
 	appendStringInfoString(s, ",\"checkpoint\":");
 	if (SPI_execute_with_args("SELECT note FROM trail.checkpoints WHERE log_id = $1 AND tree_size = $2",
@@ -1040,7 +1017,7 @@ trail_verify(PG_FUNCTION_ARGS)
 	vc.caller = CurrentMemoryContext;
 	trail_as_owner(&vc.owner);
 	SPI_connect();
-	a[0] = uuid_datum(log);
+	a[0] = trail_uuid_datum(log);
 	if (!load_head(log, &h, false))
 	{
 		h.size = 0;
