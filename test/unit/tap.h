@@ -23,5 +23,6 @@ void		test_errors(const char *errors_md);
 void		test_merkle(void);
 void		test_jcs(void);
 void		test_note(void);
+void		test_token(void);
 
 #endif
