@@ -9,6 +9,7 @@
 #include "lib/stringinfo.h"
 #include "utils/uuid.h"
 
+#include "core/sl_core.h"
 #include "common/sl_jcs.h"
 #include "common/sl_merkle.h"
 
@@ -22,11 +23,7 @@
  * guard pass the updates that only trail's own C code makes (sealer state,
  * log heads, key rotation, key destruction).
  */
-typedef struct trail_owner_ctx
-{
-	Oid			saved_user;
-	int			saved_sec;
-} trail_owner_ctx;
+typedef sl_owner_ctx trail_owner_ctx;
 
 extern int	trail_internal_write;
 

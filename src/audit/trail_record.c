@@ -53,35 +53,19 @@ int			trail_internal_write = 0;
 static Oid
 trail_namespace(void)
 {
-	Oid			nsp = get_namespace_oid("trail", true);
-
-	if (!OidIsValid(nsp))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_SCHEMA),
-				 errmsg("schema trail does not exist"),
-				 errhint("CREATE EXTENSION startlijn_audit.")));
-	return nsp;
+	return sl_schema_oid("trail", "startlijn_audit");
 }
 
 void
 trail_as_owner(trail_owner_ctx *ctx)
 {
-	HeapTuple	tup;
-	Oid			owner;
-
-	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(trail_namespace()));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for schema trail");
-	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-	ReleaseSysCache(tup);
-	GetUserIdAndSecContext(&ctx->saved_user, &ctx->saved_sec);
-	SetUserIdAndSecContext(owner, ctx->saved_sec | SECURITY_LOCAL_USERID_CHANGE);
+	sl_as_schema_owner(trail_namespace(), ctx);
 }
 
 void
 trail_restore_user(const trail_owner_ctx *ctx)
 {
-	SetUserIdAndSecContext(ctx->saved_user, ctx->saved_sec);
+	sl_restore_user(ctx);
 }
 
 char *

@@ -16,6 +16,21 @@
  */
 extern void sl_raise(const char *code, const char *detail, const char *hint) pg_attribute_noreturn();
 
+/* sl_raise without STATEMENT and CONTEXT in the server log (secret arguments) */
+extern void sl_raise_hidden(const char *code, const char *detail, const char *hint) pg_attribute_noreturn();
+
+/* switch to the owner of a schema and back (sl_owner.c) */
+typedef struct sl_owner_ctx
+{
+	Oid			saved_user;
+	int			saved_sec;
+} sl_owner_ctx;
+
+/* the schema's oid, or ERROR naming the extension to create */
+extern Oid	sl_schema_oid(const char *schema, const char *extension);
+extern void sl_as_schema_owner(Oid nsp, sl_owner_ctx *ctx);
+extern void sl_restore_user(const sl_owner_ctx *ctx);
+
 /* text datum -> (pointer, length) without copying (detoasted). */
 #define SL_TEXT_ARG(n, ptr, len) \
 	do { \

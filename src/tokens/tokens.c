@@ -1,0 +1,917 @@
+/*
+ * tokens.c - startlijn_tokens: secret tokens and signed codes (schema tokens).
+ *
+ * The byte formats live in src/common/sl_token.c; this file stores, checks,
+ * counts and signs. Every table has forced RLS and no grants: the functions
+ * below read and write them as the owner of schema tokens.
+ *
+ * Secrets handled here - the token secret, the pepper (BLAKE2b key) and
+ * signing seeds - are copied into local buffers, used, and wiped with
+ * sodium_memzero, together with the SPI copies they were read from. Errors
+ * of calls that carry a token are raised without the STATEMENT line, so the
+ * token text does not reach the server log (docs/tokens.md, threat model).
+ */
+#include "postgres.h"
+
+#include <sodium.h>
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "core/sl_core.h"
+#include "common/sl_token.h"
+
+#define TOKENS_BUCKET_BYTES 16
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static Oid
+tokens_namespace(void)
+{
+	return sl_schema_oid("tokens", "startlijn_tokens");
+}
+
+static bytea *
+make_bytea(const void *p, size_t n)
+{
+	bytea	   *b = palloc(VARHDRSZ + n);
+
+	SET_VARSIZE(b, VARHDRSZ + n);
+	memcpy(VARDATA(b), p, n);
+	return b;
+}
+
+static void
+wipe_bytea(bytea *b)
+{
+	if (b != NULL)
+		sodium_memzero(VARDATA(b), VARSIZE(b) - VARHDRSZ);
+}
+
+/* copy a 32-byte secret column out of an SPI row, then wipe the row's copy */
+static bool
+take_secret(HeapTuple row, TupleDesc desc, int col, uint8 out[32])
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(row, desc, col, &isnull);
+	bytea	   *b;
+
+	if (isnull)
+		return false;
+	b = DatumGetByteaPP(d);
+	if (VARSIZE_ANY_EXHDR(b) != 32)
+		elog(ERROR, "startlijn_tokens: a stored secret has the wrong length");
+	memcpy(out, VARDATA_ANY(b), 32);
+	/* the tuple lives in SPI memory: wipe it in place */
+	sodium_memzero(VARDATA_ANY(b), 32);
+	return true;
+}
+
+static char *
+text_or_null(HeapTuple row, TupleDesc desc, int col)
+{
+	return SPI_getvalue(row, desc, col);
+}
+
+static void
+check_subject(const char *s, size_t len, bool hidden)
+{
+	if (len < 1 || len > 200 || pg_mbstrlen_with_len(s, (int) len) > 200)
+		(hidden ? sl_raise_hidden : sl_raise) ("invalid_argument",
+											  "The subject must be 1 to 200 characters.", NULL);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f)
+			(hidden ? sl_raise_hidden : sl_raise) ("invalid_argument",
+												  "The subject must not contain control characters.", NULL);
+}
+
+/* keyed BLAKE2b-128 of a throttling bucket: kind, purpose, who */
+static void
+bucket_hash(const uint8 pepper[32], const char *kind, const char *purpose, const char *who,
+			uint8 out[TOKENS_BUCKET_BYTES])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, pepper, 32, TOKENS_BUCKET_BYTES);
+	crypto_generichash_update(&st, (const unsigned char *) kind, strlen(kind) + 1);
+	crypto_generichash_update(&st, (const unsigned char *) purpose, strlen(purpose) + 1);
+	crypto_generichash_update(&st, (const unsigned char *) who, strlen(who));
+	crypto_generichash_final(&st, out, TOKENS_BUCKET_BYTES);
+	sodium_memzero(&st, sizeof st);
+}
+
+/* the stored hash of a token: BLAKE2b-256 keyed with the pepper */
+static void
+token_hash(const uint8 pepper[32], const char *purpose, const uint8 secret[32], uint8 out[32])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, pepper, 32, 32);
+	crypto_generichash_update(&st, (const unsigned char *) purpose, strlen(purpose) + 1);
+	crypto_generichash_update(&st, secret, 32);
+	crypto_generichash_final(&st, out, 32);
+	sodium_memzero(&st, sizeof st);
+}
+
+/* ---- random secrets for the install script -------------------------- */
+
+PG_FUNCTION_INFO_V1(tokens_new_secret);
+
+Datum
+tokens_new_secret(PG_FUNCTION_ARGS)
+{
+	uint8		k[32];
+	bytea	   *b;
+
+	randombytes_buf(k, sizeof k);
+	b = make_bytea(k, sizeof k);
+	sodium_memzero(k, sizeof k);
+	PG_RETURN_BYTEA_P(b);
+}
+
+/* ---- failed attempts, counted outside the caller's transaction ------- */
+
+/*
+ * A failed redeem ends in an ERROR, which rolls back everything the call
+ * wrote. To count the failure anyway, a short-lived background worker
+ * writes it in its own transaction while the caller waits (a few ms: this
+ * also slows guessing down). See docs/tokens.md, "Throttling".
+ */
+typedef struct failure_msg
+{
+	TimestampTz window_start;
+	int32		nbuckets;
+	uint8		buckets[2][TOKENS_BUCKET_BYTES];
+} failure_msg;
+
+StaticAssertDecl(sizeof(failure_msg) <= BGW_EXTRALEN, "failure_msg must fit bgw_extra");
+
+PGDLLEXPORT void tokens_failure_worker(Datum main_arg);
+
+void
+tokens_failure_worker(Datum main_arg)
+{
+	failure_msg msg;
+
+	memcpy(&msg, MyBgworkerEntry->bgw_extra, sizeof msg);
+	BackgroundWorkerUnblockSignals();
+	/* InvalidOid: the bootstrap superuser, which needs no LOGIN */
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), InvalidOid, 0);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "startlijn_tokens: counting a failed attempt");
+	for (int i = 0; i < msg.nbuckets && i < 2; i++)
+	{
+		Oid			types[2] = {BYTEAOID, TIMESTAMPTZOID};
+		Datum		vals[2];
+
+		vals[0] = PointerGetDatum(make_bytea(msg.buckets[i], TOKENS_BUCKET_BYTES));
+		vals[1] = TimestampTzGetDatum(msg.window_start);
+		if (SPI_execute_with_args("INSERT INTO tokens.failures AS f (bucket, window_start, failures) "
+								  "VALUES ($1, $2, 1) ON CONFLICT (bucket, window_start) "
+								  "DO UPDATE SET failures = f.failures + 1",
+								  2, types, vals, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "startlijn_tokens: could not count a failed attempt");
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	proc_exit(0);
+}
+
+/* start the worker and wait for it; false when it could not run */
+static bool
+count_failure(const uint8 *caller_bucket, const uint8 *subject_bucket, TimestampTz window_start)
+{
+	BackgroundWorker w;
+	BackgroundWorkerHandle *handle;
+	failure_msg msg;
+
+	memset(&msg, 0, sizeof msg);
+	msg.window_start = window_start;
+	memcpy(msg.buckets[msg.nbuckets++], caller_bucket, TOKENS_BUCKET_BYTES);
+	if (subject_bucket != NULL)
+		memcpy(msg.buckets[msg.nbuckets++], subject_bucket, TOKENS_BUCKET_BYTES);
+
+	memset(&w, 0, sizeof w);
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "startlijn");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "tokens_failure_worker");
+	snprintf(w.bgw_name, BGW_MAXLEN, "startlijn_tokens failure counter");
+	snprintf(w.bgw_type, BGW_MAXLEN, "startlijn_tokens failure counter");
+	w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+	memcpy(w.bgw_extra, &msg, sizeof msg);
+	w.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&w, &handle))
+		return false;
+	return WaitForBackgroundWorkerShutdown(handle) == BGWH_STOPPED;
+}
+
+/* ---- issue ------------------------------------------------------------ */
+
+PG_FUNCTION_INFO_V1(tokens_issue);
+
+/*
+ * tokens.issue(purpose, subject, ttl, max_uses, metadata, organization_id)
+ *   -> (token_id uuid, token text, expires_at timestamptz)
+ */
+Datum
+tokens_issue(PG_FUNCTION_ARGS)
+{
+	TupleDesc	rdesc;
+	char	   *purpose,
+			   *subject;
+	int32		max_uses = PG_ARGISNULL(3) ? 1 : PG_GETARG_INT32(3);
+	Datum		metadata;
+	uint8		secret[32],
+				pepper[32],
+				hash[32];
+	char		tok[SL_TOKEN_TEXT_MAX + 1];
+	char	   *prefix;
+	bool		ttl_ok,
+				meta_ok;
+	int32		uses_limit;
+	sl_owner_ctx owner;
+	Datum		outv[3];
+	bool		outn[3] = {false, false, false};
+	text	   *token_text;
+	HeapTuple	row;
+
+	if (get_call_result_type(fcinfo, NULL, &rdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "tokens.issue must return a record");
+	if (PG_ARGISNULL(0))
+		sl_raise("missing_argument", "The purpose is required.", NULL);
+	if (PG_ARGISNULL(1))
+		sl_raise("missing_argument", "The subject is required.", NULL);
+	purpose = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	subject = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	check_subject(subject, strlen(subject), false);
+	metadata = PG_ARGISNULL(4) ? DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")) : PG_GETARG_DATUM(4);
+
+	sl_as_schema_owner(tokens_namespace(), &owner);
+	SPI_connect();
+	{
+		Oid			types[4] = {TEXTOID, INTERVALOID, JSONBOID, INT4OID};
+		Datum		vals[4];
+		char		nulls[4] = {' ', PG_ARGISNULL(2) ? 'n' : ' ', ' ', ' '};
+		bool		isnull;
+
+		vals[0] = CStringGetTextDatum(purpose);
+		vals[1] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+		vals[2] = metadata;
+		vals[3] = Int32GetDatum(max_uses);
+		if (SPI_execute_with_args(
+								  "SELECT p.prefix, s.pepper, "
+								  "       $2 IS NULL OR ($2 > interval '0' AND $2 <= p.max_ttl), "
+								  "       pg_catalog.jsonb_typeof($3) = 'object' AND pg_catalog.octet_length($3::text) <= 4096, "
+								  "       p.max_uses_limit "
+								  "  FROM tokens.purposes p, tokens.settings s WHERE p.purpose = $1",
+								  4, types, vals, nulls, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "startlijn_tokens: purpose lookup failed");
+		if (SPI_processed == 0)
+			sl_raise("purpose_not_found", psprintf("No token purpose is called \"%s\".", purpose),
+					 "Define it with tokens.define_purpose().");
+		row = SPI_tuptable->vals[0];
+		prefix = text_or_null(row, SPI_tuptable->tupdesc, 1);
+		take_secret(row, SPI_tuptable->tupdesc, 2, pepper);
+		ttl_ok = DatumGetBool(SPI_getbinval(row, SPI_tuptable->tupdesc, 3, &isnull));
+		meta_ok = DatumGetBool(SPI_getbinval(row, SPI_tuptable->tupdesc, 4, &isnull));
+		uses_limit = DatumGetInt32(SPI_getbinval(row, SPI_tuptable->tupdesc, 5, &isnull));
+	}
+	if (!ttl_ok)
+	{
+		sodium_memzero(pepper, sizeof pepper);
+		sl_raise("invalid_argument", "The ttl must be positive and at most the purpose's max_ttl.",
+				 "Leave ttl out to use the purpose's default.");
+	}
+	if (!meta_ok)
+	{
+		sodium_memzero(pepper, sizeof pepper);
+		sl_raise("invalid_argument", "The metadata must be a JSON object of at most 4096 bytes.", NULL);
+	}
+	if (max_uses < 1 || max_uses > uses_limit)
+	{
+		sodium_memzero(pepper, sizeof pepper);
+		sl_raise("invalid_argument", psprintf("max_uses must be between 1 and %d for this purpose.", uses_limit), NULL);
+	}
+
+	randombytes_buf(secret, sizeof secret);
+	if (sl_token_encode(prefix, strlen(prefix), secret, tok) == 0)
+		elog(ERROR, "startlijn_tokens: purpose \"%s\" has an invalid prefix", purpose);
+	token_hash(pepper, purpose, secret, hash);
+	sodium_memzero(secret, sizeof secret);
+	sodium_memzero(pepper, sizeof pepper);
+
+	{
+		Oid			types[7] = {TEXTOID, UUIDOID, TEXTOID, BYTEAOID, JSONBOID, INT4OID, INTERVALOID};
+		Datum		vals[7];
+		char		nulls[7] = {' ', PG_ARGISNULL(5) ? 'n' : ' ', ' ', ' ', ' ', ' ', PG_ARGISNULL(2) ? 'n' : ' '};
+		bool		isnull;
+
+		vals[0] = CStringGetTextDatum(purpose);
+		vals[1] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+		vals[2] = CStringGetTextDatum(subject);
+		vals[3] = PointerGetDatum(make_bytea(hash, sizeof hash));
+		vals[4] = metadata;
+		vals[5] = Int32GetDatum(max_uses);
+		vals[6] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+		if (SPI_execute_with_args(
+								  "WITH t AS ("
+								  "  INSERT INTO tokens.tokens (purpose, organization_id, subject, hash, metadata, max_uses, expires_at) "
+								  "  SELECT $1, $2, $3, $4, $5, $6, pg_catalog.now() + COALESCE($7, p.default_ttl) "
+								  "    FROM tokens.purposes p WHERE p.purpose = $1 "
+								  "  RETURNING id, expires_at, organization_id) "
+								  "SELECT t.id, t.expires_at, trail.log(t.organization_id, 'token.issued', 'token:' || t.id::text, "
+								  "         pg_catalog.jsonb_build_object('purpose', $1, 'subject', $3, 'expires_at', t.expires_at, "
+								  "                                       'max_uses', $6)) "
+								  "  FROM t",
+								  7, types, vals, nulls, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "startlijn_tokens: could not store the token");
+		row = SPI_tuptable->vals[0];
+		outv[0] = SPI_datumTransfer(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull), false, 16);
+		outv[2] = SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull);
+	}
+	SPI_finish();
+	sl_restore_user(&owner);
+
+	token_text = cstring_to_text(tok);
+	sodium_memzero(tok, sizeof tok);
+	outv[1] = PointerGetDatum(token_text);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(rdesc), outv, outn)));
+}
+
+/* ---- redeem / peek ----------------------------------------------------- */
+
+static Datum
+redeem_impl(FunctionCallInfo fcinfo, bool consume)
+{
+	TupleDesc	rdesc;
+	char	   *purpose,
+			   *hint = NULL;
+	text	   *tok;
+	char	   *prefix,
+			   *caller;
+	uint8		pepper[32],
+				secret[32],
+				hash[32],
+				caller_bucket[TOKENS_BUCKET_BYTES],
+				subject_bucket[TOKENS_BUCKET_BYTES];
+	bool		have_subject_bucket = false;
+	int32		max_failures;
+	TimestampTz window_start;
+	int64		caller_failures,
+				subject_failures;
+	sl_token_status st;
+	sl_owner_ctx owner;
+	HeapTuple	row;
+	TupleDesc	desc;
+	bool		isnull;
+	const char *failure = NULL;
+	const char *failure_detail = NULL;
+	Datum		outv[4];
+	bool		outn[4] = {false, false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &rdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "tokens.redeem must return a record");
+	if (PG_ARGISNULL(0))
+		sl_raise_hidden("missing_argument", "The purpose is required.", NULL);
+	if (PG_ARGISNULL(1))
+		sl_raise_hidden("missing_argument", "The token is required.", NULL);
+	purpose = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	tok = PG_GETARG_TEXT_PP(1);
+	if (!PG_ARGISNULL(2))
+	{
+		hint = text_to_cstring(PG_GETARG_TEXT_PP(2));
+		check_subject(hint, strlen(hint), true);
+	}
+
+	sl_as_schema_owner(tokens_namespace(), &owner);
+	SPI_connect();
+	{
+		Oid			types[1] = {TEXTOID};
+		Datum		vals[1];
+
+		vals[0] = CStringGetTextDatum(purpose);
+		if (SPI_execute_with_args(
+								  "SELECT p.prefix, s.pepper, p.max_failures, tokens.caller(), "
+								  "       pg_catalog.date_bin(p.failure_window, pg_catalog.now(), '2000-01-01 00:00+00') "
+								  "  FROM tokens.purposes p, tokens.settings s WHERE p.purpose = $1",
+								  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "startlijn_tokens: purpose lookup failed");
+		if (SPI_processed == 0)
+			sl_raise_hidden("purpose_not_found", psprintf("No token purpose is called \"%s\".", purpose), NULL);
+		row = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		prefix = text_or_null(row, desc, 1);
+		take_secret(row, desc, 2, pepper);
+		max_failures = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
+		caller = text_or_null(row, desc, 4);
+		window_start = DatumGetTimestampTz(SPI_getbinval(row, desc, 5, &isnull));
+	}
+
+	/* the text first: typos and foreign strings never reach a lookup */
+	st = sl_token_decode(VARDATA_ANY(tok), VARSIZE_ANY_EXHDR(tok), prefix, strlen(prefix), secret);
+	if (st != SL_TOKEN_OK)
+	{
+		sodium_memzero(secret, sizeof secret);
+		sodium_memzero(pepper, sizeof pepper);
+		sl_raise_hidden("token_malformed",
+						st == SL_TOKEN_WRONG_PREFIX ? "The token is of another kind than this purpose takes." :
+						st == SL_TOKEN_BAD_CHECKSUM ? "The token's checksum does not match: it was mistyped or altered." :
+						"The text does not have the shape of a token: prefix, underscore and 48 base64url characters.",
+						"Copy the whole token from the link or message you received.");
+	}
+
+	bucket_hash(pepper, "caller", purpose, caller ? caller : "", caller_bucket);
+	if (hint)
+	{
+		bucket_hash(pepper, "subject", purpose, hint, subject_bucket);
+		have_subject_bucket = true;
+	}
+	token_hash(pepper, purpose, secret, hash);
+	sodium_memzero(secret, sizeof secret);
+
+	/* throttled? */
+	{
+		Oid			types[3] = {BYTEAOID, BYTEAOID, TIMESTAMPTZOID};
+		Datum		vals[3];
+		char		nulls[3] = {' ', have_subject_bucket ? ' ' : 'n', ' '};
+
+		vals[0] = PointerGetDatum(make_bytea(caller_bucket, TOKENS_BUCKET_BYTES));
+		vals[1] = have_subject_bucket ? PointerGetDatum(make_bytea(subject_bucket, TOKENS_BUCKET_BYTES)) : (Datum) 0;
+		vals[2] = TimestampTzGetDatum(window_start);
+		if (SPI_execute_with_args(
+								  "SELECT COALESCE(max(f.failures) FILTER (WHERE f.bucket = $1), 0)::bigint, "
+								  "       COALESCE(max(f.failures) FILTER (WHERE f.bucket = $2), 0)::bigint "
+								  "  FROM tokens.failures f WHERE f.window_start = $3 AND f.bucket IN ($1, $2)",
+								  3, types, vals, nulls, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "startlijn_tokens: throttle lookup failed");
+		caller_failures = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		subject_failures = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	if (caller_failures >= max_failures || subject_failures >= max_failures)
+	{
+		sodium_memzero(pepper, sizeof pepper);
+		sl_raise_hidden("too_many_attempts",
+						caller_failures >= max_failures
+						? "Too many failed attempts from this caller; wait before trying again."
+						: "Too many failed attempts for this subject; wait before trying again.",
+						"Wait a few minutes, or ask for a new link.");
+	}
+
+	/* look it up; the row lock makes a single use exactly once */
+	{
+		Oid			types[1] = {BYTEAOID};
+		Datum		vals[1];
+
+		vals[0] = PointerGetDatum(make_bytea(hash, sizeof hash));
+		if (SPI_execute_with_args(consume
+								  ? "SELECT t.id, t.subject, t.metadata, t.max_uses - t.uses, t.revoked_at IS NOT NULL, "
+								  "       t.expires_at <= pg_catalog.now(), t.uses >= t.max_uses "
+								  "  FROM tokens.tokens t WHERE t.hash = $1 FOR UPDATE"
+								  : "SELECT t.id, t.subject, t.metadata, t.max_uses - t.uses, t.revoked_at IS NOT NULL, "
+								  "       t.expires_at <= pg_catalog.now(), t.uses >= t.max_uses "
+								  "  FROM tokens.tokens t WHERE t.hash = $1",
+								  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "startlijn_tokens: token lookup failed");
+	}
+	if (SPI_processed == 0)
+	{
+		failure = "token_not_found";
+	}
+	else
+	{
+		char	   *subj;
+
+		row = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		subj = text_or_null(row, desc, 2);
+		if (hint && strcmp(hint, subj) != 0)
+			failure = "token_not_found";	/* a real token, but not for this subject */
+		else
+		{
+			if (!have_subject_bucket)
+			{
+				bucket_hash(pepper, "subject", purpose, subj, subject_bucket);
+				have_subject_bucket = true;
+			}
+			if (DatumGetBool(SPI_getbinval(row, desc, 5, &isnull)))
+				failure = "token_revoked";
+			else if (DatumGetBool(SPI_getbinval(row, desc, 7, &isnull)))
+				failure = "token_used_up";
+			else if (DatumGetBool(SPI_getbinval(row, desc, 6, &isnull)))
+			{
+				failure = "token_expired";
+				failure_detail = "The token has expired.";
+			}
+		}
+		if (failure == NULL)
+		{
+			outv[0] = SPI_datumTransfer(SPI_getbinval(row, desc, 1, &isnull), false, 16);
+			outv[1] = SPI_datumTransfer(SPI_getbinval(row, desc, 2, &isnull), false, -1);
+			outv[2] = SPI_datumTransfer(SPI_getbinval(row, desc, 3, &isnull), false, -1);
+			outv[3] = SPI_getbinval(row, desc, 4, &isnull);
+		}
+	}
+	sodium_memzero(pepper, sizeof pepper);
+
+	if (failure != NULL)
+	{
+		bool		counted = count_failure(caller_bucket,
+											have_subject_bucket ? subject_bucket : NULL, window_start);
+
+		/* fail closed: a failure that could not be counted is not answered */
+		if (counted && !IsolationUsesXactSnapshot())
+		{
+			Oid			types[2] = {BYTEAOID, TIMESTAMPTZOID};
+			Datum		vals[2];
+
+			vals[0] = PointerGetDatum(make_bytea(caller_bucket, TOKENS_BUCKET_BYTES));
+			vals[1] = TimestampTzGetDatum(window_start);
+			if (SPI_execute_with_args("SELECT f.failures::bigint FROM tokens.failures f "
+									  " WHERE f.bucket = $1 AND f.window_start = $2",
+									  2, types, vals, NULL, false, 1) != SPI_OK_SELECT ||
+				SPI_processed != 1 ||
+				DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) <= caller_failures)
+				counted = false;
+		}
+		if (!counted)
+			sl_raise_hidden("try_again", "The failed attempt could not be recorded, so it is not answered.",
+							"Retry in a moment.");
+		sl_raise_hidden(failure, failure_detail, NULL);
+	}
+
+	if (consume)
+	{
+		Oid			types[2] = {UUIDOID, TEXTOID};
+		Datum		vals[2];
+
+		vals[0] = outv[0];
+		vals[1] = CStringGetTextDatum(purpose);
+		if (SPI_execute_with_args(
+								  "WITH u AS (UPDATE tokens.tokens SET uses = uses + 1, last_used_at = pg_catalog.now() "
+								  "            WHERE id = $1 RETURNING id, organization_id, subject, uses, max_uses) "
+								  "SELECT u.max_uses - u.uses, trail.log(u.organization_id, 'token.redeemed', 'token:' || u.id::text, "
+								  "         pg_catalog.jsonb_build_object('purpose', $2, 'subject', u.subject, 'uses', u.uses, "
+								  "                                       'max_uses', u.max_uses)) FROM u",
+								  2, types, vals, NULL, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "startlijn_tokens: could not use the token");
+		outv[3] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	}
+	SPI_finish();
+	sl_restore_user(&owner);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(rdesc), outv, outn)));
+}
+
+/*
+ * Any error while a token is in hand - ours, a constraint, a cancel, a
+ * statement timeout - leaves out the STATEMENT (which may spell the token)
+ * and the CONTEXT from the server log: error context callbacks run inside
+ * errfinish for every error raised below them.
+ */
+static void
+hide_statement_cb(void *arg)
+{
+	errhidestmt(true);
+	errhidecontext(true);
+}
+
+static Datum
+redeem_hidden(FunctionCallInfo fcinfo, bool consume)
+{
+	ErrorContextCallback cb;
+	Datum		result;
+
+	cb.callback = hide_statement_cb;
+	cb.arg = NULL;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	result = redeem_impl(fcinfo, consume);
+	error_context_stack = cb.previous;
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(tokens_redeem);
+
+/* tokens.redeem(purpose, token, subject) -> (token_id, subject, metadata, uses_left) */
+Datum
+tokens_redeem(PG_FUNCTION_ARGS)
+{
+	return redeem_hidden(fcinfo, true);
+}
+
+PG_FUNCTION_INFO_V1(tokens_peek);
+
+/* tokens.peek(purpose, token, subject): the same checks, nothing used */
+Datum
+tokens_peek(PG_FUNCTION_ARGS)
+{
+	return redeem_hidden(fcinfo, false);
+}
+
+/* ---- signing keys ------------------------------------------------------ */
+
+PG_FUNCTION_INFO_V1(tokens_add_signing_key);
+
+/*
+ * tokens._add_signing_key(scope) -> key_id. Generates an Ed25519 seed,
+ * stores seed and public key as the scope's active key. The SQL caller holds
+ * the scope row lock and has demoted the previous active key.
+ */
+Datum
+tokens_add_signing_key(PG_FUNCTION_ARGS)
+{
+	uint8		seed[32],
+				pk[32],
+				sk[64];
+	bytea	   *seedb;
+	sl_owner_ctx owner;
+	Oid			types[3] = {TEXTOID, BYTEAOID, BYTEAOID};
+	Datum		vals[3];
+	bool		isnull;
+	int32		key_id;
+
+	randombytes_buf(seed, sizeof seed);
+	crypto_sign_seed_keypair(pk, sk, seed);
+	sodium_memzero(sk, sizeof sk);
+	seedb = make_bytea(seed, sizeof seed);
+	sodium_memzero(seed, sizeof seed);
+
+	sl_as_schema_owner(tokens_namespace(), &owner);
+	SPI_connect();
+	vals[0] = PG_GETARG_DATUM(0);
+	vals[1] = PointerGetDatum(make_bytea(pk, sizeof pk));
+	vals[2] = PointerGetDatum(seedb);
+	if (SPI_execute_with_args(
+							  "INSERT INTO tokens.signing_keys (scope, key_id, public_key, seed, state) "
+							  "SELECT $1, COALESCE(max(k.key_id), 0) + 1, $2, $3, 'active' "
+							  "  FROM tokens.signing_keys k WHERE k.scope = $1 RETURNING key_id",
+							  3, types, vals, NULL, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "startlijn_tokens: could not store the signing key");
+	key_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	wipe_bytea(seedb);
+	SPI_finish();
+	sl_restore_user(&owner);
+	PG_RETURN_INT32(key_id);
+}
+
+/* ---- sign_code --------------------------------------------------------- */
+
+static void
+check_scope(const char *scope)
+{
+	size_t		n = strlen(scope);
+
+	if (n < 1 || n > 64)
+		sl_raise("invalid_argument", "A scope is 1 to 64 characters.", NULL);
+	for (size_t i = 0; i < n; i++)
+	{
+		char		c = scope[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			  (i > 0 && (c == '.' || c == '_' || c == ':' || c == '-'))))
+			sl_raise("invalid_argument",
+					 "A scope consists of a-z, 0-9 and . _ : - and starts with a letter or digit.", NULL);
+	}
+}
+
+PG_FUNCTION_INFO_V1(tokens_sign_code);
+
+/* tokens.sign_code(scope, payload) -> text: a new version of the payload's code */
+Datum
+tokens_sign_code(PG_FUNCTION_ARGS)
+{
+	char	   *scope;
+	bytea	   *payload;
+	size_t		plen;
+	uint8		seed[32],
+				pk[32],
+				sk[64];
+	uint8		bin[SL_CODE_BIN_MAX];
+	uint8		msg[sizeof(SL_CODE_DOMAIN) + 64 + 1 + SL_CODE_BIN_MAX];
+	char		out[SL_CODE_TEXT_MAX + 1];
+	int32		key_id,
+				version;
+	size_t		n,
+				mlen;
+	sl_owner_ctx owner;
+	bool		isnull;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		sl_raise("missing_argument", "The scope and the payload are required.", NULL);
+	scope = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	check_scope(scope);
+	payload = PG_GETARG_BYTEA_PP(1);
+	plen = VARSIZE_ANY_EXHDR(payload);
+	if (plen < 1 || plen > SL_CODE_PAYLOAD_MAX)
+		sl_raise("invalid_argument", "The payload must be 1 to 32 bytes.",
+				 "Use a ticket's uuid (16 bytes) or another compact identifier.");
+
+	sl_as_schema_owner(tokens_namespace(), &owner);
+	SPI_connect();
+	{
+		Oid			types[2] = {TEXTOID, BYTEAOID};
+		Datum		vals[2];
+
+		vals[0] = CStringGetTextDatum(scope);
+		vals[1] = PointerGetDatum(payload);
+		/* the scope row is locked FOR KEY SHARE: a rotation waits for us */
+		if (SPI_execute_with_args(
+								  "SELECT k.key_id, k.seed FROM tokens.scopes s "
+								  "  LEFT JOIN tokens.signing_keys k ON k.scope = s.scope AND k.state = 'active' "
+								  " WHERE s.scope = $1 FOR KEY SHARE OF s",
+								  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "startlijn_tokens: scope lookup failed");
+		if (SPI_processed == 0)
+			sl_raise("scope_not_found", psprintf("No signing key exists for scope \"%s\".", scope),
+					 "Create one with tokens.signing_key(scope).");
+		key_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (isnull || !take_secret(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, seed))
+			sl_raise("signing_key_not_found", "The scope has no active signing key.",
+					 "Call tokens.rotate_signing_key(scope).");
+
+		if (SPI_execute_with_args(
+								  "INSERT INTO tokens.codes AS c (scope, payload, version) VALUES ($1, $2, 1) "
+								  "ON CONFLICT (scope, payload) DO UPDATE "
+								  "   SET version = c.version + 1, issued_at = pg_catalog.now(), revoked_at = NULL "
+								  " WHERE c.version < 65535 RETURNING c.version",
+								  2, types, vals, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "startlijn_tokens: could not register the code");
+		if (SPI_processed != 1)
+		{
+			sodium_memzero(seed, sizeof seed);
+			sl_raise("code_versions_exhausted", NULL, "Issue the ticket under a new payload.");
+		}
+		version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	{
+		Oid			types[5] = {TEXTOID, BYTEAOID, INT4OID, INT4OID, TEXTOID};
+		Datum		vals[5];
+
+		vals[0] = CStringGetTextDatum(scope);
+		vals[1] = PointerGetDatum(payload);
+		vals[2] = Int32GetDatum(version);
+		vals[3] = Int32GetDatum(key_id);
+		vals[4] = CStringGetTextDatum("reissued");
+		/* a re-issue revokes every earlier version, in the delta feed too */
+		if (SPI_execute_with_args(
+								  "SELECT CASE WHEN $3 > 1 THEN tokens._revoke_versions($1, $2, $3 - 1, $5) END, "
+								  "       trail.log(s.organization_id, 'code.issued', 'code:' || $1, "
+								  "         pg_catalog.jsonb_build_object('scope', $1, 'payload', pg_catalog.encode($2, 'hex'), "
+								  "                                       'version', $3, 'key_id', $4)) "
+								  "  FROM tokens.scopes s WHERE s.scope = $1",
+								  5, types, vals, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "startlijn_tokens: could not record the code");
+	}
+	SPI_finish();
+	sl_restore_user(&owner);
+
+	n = sl_code_build((uint16) key_id, (uint16) version, (const uint8 *) VARDATA_ANY(payload), plen, bin);
+	mlen = sl_code_message(scope, strlen(scope), bin, n, msg);
+	crypto_sign_seed_keypair(pk, sk, seed);
+	sodium_memzero(seed, sizeof seed);
+	crypto_sign_detached(bin + n, NULL, msg, mlen, sk);
+	sodium_memzero(sk, sizeof sk);
+	sl_base45_encode(bin, n + SL_CODE_SIG, out);
+	PG_RETURN_TEXT_P(cstring_to_text(out));
+}
+
+/* ---- verify_code ------------------------------------------------------- */
+
+static SPIPlanPtr verify_plan = NULL;
+
+PG_FUNCTION_INFO_V1(tokens_verify_code);
+
+/*
+ * tokens.verify_code(scope, code)
+ *   -> (valid boolean, status text, payload bytea, version integer, key_id integer)
+ * status: valid, revoked, superseded, bad_signature, unknown_key,
+ * retired_key, unknown_code. Malformed text raises code_malformed.
+ */
+Datum
+tokens_verify_code(PG_FUNCTION_ARGS)
+{
+	TupleDesc	rdesc;
+	text	   *scope_t,
+			   *code_t;
+	char	   *scope;
+	uint8		bin[SL_CODE_BIN_MAX];
+	uint8		msg[sizeof(SL_CODE_DOMAIN) + 64 + 1 + SL_CODE_BIN_MAX];
+	long		n;
+	sl_code		code;
+	const char *err = NULL;
+	const char *status = NULL;
+	sl_owner_ctx owner;
+	Datum		outv[5];
+	bool		outn[5] = {false, false, false, false, false};
+	bool		isnull;
+	size_t		code_len;
+
+	if (get_call_result_type(fcinfo, NULL, &rdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "tokens.verify_code must return a record");
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		sl_raise("missing_argument", "The scope and the code are required.", NULL);
+	scope_t = PG_GETARG_TEXT_PP(0);
+	code_t = PG_GETARG_TEXT_PP(1);
+	code_len = VARSIZE_ANY_EXHDR(code_t);
+	if (VARSIZE_ANY_EXHDR(scope_t) > 64)
+		sl_raise("invalid_argument", "A scope is 1 to 64 characters.", NULL);
+	if (code_len > SL_CODE_TEXT_MAX ||
+		(n = sl_base45_decode(VARDATA_ANY(code_t), code_len, bin, sizeof bin)) < 0)
+		sl_raise("code_malformed", "The text is not base45 of at most 152 characters.",
+				 "Scan the QR code again.");
+	if (sl_code_parse(bin, (size_t) n, &code, &err) != 0)
+		sl_raise("code_malformed", err, "Scan the QR code again.");
+	scope = text_to_cstring(scope_t);
+
+	sl_as_schema_owner(tokens_namespace(), &owner);
+	SPI_connect();
+	if (verify_plan == NULL)
+	{
+		Oid			types[3] = {TEXTOID, INT4OID, BYTEAOID};
+		SPIPlanPtr	p = SPI_prepare(
+									"SELECT k.public_key, k.state, c.version, c.revoked_at IS NOT NULL "
+									"  FROM tokens.signing_keys k "
+									"  LEFT JOIN tokens.codes c ON c.scope = k.scope AND c.payload = $3 "
+									" WHERE k.scope = $1 AND k.key_id = $2",
+									3, types);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "startlijn_tokens: could not prepare the code lookup");
+		verify_plan = p;
+	}
+	{
+		Datum		vals[3];
+
+		vals[0] = PointerGetDatum(scope_t);
+		vals[1] = Int32GetDatum(code.key_id);
+		vals[2] = PointerGetDatum(make_bytea(code.payload, code.payload_len));
+		if (SPI_execute_plan(verify_plan, vals, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "startlijn_tokens: code lookup failed");
+	}
+	if (SPI_processed == 0)
+	{
+		Oid			types[1] = {TEXTOID};
+		Datum		vals[1];
+
+		vals[0] = PointerGetDatum(scope_t);
+		if (SPI_execute_with_args("SELECT 1 FROM tokens.scopes WHERE scope = $1", 1, types, vals, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "startlijn_tokens: scope lookup failed");
+		if (SPI_processed == 0)
+			sl_raise("scope_not_found", psprintf("No signing key exists for scope \"%s\".", scope), NULL);
+		status = "unknown_key";
+	}
+	else
+	{
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bytea	   *pk = DatumGetByteaPP(SPI_getbinval(row, desc, 1, &isnull));
+		char	   *state = SPI_getvalue(row, desc, 2);
+		Datum		cur = SPI_getbinval(row, desc, 3, &isnull);
+		bool		no_code = isnull;
+		size_t		mlen = sl_code_message(scope, strlen(scope), code.signed_part, code.signed_len, msg);
+
+		if (VARSIZE_ANY_EXHDR(pk) != 32 ||
+			crypto_sign_verify_detached(code.signature, msg, mlen, (const uint8 *) VARDATA_ANY(pk)) != 0)
+			status = "bad_signature";
+		else if (strcmp(state, "retired") == 0)
+			status = "retired_key";
+		else if (no_code || DatumGetInt32(cur) < code.version)
+			status = "unknown_code";
+		else if (DatumGetInt32(cur) > code.version)
+			status = "superseded";
+		else if (DatumGetBool(SPI_getbinval(row, desc, 4, &isnull)))
+			status = "revoked";
+		else
+			status = "valid";
+	}
+	SPI_finish();
+	sl_restore_user(&owner);
+
+	outv[0] = BoolGetDatum(strcmp(status, "valid") == 0);
+	outv[1] = CStringGetTextDatum(status);
+	outv[2] = PointerGetDatum(make_bytea(code.payload, code.payload_len));
+	outv[3] = Int32GetDatum(code.version);
+	outv[4] = Int32GetDatum(code.key_id);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(rdesc), outv, outn)));
+}
