@@ -79,7 +79,8 @@ CREATE TABLE tokens.tokens (
   last_used_at    timestamptz,
   revoked_at      timestamptz,
   revoke_reason   text CHECK (pg_catalog.length(revoke_reason) <= 200),
-  CHECK (expires_at > created_at)
+  CHECK (expires_at > created_at),
+  UNIQUE (organization_id, id)
 );
 CREATE INDEX tokens_subject_idx ON tokens.tokens (purpose, subject);
 CREATE INDEX tokens_expires_idx ON tokens.tokens (expires_at);
@@ -96,9 +97,11 @@ CREATE TABLE tokens.failures (
 -- Code scopes (an event, a venue): signing keys and revocation sequence.
 CREATE TABLE tokens.scopes (
   scope           text PRIMARY KEY CHECK (scope ~ '^[a-z0-9][a-z0-9._:-]{0,63}$'),
+  id              uuid NOT NULL UNIQUE DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid,
   revocation_seq  bigint NOT NULL DEFAULT 0 CHECK (revocation_seq >= 0),
-  created_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
+  created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  UNIQUE (organization_id, id)
 );
 
 -- Ed25519 keys per scope. Only the active key keeps its seed; rotation
