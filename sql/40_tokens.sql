@@ -110,6 +110,11 @@ SELECT pgrst.call('kim', 'demo_check_in', jsonb_build_object('code', :'new_code'
 SELECT pgrst.try('kim', 'demo_accept_transfer', jsonb_build_object('transfer_id', :'transfer',
          'token', :'token', 'holder_name', 'Kim Vos')) - 'message' - 'hint' AS second_accept;
 
+-- a failed call at top level with the token spelled out in the statement:
+-- psql sees the error, the server log gets neither the statement nor the
+-- context (make test greps the server log for token-shaped strings)
+SELECT * FROM tokens.redeem('transfer', :'token');
+
 -- the offline scanner's view: one key, one revocation (version 1 reissued)
 SELECT jsonb_array_length(b -> 'keys') AS keys, (b -> 'revocations' -> 0) - 'payload' AS revocation,
        b ->> 'next_since' AS next_since

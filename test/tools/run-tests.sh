@@ -216,6 +216,21 @@ if has_suite outside; then
   fi
 fi
 
+# --- no token text in the server log ------------------------------------------
+# The suites above issue tokens and fail redeems with the token spelled out in
+# top-level statements; errors of calls that carry a token hide their
+# STATEMENT and CONTEXT lines (src/tokens/tokens.c).
+if has_suite regress || has_suite pgtap || has_suite isolation; then
+  echo "== token text never reaches the server log"
+  leaked=$(grep -coE '\bsl[a-z0-9]{0,10}_[A-Za-z0-9_-]{48}' "$TMP/server.log" || true)
+  if grep -q 'token already used' "$TMP/server.log" && [ "$leaked" -eq 0 ]; then
+    note_pass 1; echo "   failed redeems were logged, no token text with them"
+  else
+    note_fail 1 "token text in the server log ($leaked lines) or no failed redeem logged at all ($TMP/server.log copied to test/results/server.log)"
+    cp "$TMP/server.log" "$RESULTS/server.log"
+  fi
+fi
+
 # --- extension upgrade paths --------------------------------------------------
 # For every extension with an older full install script: install it, update
 # to the default version, and compare the members with a fresh install.
