@@ -9,6 +9,10 @@ cd "$(dirname "$0")/../.."
 . test/tools/cluster.sh
 SECS=${BENCH_SECONDS:-10}
 LOG_SIZE=${BENCH_LOG_SIZE:-1000000}
+# which parts to run: audit, tokens (default both)
+PARTS=${BENCH_PARTS:-"audit tokens"}
+TOKEN_STOCK=${BENCH_TOKEN_STOCK:-200000}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 build_and_install > /tmp/startlijn-bench-build.log 2>&1 || { cat /tmp/startlijn-bench-build.log; exit 1; }
 TMP=$(mktemp -d /tmp/startlijn-bench.XXXXXX)
@@ -24,7 +28,6 @@ cluster_start "$TMP/data" "$TMP/server.log"
 export PGHOST=$TMP/sock PGPORT=$PORT PGUSER=postgres PGDATABASE=bench
 PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1)
 "${PSQL[@]}" -d postgres -c "CREATE DATABASE bench"
-"${PSQL[@]}" -f test/bench/setup.sql >/dev/null
 
 calc() { awk "BEGIN { print $1 }"; }
 
@@ -33,6 +36,8 @@ tps() {  # tps <table> <clients>
     sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
 
+if part audit; then
+"${PSQL[@]}" -f test/bench/setup.sql >/dev/null
 echo "== audited inserts: pgbench, ${SECS}s per run, fsync on, $(nproc) cores"
 printf '%-8s %12s %12s %12s %10s %10s\n' clients plain trail chain trail/plain chain/plain
 for c in 1 8 64; do
@@ -60,3 +65,25 @@ lat=$("$PG_BIN/pgbench" -n -c 1 -t 2000 -D first="$first" -D last="$last" -D siz
 printf 'inclusion proof in a log of %d entries: %.3f ms average over 2000 (goal < 5 ms)\n' "$size" "$lat"
 "${PSQL[@]}" -tA -c "\\timing on" -c "SELECT trail.verify('00000000-0000-4000-b000-0000000000ff') ->> 'ok'" |
   tr '\n' ' ' | sed -n 's/^\(\S*\) Time: \([0-9.]*\) ms.*/trail.verify of that log: ok=\1 in \2 ms/p'
+fi
+
+if part tokens; then
+  echo
+  echo "== startlijn_tokens: pgbench, ${SECS}s per run, $(nproc) cores"
+  "${PSQL[@]}" -v stock="$TOKEN_STOCK" -f test/bench/tokens_setup.sql >/dev/null
+  run() {  # run <script> <clients> -> tps
+    "$PG_BIN/pgbench" -n -c "$2" -j 2 -T "$SECS" -f "test/bench/$1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+  }
+  printf '%-8s %14s %14s %8s %14s %14s %8s\n' clients lookup verify_code ratio sql_redeem redeem ratio
+  for c in 1 8 32; do
+    l=$(run tokens_lookup "$c"); v=$(run tokens_verify "$c")
+    q=$(run tokens_redeem_sql "$c"); r=$(run tokens_redeem "$c")
+    printf '%-8s %14.0f %14.0f %8.2f %14.0f %14.0f %8.2f\n' "$c" "$l" "$v" "$(calc "$v / $l")" "$q" "$r" "$(calc "$r / $q")"
+  done
+  echo "(lookup: the same round trip without verification; sql_redeem: SHA-256 + UPDATE in plain SQL, no throttling or audit)"
+  bulk=$("${PSQL[@]}" -tA -c "\\timing on" -c "SELECT count(*) FILTER (WHERE v.valid) FROM bench.codes c, tokens.verify_code('bench-event', c.code) v" | tr '\n' ' ')
+  n=$(echo "$bulk" | awk '{print $1}'); ms=$(echo "$bulk" | sed -n 's/.*Time: \([0-9.]*\) ms.*/\1/p')
+  printf 'verify_code over %d codes in one statement: %.0f ms (%.0f codes/s per core; goal >= 10000/s)\n' "$n" "$ms" "$(calc "$n / ($ms / 1000)")"
+  used=$("${PSQL[@]}" -tA -c "SELECT count(*) FILTER (WHERE uses = 1) || ' used once, ' || count(*) FILTER (WHERE uses > 1) || ' more than once' FROM tokens.tokens WHERE purpose = 'bench'")
+  echo "redeemed tokens: $used"
+fi
