@@ -460,7 +460,7 @@ CREATE FUNCTION tokens.scanner_bundle(scope text, since bigint DEFAULT 0) RETURN
   SELECT pg_catalog.jsonb_build_object(
     'scope', s.scope,
     'format', 1,
-    'signed_prefix', 'startlijn-code:v1\n' || s.scope || '\n',
+    'signed_prefix', 'startlijn-code:v1' || pg_catalog.chr(10) || s.scope || pg_catalog.chr(10),
     'keys', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                          'key_id', k.key_id, 'public_key', pg_catalog.encode(k.public_key, 'base64')) ORDER BY k.key_id)
                         FROM tokens.signing_keys k WHERE k.scope = s.scope AND k.state <> 'retired'), '[]'::jsonb),
