@@ -12,8 +12,12 @@ CREATE TABLE bench.tok AS
   SELECT i, (tokens.issue('bench', 'ticket:' || i)).token FROM generate_series(1, :stock) i;
 ALTER TABLE bench.tok ADD PRIMARY KEY (i);
 CREATE SEQUENCE bench.tok_seq;
+-- the baseline's own, cheaper stock (random texts of the same length)
+CREATE TABLE bench.sqltok_text AS
+  SELECT i, 'slb_' || left(md5(random()::text) || md5(random()::text), 48) AS token FROM generate_series(1, :sqlstock) i;
+ALTER TABLE bench.sqltok_text ADD PRIMARY KEY (i);
 CREATE TABLE bench.sqltok AS SELECT i, sha256(convert_to(token, 'UTF8')) AS hash, 'ticket:' || i AS subject,
-                                    0 AS uses FROM bench.tok;
+                                    0 AS uses FROM bench.sqltok_text;
 ALTER TABLE bench.sqltok ADD PRIMARY KEY (hash);
 CREATE SEQUENCE bench.sqltok_seq;
 ANALYZE;

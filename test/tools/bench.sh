@@ -11,7 +11,8 @@ SECS=${BENCH_SECONDS:-10}
 LOG_SIZE=${BENCH_LOG_SIZE:-1000000}
 # which parts to run: audit, tokens (default both)
 PARTS=${BENCH_PARTS:-"audit tokens"}
-TOKEN_STOCK=${BENCH_TOKEN_STOCK:-200000}
+# single-use tokens consumed by the redeem runs (about 12,000 per second of runs)
+TOKEN_STOCK=${BENCH_TOKEN_STOCK:-$((12000 * ${BENCH_SECONDS:-10}))}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 build_and_install > /tmp/startlijn-bench-build.log 2>&1 || { cat /tmp/startlijn-bench-build.log; exit 1; }
@@ -70,7 +71,7 @@ fi
 if part tokens; then
   echo
   echo "== startlijn_tokens: pgbench, ${SECS}s per run, $(nproc) cores"
-  "${PSQL[@]}" -v stock="$TOKEN_STOCK" -f test/bench/tokens_setup.sql >/dev/null
+  "${PSQL[@]}" -v stock="$TOKEN_STOCK" -v sqlstock="$((40000 * SECS))" -f test/bench/tokens_setup.sql >/dev/null
   run() {  # run <script> <clients> -> tps
     "$PG_BIN/pgbench" -n -c "$2" -j 2 -T "$SECS" -f "test/bench/$1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
   }
@@ -86,4 +87,9 @@ if part tokens; then
   printf 'verify_code over %d codes in one statement: %.0f ms (%.0f codes/s per core; goal >= 10000/s)\n' "$n" "$ms" "$(calc "$n / ($ms / 1000)")"
   used=$("${PSQL[@]}" -tA -c "SELECT count(*) FILTER (WHERE uses = 1) || ' used once, ' || count(*) FILTER (WHERE uses > 1) || ' more than once' FROM tokens.tokens WHERE purpose = 'bench'")
   echo "redeemed tokens: $used"
+  # a run that ran out of stock would have measured no-ops: say so
+  "${PSQL[@]}" -tA -c "SELECT CASE WHEN (SELECT last_value FROM bench.tok_seq) > (SELECT count(*) FROM bench.tok)
+                                     OR (SELECT last_value FROM bench.sqltok_seq) > (SELECT count(*) FROM bench.sqltok)
+                                   THEN 'WARNING: the token stock ran out; redeem figures are invalid (raise BENCH_TOKEN_STOCK)'
+                                   ELSE 'token stock sufficed: every redeem call used a fresh token' END"
 fi
