@@ -35,7 +35,6 @@ extern char *trail_canonical(const char *json, size_t len, size_t *outlen);
 
 /* datum helpers shared by the trail C files */
 extern Datum trail_uuid_datum(const char *s);
-extern bytea *trail_bytea(const void *p, size_t n);
 /* trail.settings.origin_prefix (inside SPI) */
 extern char *trail_origin_prefix(void);
 

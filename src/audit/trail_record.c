@@ -111,16 +111,6 @@ trail_uuid_datum(const char *s)
 	return DirectFunctionCall1(uuid_in, CStringGetDatum(s));
 }
 
-bytea *
-trail_bytea(const void *p, size_t n)
-{
-	bytea	   *b = palloc(VARHDRSZ + n);
-
-	SET_VARSIZE(b, VARHDRSZ + n);
-	memcpy(VARDATA(b), p, n);
-	return b;
-}
-
 char *
 trail_origin_prefix(void)
 {
@@ -524,7 +514,7 @@ trail_append_entry(const char *log_uuid, const char *action, const char *table_n
 
 	canon = trail_canonical(doc.data, doc.len, &clen);
 	sl_merkle_leaf_hash((const uint8_t *) canon, clen, leaf);
-	leafb = trail_bytea(leaf, SL_HASH_LEN);
+	leafb = sl_bytea(leaf, SL_HASH_LEN);
 
 	if (plan == NULL)
 	{

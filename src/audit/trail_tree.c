@@ -231,8 +231,8 @@ save_head(seal_log *sl)
 	a[0] = trail_uuid_datum(sl->log);
 	a[1] = CStringGetTextDatum(sl->head.origin);
 	a[2] = Int64GetDatum(sl->head.size);
-	a[3] = PointerGetDatum(trail_bytea(root, SL_HASH_LEN));
-	a[4] = PointerGetDatum(trail_bytea(sl->head.frontier,
+	a[3] = PointerGetDatum(sl_bytea(root, SL_HASH_LEN));
+	a[4] = PointerGetDatum(sl_bytea(sl->head.frontier,
 									  (size_t) __builtin_popcountll((uint64) sl->head.size) * SL_HASH_LEN));
 	if (SPI_execute_with_args("INSERT INTO trail.logs AS l (id, origin, tree_size, root, frontier, sealed_at) "
 							  "VALUES ($1, $2, $3, $4, $5, pg_catalog.now()) "
@@ -575,7 +575,7 @@ trail_sign_checkpoint(const char *log, int64 *size_out)
 	}
 	sl_buf_free(&text);
 	a[1] = Int64GetDatum(h.size);
-	a[2] = PointerGetDatum(trail_bytea(h.root, SL_HASH_LEN));
+	a[2] = PointerGetDatum(sl_bytea(h.root, SL_HASH_LEN));
 	a[3] = CStringGetTextDatum(note.data);
 	if (SPI_execute_with_args("INSERT INTO trail.checkpoints (log_id, tree_size, root, note) VALUES ($1, $2, $3, $4) "
 							  "ON CONFLICT (log_id, tree_size) DO NOTHING", 4, t, a, NULL, false, 0) != SPI_OK_INSERT)
@@ -685,11 +685,11 @@ trail_rotate_key(PG_FUNCTION_ARGS)
 	crypto_sign_seed_keypair(pk, sk, seed);
 	sodium_memzero(sk, sizeof sk);
 	sl_note_key_id(name, pk, id);
-	seedb = trail_bytea(seed, sizeof seed);
+	seedb = sl_bytea(seed, sizeof seed);
 	sodium_memzero(seed, sizeof seed);
 	a[0] = CStringGetTextDatum(name);
-	a[1] = PointerGetDatum(trail_bytea(id, 4));
-	a[2] = PointerGetDatum(trail_bytea(pk, sizeof pk));
+	a[1] = PointerGetDatum(sl_bytea(id, 4));
+	a[2] = PointerGetDatum(sl_bytea(pk, sizeof pk));
 	a[3] = PointerGetDatum(seedb);
 	a[4] = IntervalPGetDatum(overlap);
 	trail_internal_write++;

@@ -16,9 +16,6 @@
  */
 extern void sl_raise(const char *code, const char *detail, const char *hint) pg_attribute_noreturn();
 
-/* sl_raise without STATEMENT and CONTEXT in the server log (secret arguments) */
-extern void sl_raise_hidden(const char *code, const char *detail, const char *hint) pg_attribute_noreturn();
-
 /* switch to the owner of a schema and back (sl_owner.c) */
 typedef struct sl_owner_ctx
 {
@@ -30,6 +27,9 @@ typedef struct sl_owner_ctx
 extern Oid	sl_schema_oid(const char *schema, const char *extension);
 extern void sl_as_schema_owner(Oid nsp, sl_owner_ctx *ctx);
 extern void sl_restore_user(const sl_owner_ctx *ctx);
+
+/* a palloc'd bytea holding a copy of n bytes */
+extern bytea *sl_bytea(const void *p, size_t n);
 
 /* text datum -> (pointer, length) without copying (detoasted). */
 #define SL_TEXT_ARG(n, ptr, len) \

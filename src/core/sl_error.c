@@ -13,26 +13,8 @@
 #include "sl_core.h"
 #include "../common/sl_errors.h"
 
-static void sl_raise_impl(const char *code, const char *detail, const char *hint, bool hide) pg_attribute_noreturn();
-
 void
 sl_raise(const char *code, const char *detail, const char *hint)
-{
-	sl_raise_impl(code, detail, hint, false);
-}
-
-/*
- * Like sl_raise, but the server log gets neither the STATEMENT line nor the
- * context: for errors of calls whose arguments carry secrets (tokens).
- */
-void
-sl_raise_hidden(const char *code, const char *detail, const char *hint)
-{
-	sl_raise_impl(code, detail, hint, true);
-}
-
-static void
-sl_raise_impl(const char *code, const char *detail, const char *hint, bool hide)
 {
 	const sl_error_def *def = sl_error_lookup(code);
 	char		state[6];
@@ -47,9 +29,7 @@ sl_raise_impl(const char *code, const char *detail, const char *hint, bool hide)
 			(errcode(MAKE_SQLSTATE(state[0], state[1], state[2], state[3], state[4])),
 			 errmsg("%s", def->message),
 			 errdetail("%s: %s", def->code, detail ? detail : def->detail),
-			 hint ? errhint("%s", hint) : 0,
-			 hide ? errhidestmt(true) : 0,
-			 hide ? errhidecontext(true) : 0));
+			 hint ? errhint("%s", hint) : 0));
 	pg_unreachable();
 }
 

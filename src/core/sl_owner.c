@@ -1,5 +1,5 @@
 /*
- * sl_owner.c - run as the owner of an extension's schema.
+ * sl_owner.c - run as the owner of an extension's schema; bytea datums.
  *
  * Every table of our generic extensions has forced RLS and no grants: their
  * C functions read and write them as the owner of the schema (the
@@ -48,4 +48,14 @@ void
 sl_restore_user(const sl_owner_ctx *ctx)
 {
 	SetUserIdAndSecContext(ctx->saved_user, ctx->saved_sec);
+}
+
+bytea *
+sl_bytea(const void *p, size_t n)
+{
+	bytea	   *b = palloc(VARHDRSZ + n);
+
+	SET_VARSIZE(b, VARHDRSZ + n);
+	memcpy(VARDATA(b), p, n);
+	return b;
 }

@@ -7,9 +7,10 @@
  *
  * Secrets handled here - the token secret, the pepper (BLAKE2b key) and
  * signing seeds - are copied into local buffers, used, and wiped with
- * sodium_memzero, together with the SPI copies they were read from. Errors
- * of calls that carry a token are raised without the STATEMENT line, so the
- * token text does not reach the server log (docs/tokens.md, threat model).
+ * sodium_memzero, together with the SPI copies they were read from. Every
+ * error of a call that carries a token is logged without the STATEMENT line
+ * (hide_statement_cb below), so the token text does not reach the server
+ * log (docs/tokens.md, threat model).
  */
 #include "postgres.h"
 
@@ -44,16 +45,6 @@ tokens_namespace(void)
 	return sl_schema_oid("tokens", "startlijn_tokens");
 }
 
-static bytea *
-make_bytea(const void *p, size_t n)
-{
-	bytea	   *b = palloc(VARHDRSZ + n);
-
-	SET_VARSIZE(b, VARHDRSZ + n);
-	memcpy(VARDATA(b), p, n);
-	return b;
-}
-
 static void
 wipe_bytea(bytea *b)
 {
@@ -80,22 +71,14 @@ take_secret(HeapTuple row, TupleDesc desc, int col, uint8 out[32])
 	return true;
 }
 
-static char *
-text_or_null(HeapTuple row, TupleDesc desc, int col)
-{
-	return SPI_getvalue(row, desc, col);
-}
-
 static void
-check_subject(const char *s, size_t len, bool hidden)
+check_subject(const char *s, size_t len)
 {
 	if (len < 1 || len > 200 || pg_mbstrlen_with_len(s, (int) len) > 200)
-		(hidden ? sl_raise_hidden : sl_raise) ("invalid_argument",
-											  "The subject must be 1 to 200 characters.", NULL);
+		sl_raise("invalid_argument", "The subject must be 1 to 200 characters.", NULL);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f)
-			(hidden ? sl_raise_hidden : sl_raise) ("invalid_argument",
-												  "The subject must not contain control characters.", NULL);
+			sl_raise("invalid_argument", "The subject must not contain control characters.", NULL);
 }
 
 /* keyed BLAKE2b-128 of a throttling bucket: kind, purpose, who */
@@ -137,7 +120,7 @@ tokens_new_secret(PG_FUNCTION_ARGS)
 	bytea	   *b;
 
 	randombytes_buf(k, sizeof k);
-	b = make_bytea(k, sizeof k);
+	b = sl_bytea(k, sizeof k);
 	sodium_memzero(k, sizeof k);
 	PG_RETURN_BYTEA_P(b);
 }
@@ -181,7 +164,7 @@ tokens_failure_worker(Datum main_arg)
 		Oid			types[2] = {BYTEAOID, TIMESTAMPTZOID};
 		Datum		vals[2];
 
-		vals[0] = PointerGetDatum(make_bytea(msg.buckets[i], TOKENS_BUCKET_BYTES));
+		vals[0] = PointerGetDatum(sl_bytea(msg.buckets[i], TOKENS_BUCKET_BYTES));
 		vals[1] = TimestampTzGetDatum(msg.window_start);
 		if (SPI_execute_with_args("INSERT INTO tokens.failures AS f (bucket, window_start, failures) "
 								  "VALUES ($1, $2, 1) ON CONFLICT (bucket, window_start) "
@@ -265,7 +248,7 @@ tokens_issue(PG_FUNCTION_ARGS)
 		sl_raise("missing_argument", "The subject is required.", NULL);
 	purpose = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	subject = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	check_subject(subject, strlen(subject), false);
+	check_subject(subject, strlen(subject));
 	metadata = PG_ARGISNULL(4) ? DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")) : PG_GETARG_DATUM(4);
 
 	sl_as_schema_owner(tokens_namespace(), &owner);
@@ -292,7 +275,7 @@ tokens_issue(PG_FUNCTION_ARGS)
 			sl_raise("purpose_not_found", psprintf("No token purpose is called \"%s\".", purpose),
 					 "Define it with tokens.define_purpose().");
 		row = SPI_tuptable->vals[0];
-		prefix = text_or_null(row, SPI_tuptable->tupdesc, 1);
+		prefix = SPI_getvalue(row, SPI_tuptable->tupdesc, 1);
 		take_secret(row, SPI_tuptable->tupdesc, 2, pepper);
 		ttl_ok = DatumGetBool(SPI_getbinval(row, SPI_tuptable->tupdesc, 3, &isnull));
 		meta_ok = DatumGetBool(SPI_getbinval(row, SPI_tuptable->tupdesc, 4, &isnull));
@@ -331,7 +314,7 @@ tokens_issue(PG_FUNCTION_ARGS)
 		vals[0] = CStringGetTextDatum(purpose);
 		vals[1] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
 		vals[2] = CStringGetTextDatum(subject);
-		vals[3] = PointerGetDatum(make_bytea(hash, sizeof hash));
+		vals[3] = PointerGetDatum(sl_bytea(hash, sizeof hash));
 		vals[4] = metadata;
 		vals[5] = Int32GetDatum(max_uses);
 		vals[6] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
@@ -394,15 +377,15 @@ redeem_impl(FunctionCallInfo fcinfo, bool consume)
 	if (get_call_result_type(fcinfo, NULL, &rdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "tokens.redeem must return a record");
 	if (PG_ARGISNULL(0))
-		sl_raise_hidden("missing_argument", "The purpose is required.", NULL);
+		sl_raise("missing_argument", "The purpose is required.", NULL);
 	if (PG_ARGISNULL(1))
-		sl_raise_hidden("missing_argument", "The token is required.", NULL);
+		sl_raise("missing_argument", "The token is required.", NULL);
 	purpose = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	tok = PG_GETARG_TEXT_PP(1);
 	if (!PG_ARGISNULL(2))
 	{
 		hint = text_to_cstring(PG_GETARG_TEXT_PP(2));
-		check_subject(hint, strlen(hint), true);
+		check_subject(hint, strlen(hint));
 	}
 
 	sl_as_schema_owner(tokens_namespace(), &owner);
@@ -419,13 +402,13 @@ redeem_impl(FunctionCallInfo fcinfo, bool consume)
 								  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "startlijn_tokens: purpose lookup failed");
 		if (SPI_processed == 0)
-			sl_raise_hidden("purpose_not_found", psprintf("No token purpose is called \"%s\".", purpose), NULL);
+			sl_raise("purpose_not_found", psprintf("No token purpose is called \"%s\".", purpose), NULL);
 		row = SPI_tuptable->vals[0];
 		desc = SPI_tuptable->tupdesc;
-		prefix = text_or_null(row, desc, 1);
+		prefix = SPI_getvalue(row, desc, 1);
 		take_secret(row, desc, 2, pepper);
 		max_failures = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
-		caller = text_or_null(row, desc, 4);
+		caller = SPI_getvalue(row, desc, 4);
 		window_start = DatumGetTimestampTz(SPI_getbinval(row, desc, 5, &isnull));
 	}
 
@@ -435,7 +418,7 @@ redeem_impl(FunctionCallInfo fcinfo, bool consume)
 	{
 		sodium_memzero(secret, sizeof secret);
 		sodium_memzero(pepper, sizeof pepper);
-		sl_raise_hidden("token_malformed",
+		sl_raise("token_malformed",
 						st == SL_TOKEN_WRONG_PREFIX ? "The token is of another kind than this purpose takes." :
 						st == SL_TOKEN_BAD_CHECKSUM ? "The token's checksum does not match: it was mistyped or altered." :
 						"The text does not have the shape of a token: prefix, underscore and 48 base64url characters.",
@@ -457,8 +440,8 @@ redeem_impl(FunctionCallInfo fcinfo, bool consume)
 		Datum		vals[3];
 		char		nulls[3] = {' ', have_subject_bucket ? ' ' : 'n', ' '};
 
-		vals[0] = PointerGetDatum(make_bytea(caller_bucket, TOKENS_BUCKET_BYTES));
-		vals[1] = have_subject_bucket ? PointerGetDatum(make_bytea(subject_bucket, TOKENS_BUCKET_BYTES)) : (Datum) 0;
+		vals[0] = PointerGetDatum(sl_bytea(caller_bucket, TOKENS_BUCKET_BYTES));
+		vals[1] = have_subject_bucket ? PointerGetDatum(sl_bytea(subject_bucket, TOKENS_BUCKET_BYTES)) : (Datum) 0;
 		vals[2] = TimestampTzGetDatum(window_start);
 		if (SPI_execute_with_args(
 								  "SELECT COALESCE(max(f.failures) FILTER (WHERE f.bucket = $1), 0)::bigint, "
@@ -472,7 +455,7 @@ redeem_impl(FunctionCallInfo fcinfo, bool consume)
 	if (caller_failures >= max_failures || subject_failures >= max_failures)
 	{
 		sodium_memzero(pepper, sizeof pepper);
-		sl_raise_hidden("too_many_attempts",
+		sl_raise("too_many_attempts",
 						caller_failures >= max_failures
 						? "Too many failed attempts from this caller; wait before trying again."
 						: "Too many failed attempts for this subject; wait before trying again.",
@@ -484,7 +467,7 @@ redeem_impl(FunctionCallInfo fcinfo, bool consume)
 		Oid			types[1] = {BYTEAOID};
 		Datum		vals[1];
 
-		vals[0] = PointerGetDatum(make_bytea(hash, sizeof hash));
+		vals[0] = PointerGetDatum(sl_bytea(hash, sizeof hash));
 		if (SPI_execute_with_args(consume
 								  ? "SELECT t.id, t.subject, t.metadata, t.max_uses - t.uses, t.revoked_at IS NOT NULL, "
 								  "       t.expires_at <= pg_catalog.now(), t.uses >= t.max_uses "
@@ -505,7 +488,7 @@ redeem_impl(FunctionCallInfo fcinfo, bool consume)
 
 		row = SPI_tuptable->vals[0];
 		desc = SPI_tuptable->tupdesc;
-		subj = text_or_null(row, desc, 2);
+		subj = SPI_getvalue(row, desc, 2);
 		if (hint && strcmp(hint, subj) != 0)
 			failure = "token_not_found";	/* a real token, but not for this subject */
 		else
@@ -546,7 +529,7 @@ redeem_impl(FunctionCallInfo fcinfo, bool consume)
 			Oid			types[2] = {BYTEAOID, TIMESTAMPTZOID};
 			Datum		vals[2];
 
-			vals[0] = PointerGetDatum(make_bytea(caller_bucket, TOKENS_BUCKET_BYTES));
+			vals[0] = PointerGetDatum(sl_bytea(caller_bucket, TOKENS_BUCKET_BYTES));
 			vals[1] = TimestampTzGetDatum(window_start);
 			if (SPI_execute_with_args("SELECT f.failures::bigint FROM tokens.failures f "
 									  " WHERE f.bucket = $1 AND f.window_start = $2",
@@ -556,9 +539,9 @@ redeem_impl(FunctionCallInfo fcinfo, bool consume)
 				counted = false;
 		}
 		if (!counted)
-			sl_raise_hidden("try_again", "The failed attempt could not be recorded, so it is not answered.",
+			sl_raise("try_again", "The failed attempt could not be recorded, so it is not answered.",
 							"Retry in a moment.");
-		sl_raise_hidden(failure, failure_detail, NULL);
+		sl_raise(failure, failure_detail, NULL);
 	}
 
 	if (consume)
@@ -654,13 +637,13 @@ tokens_add_signing_key(PG_FUNCTION_ARGS)
 	randombytes_buf(seed, sizeof seed);
 	crypto_sign_seed_keypair(pk, sk, seed);
 	sodium_memzero(sk, sizeof sk);
-	seedb = make_bytea(seed, sizeof seed);
+	seedb = sl_bytea(seed, sizeof seed);
 	sodium_memzero(seed, sizeof seed);
 
 	sl_as_schema_owner(tokens_namespace(), &owner);
 	SPI_connect();
 	vals[0] = PG_GETARG_DATUM(0);
-	vals[1] = PointerGetDatum(make_bytea(pk, sizeof pk));
+	vals[1] = PointerGetDatum(sl_bytea(pk, sizeof pk));
 	vals[2] = PointerGetDatum(seedb);
 	if (SPI_execute_with_args(
 							  "INSERT INTO tokens.signing_keys (scope, key_id, public_key, seed, state) "
@@ -865,7 +848,7 @@ tokens_verify_code(PG_FUNCTION_ARGS)
 
 		vals[0] = PointerGetDatum(scope_t);
 		vals[1] = Int32GetDatum(code.key_id);
-		vals[2] = PointerGetDatum(make_bytea(code.payload, code.payload_len));
+		vals[2] = PointerGetDatum(sl_bytea(code.payload, code.payload_len));
 		if (SPI_execute_plan(verify_plan, vals, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "startlijn_tokens: code lookup failed");
 	}
@@ -910,7 +893,7 @@ tokens_verify_code(PG_FUNCTION_ARGS)
 
 	outv[0] = BoolGetDatum(strcmp(status, "valid") == 0);
 	outv[1] = CStringGetTextDatum(status);
-	outv[2] = PointerGetDatum(make_bytea(code.payload, code.payload_len));
+	outv[2] = PointerGetDatum(sl_bytea(code.payload, code.payload_len));
 	outv[3] = Int32GetDatum(code.version);
 	outv[4] = Int32GetDatum(code.key_id);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(rdesc), outv, outn)));

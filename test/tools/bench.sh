@@ -32,10 +32,12 @@ PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1)
 
 calc() { awk "BEGIN { print $1 }"; }
 
-tps() {  # tps <table> <clients>
-  "$PG_BIN/pgbench" -n -c "$2" -j 2 -T "$SECS" -D tbl="$1" -f test/bench/audit_insert.sql 2>/dev/null |
+run() {  # run <test/bench script name> <clients> [pgbench options] -> tps
+  local script=$1 clients=$2; shift 2
+  "$PG_BIN/pgbench" -n -c "$clients" -j 2 -T "$SECS" "$@" -f "test/bench/$script.sql" 2>/dev/null |
     sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
+tps() { run audit_insert "$2" -D tbl="$1"; }  # tps <table> <clients>
 
 if part audit; then
 "${PSQL[@]}" -f test/bench/setup.sql >/dev/null
@@ -72,9 +74,6 @@ if part tokens; then
   echo
   echo "== startlijn_tokens: pgbench, ${SECS}s per run, $(nproc) cores"
   "${PSQL[@]}" -v stock="$TOKEN_STOCK" -v sqlstock="$((40000 * SECS))" -f test/bench/tokens_setup.sql >/dev/null
-  run() {  # run <script> <clients> -> tps
-    "$PG_BIN/pgbench" -n -c "$2" -j 2 -T "$SECS" -f "test/bench/$1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
-  }
   printf '%-8s %14s %14s %8s %14s %14s %8s\n' clients lookup verify_code ratio sql_redeem redeem ratio
   for c in 1 8 32; do
     l=$(run tokens_lookup "$c"); v=$(run tokens_verify "$c")
