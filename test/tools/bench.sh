@@ -9,8 +9,10 @@ cd "$(dirname "$0")/../.."
 . test/tools/cluster.sh
 SECS=${BENCH_SECONDS:-10}
 LOG_SIZE=${BENCH_LOG_SIZE:-1000000}
-# which parts to run: audit, tokens (default both)
-PARTS=${BENCH_PARTS:-"audit tokens"}
+# which parts to run: audit, tokens, capacity (default all)
+PARTS=${BENCH_PARTS:-"audit tokens capacity"}
+# units of the ticket-drop pool
+DROP_UNITS=${BENCH_DROP_UNITS:-10000}
 # single-use tokens consumed by the redeem runs (about 12,000 per second of runs)
 TOKEN_STOCK=${BENCH_TOKEN_STOCK:-$((12000 * ${BENCH_SECONDS:-10}))}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
@@ -91,4 +93,33 @@ if part tokens; then
                                      OR (SELECT last_value FROM bench.sqltok_seq) > (SELECT count(*) FROM bench.sqltok)
                                    THEN 'WARNING: the token stock ran out; redeem figures are invalid (raise BENCH_TOKEN_STOCK)'
                                    ELSE 'token stock sufficed: every redeem call used a fresh token' END"
+fi
+
+if part capacity; then
+  echo
+  echo "== startlijn_capacity: a ticket drop of $DROP_UNITS units, $(nproc) cores, fsync on"
+  echo "   each buyer: hold 1 entry, then confirm (70%), release (20%) or let it expire (10%, TTL 1 s);"
+  echo "   a run lasts until 1.5 x $DROP_UNITS buyers have tried (sold out near the end)"
+  "${PSQL[@]}" -f test/bench/capacity_setup.sql >/dev/null
+  pct() { sort -n | awk -v p="$1" '{a[NR]=$1} END {i=int(NR*p/100); if (i<1) i=1; printf "%.1f", a[i]/1000}'; }
+  printf '%-6s %-8s %10s %9s %9s %9s %9s %10s %12s %12s %8s %8s\n' pools clients holds/s p50_ms p99_ms confirmed oversold \
+    inconsistent naive/s plain/s x_naive x_plain
+  for multi in false true; do
+    for c in 1 16 64; do
+      "${PSQL[@]}" -c "SELECT bench.new_drop($DROP_UNITS, $multi)" >/dev/null
+      rm -f "$TMP"/cap.*
+      per=$(( (DROP_UNITS * 3 / 2 + c - 1) / c ))
+      h=$( (cd "$TMP" && "$PG_BIN/pgbench" -n -M prepared -c "$c" -j 2 -t "$per" -l --log-prefix=cap \
+              -f "$OLDPWD/test/bench/capacity_drop.sql" 2>/dev/null) | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+      p50=$(cat "$TMP"/cap.* | awk '{print $3}' | pct 50)
+      p99=$(cat "$TMP"/cap.* | awk '{print $3}' | pct 99)
+      read -r over incons conf < <("${PSQL[@]}" -tA -F' ' -c "SELECT * FROM bench.check_drop()")
+      n=$(run capacity_naive "$c" -M prepared); pl=$(run capacity_plain "$c" -M prepared)
+      printf '%-6s %-8s %10.0f %9s %9s %9s %9s %10s %12.0f %12.0f %8.2f %8.2f\n' \
+        "$([ "$multi" = true ] && echo 1+4 || echo 1)" "$c" "$h" "$p50" "$p99" "$conf" "$over" "$incons" \
+        "$n" "$pl" "$(calc "$h / $n")" "$(calc "$h / $pl")"
+    done
+  done
+  echo "(holds/s: buyers per second, each a hold and its confirm or release, two transactions;"
+  echo " naive: UPDATE of one counter row per sale; plain: one INSERT per sale; goals at 64 clients: x_naive >= 10, x_plain >= 0.5)"
 fi

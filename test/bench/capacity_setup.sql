@@ -1,0 +1,87 @@
+-- Benchmark schema for startlijn_capacity: a ticket drop.
+--   bench.new_drop(units, multi) creates a fresh pool of `units` (multi: an
+--   event pool plus four distance pools of units/4, every item drawing from
+--   both) and points bench.target at it;
+--   bench.try_hold / bench.finish are what one buyer does: hold one entry,
+--   then confirm (70%), release (20%) or let it expire (10%, TTL 1 s).
+--   bench.naive / bench.plain_orders are the baselines: one counter row
+--   (UPDATE ... SET sold = sold + 1 WHERE sold < capacity) and a plain INSERT.
+CREATE EXTENSION IF NOT EXISTS startlijn_capacity CASCADE;
+CREATE SCHEMA IF NOT EXISTS bench;
+
+CREATE TABLE bench.target (one boolean PRIMARY KEY DEFAULT true, org uuid, items uuid[], pools uuid[], units integer);
+CREATE TABLE bench.naive (id integer PRIMARY KEY, sold integer NOT NULL, capacity integer NOT NULL);
+INSERT INTO bench.naive VALUES (1, 0, 1000000000);
+CREATE TABLE bench.plain_orders (id bigserial PRIMARY KEY, holder text NOT NULL, quantity integer NOT NULL,
+                                 created_at timestamptz NOT NULL DEFAULT now());
+
+CREATE FUNCTION bench.new_drop(units integer, multi boolean) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  org uuid := gen_random_uuid();
+  main uuid;
+  d uuid;
+  its uuid[] := '{}';
+  ps uuid[];
+BEGIN
+  main := (capacity.create_pool(org, 'event', units) ->> 'pool_id')::uuid;
+  ps := ARRAY[main];
+  IF multi THEN
+    FOR i IN 1..4 LOOP
+      d := (capacity.create_pool(org, 'distance ' || i, units / 4) ->> 'pool_id')::uuid;
+      ps := ps || d;
+      its := its || (capacity.create_item(org, 'entry ' || i,
+               jsonb_build_array(jsonb_build_object('pool_id', main), jsonb_build_object('pool_id', d))) ->> 'item_id')::uuid;
+    END LOOP;
+  ELSE
+    its := ARRAY[(capacity.create_item(org, 'entry', jsonb_build_array(jsonb_build_object('pool_id', main))) ->> 'item_id')::uuid];
+  END IF;
+  DELETE FROM bench.target;
+  INSERT INTO bench.target VALUES (true, org, its, ps, units);
+END
+$$;
+
+-- '' when sold out or contended (the buyer sees sold_out or try_again)
+CREATE FUNCTION bench.try_hold(r integer) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  t bench.target;
+BEGIN
+  SELECT * INTO t FROM bench.target;
+  RETURN capacity.hold(t.org,
+           jsonb_build_array(jsonb_build_object('item_id', t.items[1 + r % array_length(t.items, 1)], 'quantity', 1)),
+           CASE WHEN r > 90 THEN interval '1 second' ELSE interval '15 minutes' END,
+           'buyer-' || pg_backend_pid()) ->> 'hold_id';
+EXCEPTION WHEN SQLSTATE 'PT409' THEN
+  RETURN '';
+END
+$$;
+
+CREATE FUNCTION bench.finish(h text, r integer) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF h = '' THEN RETURN; END IF;
+  IF r <= 70 THEN
+    PERFORM capacity.confirm(h::uuid);
+  ELSIF r <= 90 THEN
+    PERFORM capacity.release(h::uuid);
+  END IF;
+END
+$$;
+
+-- after a run: units confirmed per pool against capacity, and whether the
+-- slots agree with the holds
+CREATE FUNCTION bench.check_drop() RETURNS TABLE (oversold bigint, inconsistent bigint, confirmed bigint)
+  LANGUAGE sql AS $$
+  WITH t AS (SELECT * FROM bench.target),
+  per_pool AS (
+    SELECT p.id, p.capacity,
+           (SELECT count(*) FROM capacity.slots s WHERE s.pool_id = p.id AND s.held_until = 'infinity') AS slots_allocated,
+           (SELECT COALESCE(sum((l ->> 'quantity')::int * ip.units), 0)
+              FROM capacity.holds h, jsonb_array_elements(h.lines) l, capacity.item_pools ip
+             WHERE h.organization_id = p.organization_id AND h.state = 'confirmed'
+               AND ip.item_id = (l ->> 'item_id')::uuid AND ip.pool_id = p.id) AS units_confirmed
+      FROM capacity.pools p, t WHERE p.id = ANY (t.pools))
+  SELECT sum(GREATEST(units_confirmed - capacity, 0))::bigint,
+         sum(abs(units_confirmed - slots_allocated))::bigint,
+         (SELECT count(*) FROM capacity.holds h, t WHERE h.organization_id = t.org AND h.state = 'confirmed')
+    FROM per_pool
+$$;
+ANALYZE;
