@@ -1,7 +1,7 @@
 -- Catalog rules that fail the build when broken, for every extension we ship
 -- (every extension whose name starts with startlijn) and every schema they own.
 BEGIN;
-SELECT plan(13);
+SELECT plan(14);
 
 CREATE TEMP VIEW our_ext AS
   SELECT oid, extname FROM pg_extension WHERE extname LIKE 'startlijn%';
@@ -64,10 +64,14 @@ SELECT is_empty($$ SELECT t.name, a.privilege_type FROM our_tables t JOIN pg_cla
                       AND a.grantee IN ('anon'::regrole, 'authenticated'::regrole, 'service_role'::regrole) $$,
   'no API role can delete physically (soft deletes; retention destroys)');
 
--- tenant tables: UNIQUE (organization_id, id) so foreign keys can carry the tenant
+-- tenant tables: UNIQUE (organization_id, id) so foreign keys can carry the
+-- tenant. Child rows without an id of their own (a pool's unit slots, an
+-- item's pools) are referenced by nobody; they pass when every foreign key
+-- they have carries organization_id (checked below for all tables).
 SELECT is_empty($$
   SELECT t.name FROM our_tables t
    WHERE EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'organization_id' AND NOT a.attisdropped)
+     AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'id' AND NOT a.attisdropped)
      AND NOT EXISTS (
        SELECT 1 FROM pg_constraint k
         WHERE k.conrelid = t.oid AND k.contype IN ('u', 'p')
@@ -75,6 +79,14 @@ SELECT is_empty($$
                  FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = ANY (k.conkey))
               = ARRAY['id', 'organization_id']) $$,
   'every tenant table has UNIQUE (organization_id, id)');
+
+SELECT is_empty($$
+  SELECT t.name || ' -> ' || k.conname FROM our_tables t JOIN pg_constraint k ON k.conrelid = t.oid AND k.contype = 'f'
+   WHERE EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'organization_id' AND NOT a.attisdropped)
+     AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = k.confrelid AND a.attname = 'organization_id' AND NOT a.attisdropped)
+     AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = ANY (k.conkey)
+                        AND a.attname = 'organization_id') $$,
+  'foreign keys between tenant tables carry organization_id');
 
 -- domain tables keep created_at/updated_at by trigger and soft-delete with deleted_at
 SELECT is_empty($$
