@@ -2,7 +2,7 @@
 -- written), the waitlist order, the audit trail, and that no client role
 -- can read or write the tables directly.
 BEGIN;
-SELECT plan(53);
+SELECT plan(54);
 
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE st text; det text;
