@@ -455,9 +455,17 @@ number(const unsigned char **pp, const unsigned char *end, sl_buf *out)
 		}
 		while (p < end && *p >= '0' && *p <= '9')
 		{
-			if (exp < EXP_LIMIT)
-				exp = exp * 10 + (*p - '0');
-			p++;
+			exp = exp * 10 + (*p++ - '0');
+			/*
+			 * An exponent beyond the limit is refused, not clamped: a
+			 * clamped value would print an exponent that parses to
+			 * another one, and canonical text must be a fixed point.
+			 */
+			if (exp > EXP_LIMIT)
+			{
+				sl_buf_free(&digits);
+				return -1;
+			}
 		}
 		if (eneg)
 			exp = -exp;
@@ -473,6 +481,12 @@ number(const unsigned char **pp, const unsigned char *end, sl_buf *out)
 		point--;
 	for (last = digits.len; last > first && digits.data[last - 1] == '0'; last--)
 		;
+	/* the printed exponent must parse back to itself (see above) */
+	if (first != last && (point + exp - 1 > EXP_LIMIT || point + exp - 1 < -EXP_LIMIT))
+	{
+		sl_buf_free(&digits);
+		return -1;
+	}
 	if (first == last)
 		sl_buf_putc(out, '0');	/* every zero, -0 included, is "0" */
 	else

@@ -72,6 +72,12 @@ test_jcs(void)
 	ok(refused("\"\xc0\xaf\"", 4) && refused("\"\xed\xa0\x80\"", 5) && refused("\"\xf4\x90\x80\x80\"", 6) &&
 	   refused("\"\\ud800\"", 8) && refused("\"\\udc00\\ud800\"", 14) && refused("\"\xe2\x82\"", 4),
 	   "jcs: overlong, surrogate, out-of-range, truncated UTF-8 and lone surrogate escapes refused");
+	/* found by fuzz_jcs: a huge exponent was clamped, so its canonical text
+	 * parsed to another number; it is refused now, at any size */
+	ok(refused("13E99999999999999999999999999999999999999952", 44) &&
+	   refused("1e1000000000000001", 18) && refused("1e-1000000000000002", 19) &&
+	   canon_is("[1e1000000000000000]", "[1e+1000000000000000]"),
+	   "jcs: exponents beyond 10^15 are refused, not clamped");
 	ok(refused("01", 2) && refused("1.", 2) && refused(".5", 2) && refused("+1", 2) && refused("1e", 2) &&
 	   refused("-", 1) && refused("NaN", 3) && refused("[1,]", 4) && refused("{\"a\"}", 5) &&
 	   refused("tru", 3) && refused("[1] x", 5) && refused("", 0) && refused("\"a\nb\"", 5) &&
