@@ -244,28 +244,6 @@ CREATE TRIGGER touch BEFORE UPDATE ON capacity.pools
 CREATE TRIGGER touch BEFORE UPDATE ON capacity.allocations
   FOR EACH ROW EXECUTE FUNCTION capacity._touch();
 
--- Record an event in the trail. A holder that is a uuid (a user id) is the
--- data subject: it is stored encrypted under that subject's key, so
--- trail.forget_subject shreds it; any other holder is an opaque reference
--- and stored as given (do not use personal data as a holder).
-CREATE FUNCTION capacity._log(organization_id uuid, action text, subject text, holder text,
-                              details jsonb, reason text)
-  RETURNS bigint LANGUAGE sql VOLATILE
-  AS $$
-    SELECT trail.log(organization_id, action, subject,
-             CASE WHEN holder IS NULL
-                    OR holder OPERATOR(pg_catalog.~*) '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                  THEN details
-                  ELSE details OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('holder', holder) END,
-             reason,
-             CASE WHEN holder OPERATOR(pg_catalog.~*) '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                  THEN holder::uuid END,
-             CASE WHEN holder OPERATOR(pg_catalog.~*) '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                  THEN pg_catalog.jsonb_build_object('holder', holder) END)
-  $$;
-COMMENT ON FUNCTION capacity._log(uuid, text, text, text, jsonb, text) IS
-  'internal; not SECURITY DEFINER and a single expression, so the planner inlines it into the C functions'' queries';
-
 -- A hold as the write functions return it (NULL when there is none).
 CREATE FUNCTION capacity.hold_info(hold uuid) RETURNS jsonb
   LANGUAGE c STABLE STRICT

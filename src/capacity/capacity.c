@@ -133,9 +133,21 @@ enum
 	"'allocations', CASE WHEN h.state OPERATOR(pg_catalog.=) 'confirmed' THEN" \
 	" (SELECT COALESCE(pg_catalog.jsonb_agg(" ALLOC_JSON " ORDER BY a.item_id, a.pool_id), '[]')" \
 	"    FROM capacity.allocations a WHERE a.hold_id OPERATOR(pg_catalog.=) h.id) END)"
-/* a holder that is a uuid is a data subject (see capacity._log) */
-#define HOLDER_IS_PERSON \
-	"(h.holder OPERATOR(pg_catalog.~*) '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')"
+/*
+ * trail.log(org, action, subject, details, reason) for an event of holder.
+ * A holder that is a uuid (a user id) is the data subject: it is stored
+ * encrypted under that subject's key, so trail.forget_subject shreds it;
+ * any other holder is an opaque reference, stored in the details as given.
+ */
+#define IS_PERSON(holder) \
+	"(" holder " OPERATOR(pg_catalog.~*) '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')"
+#define TRAIL_LOG(org, action, subject, holder, details, reason) \
+	"trail.log(" org ", " action ", " subject ", " \
+	"CASE WHEN " holder " IS NULL OR " IS_PERSON(holder) " THEN " details \
+	" ELSE " details " OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('holder', " holder ") END, " \
+	reason ", " \
+	"CASE WHEN " IS_PERSON(holder) " THEN " holder "::uuid END, " \
+	"CASE WHEN " IS_PERSON(holder) " THEN pg_catalog.jsonb_build_object('holder', " holder ") END)"
 
 #define FREE_KEY "('epoch'::timestamptz OPERATOR(pg_catalog.+) (s.slot_no OPERATOR(pg_catalog.*) interval '1 microsecond'))"
 
@@ -202,14 +214,11 @@ static const CapQuery cap_queries[Q_COUNT] = {
 		1, {UUIDOID}
 	},
 	[Q_HOLD_DONE] = {
-		"SELECT " HOLD_JSON ","
-		"       trail.log(h.organization_id, $2, 'hold:' OPERATOR(pg_catalog.||) h.id::text,"
-		"         pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('hold_id', h.id, 'state', " HOLD_STATE ","
-		"           'lines', h.lines, 'units', h.units, 'expires_at', h.expires_at,"
-		"           'waitlist_entry_id', h.waitlist_entry_id,"
-		"           'holder', CASE WHEN NOT " HOLDER_IS_PERSON " THEN h.holder END)), $3,"
-		"         CASE WHEN " HOLDER_IS_PERSON " THEN h.holder::uuid END,"
-		"         CASE WHEN " HOLDER_IS_PERSON " THEN pg_catalog.jsonb_build_object('holder', h.holder) END)"
+		"SELECT " HOLD_JSON ", "
+		TRAIL_LOG("h.organization_id", "$2", "'hold:' OPERATOR(pg_catalog.||) h.id::text", "h.holder",
+				  "pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('hold_id', h.id, 'state', " HOLD_STATE ","
+				  " 'lines', h.lines, 'units', h.units, 'expires_at', h.expires_at,"
+				  " 'waitlist_entry_id', h.waitlist_entry_id))", "$3")
 		"  FROM capacity.holds h WHERE h.id OPERATOR(pg_catalog.=) $1",
 		3, {UUIDOID, TEXTOID, TEXTOID}
 	},
@@ -302,7 +311,7 @@ static const CapQuery cap_queries[Q_COUNT] = {
 		2, {UUIDOID, INT4OID}
 	},
 	[Q_LOG] = {
-		"SELECT capacity._log($1, $2, $3, $4, $5::pg_catalog.jsonb, $6)",
+		"SELECT " TRAIL_LOG("$1", "$2", "$3", "$4", "$5::pg_catalog.jsonb", "$6"),
 		6, {UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 	},
 	[Q_LOCK_POOL] = {
@@ -450,41 +459,48 @@ typedef struct CapCall
 	MemoryContext caller_cxt;
 } CapCall;
 
-static void
-cap_begin(CapCall *call)
-{
-	call->caller_cxt = CurrentMemoryContext;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "capacity: SPI_connect failed");
-	sl_as_schema_owner(sl_schema_oid("capacity", "startlijn_capacity"), &call->owner);
-}
-
-static void
-cap_end(CapCall *call)
-{
-	sl_restore_user(&call->owner);
-	SPI_finish();
-}
+/* the work of one SQL-callable function, run inside cap_call */
+typedef Datum (*CapBody) (FunctionCallInfo fcinfo);
 
 /*
- * A lock wait that hit the functions' lock_timeout becomes try_again: the
- * other party is a short transaction on the same hold or unit.
+ * Run body connected to SPI, as the owner of schema capacity. A lock wait
+ * that hit the functions' lock_timeout becomes try_again: the other party
+ * is a short transaction on the same hold or unit. A by-reference result
+ * must have been copied out of SPI by body (keep_jsonb).
  */
-static void
-cap_rethrow(MemoryContext cxt)
+static Datum
+cap_call(CapBody body, FunctionCallInfo fcinfo)
 {
-	ErrorData  *ed;
+	CapCall		call;
+	Datum		result = (Datum) 0;
 
-	MemoryContextSwitchTo(cxt);
-	ed = CopyErrorData();
-	if (ed->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+	call.caller_cxt = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "capacity: SPI_connect failed");
+	sl_as_schema_owner(sl_schema_oid("capacity", "startlijn_capacity"), &call.owner);
+	PG_TRY();
 	{
-		FlushErrorState();
-		sl_raise("try_again", "Another request is working on the same hold or units.",
-				 "Retry in a moment.");
+		result = body(fcinfo);
 	}
-	FreeErrorData(ed);
-	PG_RE_THROW();
+	PG_CATCH();
+	{
+		ErrorData  *ed;
+
+		MemoryContextSwitchTo(call.caller_cxt);
+		ed = CopyErrorData();
+		if (ed->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		{
+			FlushErrorState();
+			sl_raise("try_again", "Another request is working on the same hold or units.",
+					 "Retry in a moment.");
+		}
+		FreeErrorData(ed);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	sl_restore_user(&call.owner);
+	SPI_finish();
+	return result;
 }
 
 /* ---- input checks -------------------------------------------------------- */
@@ -947,14 +963,17 @@ holder_arg(FunctionCallInfo fcinfo, int n)
 	return t;
 }
 
-PG_FUNCTION_INFO_V1(capacity_hold);
-Datum
-capacity_hold(PG_FUNCTION_ARGS)
+static Datum
+hold_body(FunctionCallInfo fcinfo)
 {
-	CapCall		call;
 	Datum		result = (Datum) 0;
 	text	   *holder;
-	text	   *volatile key = NULL;
+	text	   *key = NULL;
+	Datum		v[1];
+	CapLine    *lines = palloc(sizeof(CapLine) * CAP_MAX_LINES_HARD);
+	int			nlines;
+	int32		max_q,
+				max_lines;
 
 	if (PG_ARGISNULL(0))
 		sl_raise("missing_argument", "The argument organization_id is required.", NULL);
@@ -970,33 +989,25 @@ capacity_hold(PG_FUNCTION_ARGS)
 			sl_raise("invalid_argument", "The idempotency key has 1 to 200 characters.", NULL);
 	}
 
-	cap_begin(&call);
-	PG_TRY();
-	{
-		Datum		v[1] = {PG_GETARG_DATUM(2)};
-		CapLine    *lines = palloc(sizeof(CapLine) * CAP_MAX_LINES_HARD);
-		int			nlines;
-		int32		max_q,
-					max_lines;
-
-		cap_exec(Q_SETTINGS, v, NULL, 0);
-		if (!DatumGetBool(col_nn(0, 1)))
-			sl_raise("invalid_ttl", "The time to live must be positive and at most the configured maximum (capacity.settings.max_ttl).",
-					 "Hold for the time a payment may take: 15 minutes for iDEAL, 30 for cards.");
-		max_q = DatumGetInt32(col_nn(0, 2));
-		max_lines = DatumGetInt32(col_nn(0, 3));
-		nlines = parse_lines(PG_GETARG_JSONB_P(1), lines, Min(max_lines, CAP_MAX_LINES_HARD), max_q);
-		do_hold(PG_GETARG_DATUM(0), lines, nlines, PG_GETARG_DATUM(2), holder, key, NULL,
-				"capacity.held", &result, NULL);
-		result = keep_jsonb(result);
-	}
-	PG_CATCH();
-	{
-		cap_rethrow(call.caller_cxt);
-	}
-	PG_END_TRY();
-	cap_end(&call);
+	v[0] = PG_GETARG_DATUM(2);
+	cap_exec(Q_SETTINGS, v, NULL, 0);
+	if (!DatumGetBool(col_nn(0, 1)))
+		sl_raise("invalid_ttl", "The time to live must be positive and at most the configured maximum (capacity.settings.max_ttl).",
+				 "Hold for the time a payment may take: 15 minutes for iDEAL, 30 for cards.");
+	max_q = DatumGetInt32(col_nn(0, 2));
+	max_lines = DatumGetInt32(col_nn(0, 3));
+	nlines = parse_lines(PG_GETARG_JSONB_P(1), lines, Min(max_lines, CAP_MAX_LINES_HARD), max_q);
+	do_hold(PG_GETARG_DATUM(0), lines, nlines, PG_GETARG_DATUM(2), holder, key, NULL,
+			"capacity.held", &result, NULL);
+	result = keep_jsonb(result);
 	PG_RETURN_DATUM(result);
+}
+
+PG_FUNCTION_INFO_V1(capacity_hold);
+Datum
+capacity_hold(PG_FUNCTION_ARGS)
+{
+	return cap_call(hold_body, fcinfo);
 }
 
 /* ---- waitlist promotion --------------------------------------------------- */
@@ -1075,25 +1086,20 @@ do_promote(Datum pool)
 	return offers;
 }
 
+static Datum
+promote_body(FunctionCallInfo fcinfo)
+{
+	int			n = 0;
+
+	n = do_promote(PG_GETARG_DATUM(0));
+	PG_RETURN_INT32(n);
+}
+
 PG_FUNCTION_INFO_V1(capacity_promote);
 Datum
 capacity_promote(PG_FUNCTION_ARGS)
 {
-	CapCall		call;
-	int			n = 0;
-
-	cap_begin(&call);
-	PG_TRY();
-	{
-		n = do_promote(PG_GETARG_DATUM(0));
-	}
-	PG_CATCH();
-	{
-		cap_rethrow(call.caller_cxt);
-	}
-	PG_END_TRY();
-	cap_end(&call);
-	PG_RETURN_INT32(n);
+	return cap_call(promote_body, fcinfo);
 }
 
 /* ---- confirm, release/expire, extend ------------------------------------ */
@@ -1150,42 +1156,37 @@ hold_done(Datum hold, const char *action, text *reason)
 	return col_nn(0, 1);
 }
 
+static Datum
+confirm_body(FunctionCallInfo fcinfo)
+{
+	Datum		hold = PG_GETARG_DATUM(0);
+	Datum		result = (Datum) 0;
+
+	LockedHold	h;
+	Datum		v[1] = {hold};
+
+	lock_hold(hold, &h);
+	if (strcmp(h.state, "confirmed") == 0)
+		result = hold_json(&h);	/* confirmed before: the same allocations */
+	else
+	{
+		if (strcmp(h.state, "held") != 0 || h.expired)
+			raise_closed(&h);
+		cap_exec(Q_CONFIRM_SLOTS, v, NULL, 0);
+		if (SPI_processed != (uint64) h.units)
+			sl_raise("hold_expired", "The hold expired while it was being confirmed.", "Place a new hold.");
+		cap_exec(Q_CONFIRM_HOLD, v, NULL, 0);
+		result = hold_done(hold, "capacity.confirmed", NULL);
+	}
+	result = keep_jsonb(result);
+	PG_RETURN_DATUM(result);
+}
+
 PG_FUNCTION_INFO_V1(capacity_confirm);
 Datum
 capacity_confirm(PG_FUNCTION_ARGS)
 {
-	CapCall		call;
-	Datum		hold = PG_GETARG_DATUM(0);
-	Datum		result = (Datum) 0;
-
-	cap_begin(&call);
-	PG_TRY();
-	{
-		LockedHold	h;
-		Datum		v[1] = {hold};
-
-		lock_hold(hold, &h);
-		if (strcmp(h.state, "confirmed") == 0)
-			result = hold_json(&h);	/* confirmed before: the same allocations */
-		else
-		{
-			if (strcmp(h.state, "held") != 0 || h.expired)
-				raise_closed(&h);
-			cap_exec(Q_CONFIRM_SLOTS, v, NULL, 0);
-			if (SPI_processed != (uint64) h.units)
-				sl_raise("hold_expired", "The hold expired while it was being confirmed.", "Place a new hold.");
-			cap_exec(Q_CONFIRM_HOLD, v, NULL, 0);
-			result = hold_done(hold, "capacity.confirmed", NULL);
-		}
-		result = keep_jsonb(result);
-	}
-	PG_CATCH();
-	{
-		cap_rethrow(call.caller_cxt);
-	}
-	PG_END_TRY();
-	cap_end(&call);
-	PG_RETURN_DATUM(result);
+	return cap_call(confirm_body, fcinfo);
 }
 
 /*
@@ -1193,15 +1194,14 @@ capacity_confirm(PG_FUNCTION_ARGS)
  * its units still stamped with it go back to the pool, an offer's entry
  * is declined or expired, and the pools' waitlists get their turn.
  */
-PG_FUNCTION_INFO_V1(capacity_close);
-Datum
-capacity_close(PG_FUNCTION_ARGS)
+static Datum
+close_body(FunctionCallInfo fcinfo)
 {
-	CapCall		call;
 	Datum		hold;
 	text	   *reason = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
 	bool		expiring = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
 	Datum		result = (Datum) 0;
+	LockedHold	h;
 
 	if (PG_ARGISNULL(0))
 		sl_raise("missing_argument", "The argument hold is required.", NULL);
@@ -1209,44 +1209,86 @@ capacity_close(PG_FUNCTION_ARGS)
 	if (reason && VARSIZE_ANY_EXHDR(reason) > 2000)
 		sl_raise("invalid_argument", "The reason has at most 2000 bytes.", NULL);
 
-	cap_begin(&call);
-	PG_TRY();
+	lock_hold(hold, &h);
+	if (strcmp(h.state, "held") != 0 || (expiring && !h.expired))
 	{
-		LockedHold	h;
-
-		lock_hold(hold, &h);
-		if (strcmp(h.state, "held") != 0 || (expiring && !h.expired))
-		{
-			if (strcmp(h.state, "confirmed") == 0 && !expiring)
-				raise_closed(&h);
-			result = hold_json(&h);	/* closed before, or not due: nothing to do */
-		}
-		else
-		{
-			Datum		v[2] = {hold, CStringGetTextDatum(h.expired ? "expired" : "released")};
-			SPITupleTable *pools;
-			uint64		npools;
-
-			cap_exec(Q_FREE_HOLD_SLOTS, v, NULL, 0);
-			pools = SPI_tuptable;
-			npools = SPI_processed;
-			cap_exec(Q_CLOSE_HOLD, v, NULL, 0);
-			for (uint64 i = 0; i < npools; i++)
-			{
-				bool		isnull;
-
-				do_promote(SPI_getbinval(pools->vals[i], pools->tupdesc, 1, &isnull));
-			}
-			result = hold_done(hold, h.expired ? "capacity.expired" : "capacity.released", reason);
-		}
-		result = keep_jsonb(result);
+		if (strcmp(h.state, "confirmed") == 0 && !expiring)
+			raise_closed(&h);
+		result = hold_json(&h);	/* closed before, or not due: nothing to do */
 	}
-	PG_CATCH();
+	else
 	{
-		cap_rethrow(call.caller_cxt);
+		Datum		v[2] = {hold, CStringGetTextDatum(h.expired ? "expired" : "released")};
+		SPITupleTable *pools;
+		uint64		npools;
+
+		cap_exec(Q_FREE_HOLD_SLOTS, v, NULL, 0);
+		pools = SPI_tuptable;
+		npools = SPI_processed;
+		cap_exec(Q_CLOSE_HOLD, v, NULL, 0);
+		for (uint64 i = 0; i < npools; i++)
+		{
+			bool		isnull;
+
+			do_promote(SPI_getbinval(pools->vals[i], pools->tupdesc, 1, &isnull));
+		}
+		result = hold_done(hold, h.expired ? "capacity.expired" : "capacity.released", reason);
 	}
-	PG_END_TRY();
-	cap_end(&call);
+	result = keep_jsonb(result);
+	PG_RETURN_DATUM(result);
+}
+
+PG_FUNCTION_INFO_V1(capacity_close);
+Datum
+capacity_close(PG_FUNCTION_ARGS)
+{
+	return cap_call(close_body, fcinfo);
+}
+
+static Datum
+extend_body(FunctionCallInfo fcinfo)
+{
+	Datum		hold;
+	Datum		result = (Datum) 0;
+	LockedHold	h;
+	Datum		v[2];
+	TimestampTz until,
+				cap,
+				current;
+
+	if (PG_ARGISNULL(0))
+		sl_raise("missing_argument", "The argument hold is required.", NULL);
+	if (PG_ARGISNULL(1))
+		sl_raise("missing_argument", "The argument ttl is required.", "For example '10 minutes'.");
+	hold = PG_GETARG_DATUM(0);
+	v[0] = hold;
+	v[1] = PG_GETARG_DATUM(1);
+
+	lock_hold(hold, &h);
+	if (strcmp(h.state, "held") != 0 || h.expired)
+		raise_closed(&h);
+	cap_exec(Q_EXTEND_CHECK, v, NULL, 0);
+	if (!DatumGetBool(col_nn(0, 1)))
+		sl_raise("invalid_ttl", "The time to live must be positive and at most the configured maximum (capacity.settings.max_ttl).", NULL);
+	until = DatumGetTimestampTz(col_nn(0, 2));
+	cap = DatumGetTimestampTz(col_nn(0, 3));
+	current = DatumGetTimestampTz(col_nn(0, 4));
+	if (until > cap)
+		sl_raise("hold_extension_limit",
+				 psprintf("This hold can be kept until %s at the latest.", timestamptz_to_str(cap)),
+				 "Extend by less, or complete the payment first.");
+	if (until <= current)
+		result = hold_json(&h);	/* never shortens a hold */
+	else
+	{
+		v[1] = TimestampTzGetDatum(until);
+		cap_exec(Q_EXTEND_SLOTS, v, NULL, 0);
+		if (SPI_processed != (uint64) h.units)
+			sl_raise("hold_expired", "The hold expired while it was being extended.", "Place a new hold.");
+		cap_exec(Q_EXTEND_HOLD, v, NULL, 0);
+		result = hold_done(hold, "capacity.extended", NULL);
+	}
+	result = keep_jsonb(result);
 	PG_RETURN_DATUM(result);
 }
 
@@ -1254,58 +1296,7 @@ PG_FUNCTION_INFO_V1(capacity_extend);
 Datum
 capacity_extend(PG_FUNCTION_ARGS)
 {
-	CapCall		call;
-	Datum		hold;
-	Datum		result = (Datum) 0;
-
-	if (PG_ARGISNULL(0))
-		sl_raise("missing_argument", "The argument hold is required.", NULL);
-	if (PG_ARGISNULL(1))
-		sl_raise("missing_argument", "The argument ttl is required.", "For example '10 minutes'.");
-	hold = PG_GETARG_DATUM(0);
-
-	cap_begin(&call);
-	PG_TRY();
-	{
-		LockedHold	h;
-		Datum		v[2] = {hold, PG_GETARG_DATUM(1)};
-		TimestampTz until,
-					cap,
-					current;
-
-		lock_hold(hold, &h);
-		if (strcmp(h.state, "held") != 0 || h.expired)
-			raise_closed(&h);
-		cap_exec(Q_EXTEND_CHECK, v, NULL, 0);
-		if (!DatumGetBool(col_nn(0, 1)))
-			sl_raise("invalid_ttl", "The time to live must be positive and at most the configured maximum (capacity.settings.max_ttl).", NULL);
-		until = DatumGetTimestampTz(col_nn(0, 2));
-		cap = DatumGetTimestampTz(col_nn(0, 3));
-		current = DatumGetTimestampTz(col_nn(0, 4));
-		if (until > cap)
-			sl_raise("hold_extension_limit",
-					 psprintf("This hold can be kept until %s at the latest.", timestamptz_to_str(cap)),
-					 "Extend by less, or complete the payment first.");
-		if (until <= current)
-			result = hold_json(&h);	/* never shortens a hold */
-		else
-		{
-			v[1] = TimestampTzGetDatum(until);
-			cap_exec(Q_EXTEND_SLOTS, v, NULL, 0);
-			if (SPI_processed != (uint64) h.units)
-				sl_raise("hold_expired", "The hold expired while it was being extended.", "Place a new hold.");
-			cap_exec(Q_EXTEND_HOLD, v, NULL, 0);
-			result = hold_done(hold, "capacity.extended", NULL);
-		}
-		result = keep_jsonb(result);
-	}
-	PG_CATCH();
-	{
-		cap_rethrow(call.caller_cxt);
-	}
-	PG_END_TRY();
-	cap_end(&call);
-	PG_RETURN_DATUM(result);
+	return cap_call(extend_body, fcinfo);
 }
 
 /* ---- returns and capacity changes ---------------------------------------- */
@@ -1330,15 +1321,25 @@ log_event(Datum org, const char *action, const char *subject, Datum holder, bool
 	cap_exec(Q_LOG, v, n, 0);
 }
 
-PG_FUNCTION_INFO_V1(capacity_return_units);
-Datum
-capacity_return_units(PG_FUNCTION_ARGS)
+static Datum
+return_units_body(FunctionCallInfo fcinfo)
 {
-	CapCall		call;
 	Datum		alloc;
 	int32		qty;
 	text	   *reason = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
 	Datum		result = (Datum) 0;
+	Datum		v[4];
+	char		n[4] = {' ', ' ', ' ', ' '};
+	Datum		org,
+				hold,
+				holder;
+	bool		item_null,
+				isnull;
+	pg_uuid_t	item = {{0}},
+				pool = {{0}};
+	int32		left;
+	CapNeed    *needs;
+	int			nneeds = 0;
 
 	if (PG_ARGISNULL(0))
 		sl_raise("missing_argument", "The argument allocation is required.", NULL);
@@ -1351,110 +1352,97 @@ capacity_return_units(PG_FUNCTION_ARGS)
 	if (reason && VARSIZE_ANY_EXHDR(reason) > 2000)
 		sl_raise("invalid_argument", "The reason has at most 2000 bytes.", NULL);
 
-	cap_begin(&call);
-	PG_TRY();
+	v[0] = alloc;
+	cap_exec(Q_LOCK_ALLOC, v, NULL, 0);
+	if (SPI_processed != 1)
+		sl_raise("allocation_not_found", NULL, NULL);
+	org = col_nn(0, 1);
+	hold = col_nn(0, 2);
 	{
-		Datum		v[4];
-		char		n[4] = {' ', ' ', ' ', ' '};
-		Datum		org,
-					hold,
-					holder;
-		bool		item_null,
-					isnull;
-		pg_uuid_t	item = {{0}},
-					pool = {{0}};
-		int32		left;
-		CapNeed    *needs;
-		int			nneeds = 0;
-
-		v[0] = alloc;
-		cap_exec(Q_LOCK_ALLOC, v, NULL, 0);
-		if (SPI_processed != 1)
-			sl_raise("allocation_not_found", NULL, NULL);
-		org = col_nn(0, 1);
-		hold = col_nn(0, 2);
-		{
-			Datum		d = col(0, 3, &item_null);
-
-			if (!item_null)
-				item = *DatumGetUUIDP(d);
-			else
-				pool = *DatumGetUUIDP(col_nn(0, 4));
-		}
-		left = DatumGetInt32(col_nn(0, 5));
-		holder = col(0, 6, &isnull);
-		if (qty > left)
-			sl_raise("return_exceeds_allocation",
-					 psprintf("The allocation has %d unit%s left to return.", left, left == 1 ? "" : "s"), NULL);
+		Datum		d = col(0, 3, &item_null);
 
 		if (!item_null)
+			item = *DatumGetUUIDP(d);
+		else
+			pool = *DatumGetUUIDP(col_nn(0, 4));
+	}
+	left = DatumGetInt32(col_nn(0, 5));
+	holder = col(0, 6, &isnull);
+	if (qty > left)
+		sl_raise("return_exceeds_allocation",
+				 psprintf("The allocation has %d unit%s left to return.", left, left == 1 ? "" : "s"), NULL);
+
+	if (!item_null)
+	{
+		v[0] = uuid_datum(&item);
+		cap_exec(Q_ITEM_POOLS, v, NULL, 0);
+		needs = palloc(sizeof(CapNeed) * Max(SPI_processed, 1));
+		for (uint64 r = 0; r < SPI_processed; r++)
 		{
-			v[0] = uuid_datum(&item);
-			cap_exec(Q_ITEM_POOLS, v, NULL, 0);
-			needs = palloc(sizeof(CapNeed) * Max(SPI_processed, 1));
-			for (uint64 r = 0; r < SPI_processed; r++)
-			{
-				needs[nneeds].pool = *DatumGetUUIDP(col_nn(r, 1));
-				needs[nneeds].units = qty * DatumGetInt32(col_nn(r, 2));
-				nneeds++;
-			}
+			needs[nneeds].pool = *DatumGetUUIDP(col_nn(r, 1));
+			needs[nneeds].units = qty * DatumGetInt32(col_nn(r, 2));
+			nneeds++;
+		}
+	}
+	else
+	{
+		needs = palloc(sizeof(CapNeed));
+		needs[0].pool = pool;
+		needs[0].units = qty;
+		nneeds = 1;
+	}
+	for (int i = 0; i < nneeds; i++)
+	{
+		v[0] = uuid_datum(&needs[i].pool);
+		v[1] = hold;
+		if (item_null)
+		{
+			v[2] = (Datum) 0;
+			n[2] = 'n';
 		}
 		else
-		{
-			needs = palloc(sizeof(CapNeed));
-			needs[0].pool = pool;
-			needs[0].units = qty;
-			nneeds = 1;
-		}
-		for (int i = 0; i < nneeds; i++)
-		{
-			v[0] = uuid_datum(&needs[i].pool);
-			v[1] = hold;
-			if (item_null)
-			{
-				v[2] = (Datum) 0;
-				n[2] = 'n';
-			}
-			else
-				v[2] = uuid_datum(&item);
-			v[3] = Int32GetDatum(needs[i].units);
-			cap_exec(Q_RETURN_SLOTS, v, n, 0);
-			if (SPI_processed != (uint64) needs[i].units)
-				elog(ERROR, "capacity: allocation has fewer units in pool %s than recorded",
-					 uuid_text(&needs[i].pool));
-		}
-		v[0] = alloc;
-		v[1] = Int32GetDatum(qty);
-		cap_exec(Q_RETURN_ALLOC, v, NULL, 0);
-		result = col_nn(0, 1);
-		for (int i = 0; i < nneeds; i++)
-			do_promote(uuid_datum(&needs[i].pool));
-		log_event(org, "capacity.returned",
-				  psprintf("hold:%s", DatumGetCString(DirectFunctionCall1(uuid_out, hold))),
-				  holder, isnull,
-				  psprintf("{\"allocation_id\": \"%s\", \"quantity\": %d}",
-						   DatumGetCString(DirectFunctionCall1(uuid_out, alloc)), qty),
-				  reason);
-		result = keep_jsonb(result);
+			v[2] = uuid_datum(&item);
+		v[3] = Int32GetDatum(needs[i].units);
+		cap_exec(Q_RETURN_SLOTS, v, n, 0);
+		if (SPI_processed != (uint64) needs[i].units)
+			elog(ERROR, "capacity: allocation has fewer units in pool %s than recorded",
+				 uuid_text(&needs[i].pool));
 	}
-	PG_CATCH();
-	{
-		cap_rethrow(call.caller_cxt);
-	}
-	PG_END_TRY();
-	cap_end(&call);
+	v[0] = alloc;
+	v[1] = Int32GetDatum(qty);
+	cap_exec(Q_RETURN_ALLOC, v, NULL, 0);
+	result = col_nn(0, 1);
+	for (int i = 0; i < nneeds; i++)
+		do_promote(uuid_datum(&needs[i].pool));
+	log_event(org, "capacity.returned",
+			  psprintf("hold:%s", DatumGetCString(DirectFunctionCall1(uuid_out, hold))),
+			  holder, isnull,
+			  psprintf("{\"allocation_id\": \"%s\", \"quantity\": %d}",
+					   DatumGetCString(DirectFunctionCall1(uuid_out, alloc)), qty),
+			  reason);
+	result = keep_jsonb(result);
 	PG_RETURN_DATUM(result);
 }
 
-PG_FUNCTION_INFO_V1(capacity_set_capacity);
+PG_FUNCTION_INFO_V1(capacity_return_units);
 Datum
-capacity_set_capacity(PG_FUNCTION_ARGS)
+capacity_return_units(PG_FUNCTION_ARGS)
 {
-	CapCall		call;
+	return cap_call(return_units_body, fcinfo);
+}
+
+static Datum
+set_capacity_body(FunctionCallInfo fcinfo)
+{
 	Datum		pool;
 	int32		target;
 	text	   *reason = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
 	Datum		result = (Datum) 0;
+	Datum		v[4];
+	Datum		org;
+	int32		current,
+				next_slot,
+				max_capacity;
 
 	if (PG_ARGISNULL(0))
 		sl_raise("missing_argument", "The argument pool is required.", NULL);
@@ -1465,105 +1453,99 @@ capacity_set_capacity(PG_FUNCTION_ARGS)
 	if (reason && VARSIZE_ANY_EXHDR(reason) > 2000)
 		sl_raise("invalid_argument", "The reason has at most 2000 bytes.", NULL);
 
-	cap_begin(&call);
-	PG_TRY();
+	v[0] = pool;
+	cap_exec(Q_LOCK_POOL, v, NULL, 0);
+	if (SPI_processed != 1)
+		sl_raise("pool_not_found", NULL, NULL);
+	org = col_nn(0, 1);
+	current = DatumGetInt32(col_nn(0, 2));
+	next_slot = DatumGetInt32(col_nn(0, 3));
+	max_capacity = DatumGetInt32(col_nn(0, 4));
+	if (target < 0 || target > max_capacity)
+		sl_raise("invalid_capacity",
+				 psprintf("The capacity must be 0 to %d.", max_capacity), NULL);
+	if ((int64) next_slot + (target - current) > PG_INT32_MAX)
+		sl_raise("invalid_capacity", "This pool has used up its unit numbers.", "Create a new pool.");
+	if (target > current)
 	{
-		Datum		v[4];
-		Datum		org;
-		int32		current,
-					next_slot,
-					max_capacity;
-
 		v[0] = pool;
-		cap_exec(Q_LOCK_POOL, v, NULL, 0);
-		if (SPI_processed != 1)
-			sl_raise("pool_not_found", NULL, NULL);
-		org = col_nn(0, 1);
-		current = DatumGetInt32(col_nn(0, 2));
-		next_slot = DatumGetInt32(col_nn(0, 3));
-		max_capacity = DatumGetInt32(col_nn(0, 4));
-		if (target < 0 || target > max_capacity)
-			sl_raise("invalid_capacity",
-					 psprintf("The capacity must be 0 to %d.", max_capacity), NULL);
-		if ((int64) next_slot + (target - current) > PG_INT32_MAX)
-			sl_raise("invalid_capacity", "This pool has used up its unit numbers.", "Create a new pool.");
-		if (target > current)
-		{
-			v[0] = pool;
-			v[1] = org;
-			v[2] = Int32GetDatum(next_slot);
-			v[3] = Int32GetDatum(next_slot + (target - current) - 1);
-			cap_exec(Q_ADD_SLOTS, v, NULL, 0);
-			next_slot += target - current;
-		}
-		else if (target < current)
-		{
-			int32		drop = current - target;
-
-			v[0] = pool;
-			v[1] = Int32GetDatum(drop);
-			cap_exec(Q_DROP_SLOTS, v, NULL, 0);
-			if (SPI_processed < (uint64) drop)
-			{
-				int32		dropped = (int32) SPI_processed;
-				int32		visible;
-
-				v[1] = Int32GetDatum(drop - dropped);
-				cap_exec(Q_FREE_VISIBLE, v, NULL, 0);
-				visible = DatumGetInt32(col_nn(0, 1));
-				if (visible >= drop - dropped)
-					sl_raise("try_again", "Buyers are taking units of this pool right now.",
-							 "Retry in a moment.");
-				sl_raise("capacity_in_use",
-						 psprintf("%d units are allocated or held; the capacity cannot go below that.",
-								  current - (dropped + visible)),
-						 "Wait for holds to expire, or return allocations first.");
-			}
-		}
-		v[0] = pool;
-		v[1] = Int32GetDatum(target);
+		v[1] = org;
 		v[2] = Int32GetDatum(next_slot);
-		cap_exec(Q_SET_POOL, v, NULL, 0);
-		if (target > current)
-			do_promote(pool);
-		if (target != current)
-			log_event(org, "capacity.capacity_changed",
-					  psprintf("pool:%s", DatumGetCString(DirectFunctionCall1(uuid_out, pool))),
-					  (Datum) 0, true,
-					  psprintf("{\"pool_id\": \"%s\", \"from\": %d, \"to\": %d}",
-							   DatumGetCString(DirectFunctionCall1(uuid_out, pool)), current, target),
-					  reason);
-		v[0] = pool;
-		cap_exec(Q_REFRESH, v, NULL, 0);
-		cap_exec(Q_POOL_STATUS, v, NULL, 0);
-		result = keep_jsonb(col_nn(0, 1));
+		v[3] = Int32GetDatum(next_slot + (target - current) - 1);
+		cap_exec(Q_ADD_SLOTS, v, NULL, 0);
+		next_slot += target - current;
 	}
-	PG_CATCH();
+	else if (target < current)
 	{
-		cap_rethrow(call.caller_cxt);
+		int32		drop = current - target;
+
+		v[0] = pool;
+		v[1] = Int32GetDatum(drop);
+		cap_exec(Q_DROP_SLOTS, v, NULL, 0);
+		if (SPI_processed < (uint64) drop)
+		{
+			int32		dropped = (int32) SPI_processed;
+			int32		visible;
+
+			v[1] = Int32GetDatum(drop - dropped);
+			cap_exec(Q_FREE_VISIBLE, v, NULL, 0);
+			visible = DatumGetInt32(col_nn(0, 1));
+			if (visible >= drop - dropped)
+				sl_raise("try_again", "Buyers are taking units of this pool right now.",
+						 "Retry in a moment.");
+			sl_raise("capacity_in_use",
+					 psprintf("%d units are allocated or held; the capacity cannot go below that.",
+							  current - (dropped + visible)),
+					 "Wait for holds to expire, or return allocations first.");
+		}
 	}
-	PG_END_TRY();
-	cap_end(&call);
+	v[0] = pool;
+	v[1] = Int32GetDatum(target);
+	v[2] = Int32GetDatum(next_slot);
+	cap_exec(Q_SET_POOL, v, NULL, 0);
+	if (target > current)
+		do_promote(pool);
+	if (target != current)
+		log_event(org, "capacity.capacity_changed",
+				  psprintf("pool:%s", DatumGetCString(DirectFunctionCall1(uuid_out, pool))),
+				  (Datum) 0, true,
+				  psprintf("{\"pool_id\": \"%s\", \"from\": %d, \"to\": %d}",
+						   DatumGetCString(DirectFunctionCall1(uuid_out, pool)), current, target),
+				  reason);
+	v[0] = pool;
+	cap_exec(Q_REFRESH, v, NULL, 0);
+	cap_exec(Q_POOL_STATUS, v, NULL, 0);
+	result = keep_jsonb(col_nn(0, 1));
 	PG_RETURN_DATUM(result);
 }
 
+PG_FUNCTION_INFO_V1(capacity_set_capacity);
+Datum
+capacity_set_capacity(PG_FUNCTION_ARGS)
+{
+	return cap_call(set_capacity_body, fcinfo);
+}
+
 /* the hold's JSON, as the write functions return it */
+static Datum
+hold_info_body(FunctionCallInfo fcinfo)
+{
+	Datum		v[1] = {PG_GETARG_DATUM(0)};
+
+	cap_exec(Q_HOLD_JSON, v, NULL, 0);
+	if (SPI_processed != 1)
+		return (Datum) 0;
+	return keep_jsonb(col_nn(0, 1));
+}
+
+/* NULL when there is no such hold */
 PG_FUNCTION_INFO_V1(capacity_hold_info);
 Datum
 capacity_hold_info(PG_FUNCTION_ARGS)
 {
-	CapCall		call;
-	Datum		v[1] = {PG_GETARG_DATUM(0)};
-	Datum		result = (Datum) 0;
-	bool		found;
+	Datum		result = cap_call(hold_info_body, fcinfo);
 
-	cap_begin(&call);
-	cap_exec(Q_HOLD_JSON, v, NULL, 0);
-	found = SPI_processed == 1;
-	if (found)
-		result = keep_jsonb(col_nn(0, 1));
-	cap_end(&call);
-	if (!found)
+	if (result == (Datum) 0)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(result);
 }

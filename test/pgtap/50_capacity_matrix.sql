@@ -2,7 +2,7 @@
 -- written), the waitlist order, the audit trail, and that no client role
 -- can read or write the tables directly.
 BEGIN;
-SELECT plan(54);
+SELECT plan(56);
 
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE st text; det text;
@@ -111,6 +111,15 @@ SELECT is(pg_temp.err($$ SELECT capacity.set_capacity(pg_temp.id('event'), 0) $$
 SELECT is((SELECT string_agg(DISTINCT e.action, ',' ORDER BY e.action) FROM trail.entries e WHERE e.action LIKE 'capacity.%'),
           'capacity.capacity_changed,capacity.confirmed,capacity.extended,capacity.held,capacity.item_created,capacity.pool_created,capacity.released,capacity.returned',
           'trail: every kind of change is recorded');
+
+-- a text holder is kept as given; a uuid holder is the data subject (shreddable)
+SELECT ok((SELECT bool_and(e.data_subject IS NULL AND position('"holder":"bram"' IN e.body::text) > 0)
+             FROM trail.entries e WHERE e.action = 'capacity.held' AND position('bram' IN e.body::text) > 0),
+          'trail: a text holder is recorded in the details');
+SELECT pg_temp.hold(pg_temp.line('event', 1), '00000000-0000-4000-a000-0000000000d5');
+SELECT is((SELECT count(*) FROM trail.entries e
+            WHERE e.action = 'capacity.held' AND e.data_subject = '00000000-0000-4000-a000-0000000000d5'), 1::bigint,
+          'trail: a uuid holder is the entry''s data subject');
 
 -- no client role reads or writes the tables directly
 SELECT is((SELECT count(*) FROM information_schema.role_table_grants g
