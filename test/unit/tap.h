@@ -24,5 +24,6 @@ void		test_merkle(void);
 void		test_jcs(void);
 void		test_note(void);
 void		test_token(void);
+void		test_webhook(void);
 
 #endif

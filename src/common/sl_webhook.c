@@ -1,0 +1,431 @@
+/*
+ * sl_webhook.c - payment provider webhook signatures. See sl_webhook.h.
+ */
+#include "sl_webhook.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+const char *
+sl_wh_result_name(sl_wh_result r)
+{
+	switch (r)
+	{
+		case SL_WH_OK:
+			return "ok";
+		case SL_WH_MISSING_HEADER:
+			return "missing_header";
+		case SL_WH_MALFORMED_HEADER:
+			return "malformed_header";
+		case SL_WH_TIMESTAMP_EXPIRED:
+			return "timestamp_expired";
+		case SL_WH_TIMESTAMP_FUTURE:
+			return "timestamp_future";
+		case SL_WH_BAD_SIGNATURE:
+			return "bad_signature";
+		case SL_WH_NO_SECRET:
+			return "no_secret";
+	}
+	return "unknown";
+}
+
+int64_t
+sl_wh_parse_timestamp(const char *s, size_t len)
+{
+	int64_t		v = 0;
+
+	/* at most 12 digits: far beyond any clock, far from overflow */
+	if (len == 0 || len > 12 || (len > 1 && s[0] == '0'))
+		return -1;
+	for (size_t i = 0; i < len; i++)
+	{
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+static sl_wh_result
+check_time(int64_t t, int64_t now, int64_t tolerance)
+{
+	if (t < now - tolerance)
+		return SL_WH_TIMESTAMP_EXPIRED;
+	if (t > now + tolerance)
+		return SL_WH_TIMESTAMP_FUTURE;
+	return SL_WH_OK;
+}
+
+/* decode exactly want bytes of base64 (padded or not); 0 on success */
+static int
+b64_exact(const char *s, size_t len, uint8_t *out, size_t want)
+{
+	size_t		got = 0;
+	const char *end = NULL;
+
+	if (len == 0)
+		return -1;
+	if (sodium_base642bin(out, want, s, len, NULL, &got, &end,
+						  sodium_base64_VARIANT_ORIGINAL) == 0 && end == s + len && got == want)
+		return 0;
+	if (sodium_base642bin(out, want, s, len, NULL, &got, &end,
+						  sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0 && end == s + len && got == want)
+		return 0;
+	return -1;
+}
+
+static int
+hex_exact(const char *s, size_t len, uint8_t *out, size_t want)
+{
+	size_t		got = 0;
+	const char *end = NULL;
+
+	if (len != want * 2)
+		return -1;
+	if (sodium_hex2bin(out, want, s, len, NULL, &got, &end) != 0 || got != want || end != s + len)
+		return -1;
+	return 0;
+}
+
+/* HMAC-SHA256 over up to three parts joined by '.' */
+static void
+hmac3(const sl_wh_secret *k, const char *a, size_t alen, const char *b, size_t blen,
+	  const char *c, size_t clen, uint8_t mac[32])
+{
+	crypto_auth_hmacsha256_state st;
+
+	crypto_auth_hmacsha256_init(&st, k->key, k->len);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *) a, alen);
+	if (b)
+	{
+		crypto_auth_hmacsha256_update(&st, (const unsigned char *) ".", 1);
+		crypto_auth_hmacsha256_update(&st, (const unsigned char *) b, blen);
+	}
+	if (c)
+	{
+		crypto_auth_hmacsha256_update(&st, (const unsigned char *) ".", 1);
+		crypto_auth_hmacsha256_update(&st, (const unsigned char *) c, clen);
+	}
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_memzero(&st, sizeof st);
+}
+
+/* ------------------------------------------------------------------ Stripe */
+
+sl_wh_result
+sl_wh_stripe_parse(const char *h, size_t len, sl_wh_stripe_header *out)
+{
+	size_t		i = 0;
+	int			have_t = 0;
+
+	memset(out, 0, sizeof *out);
+	if (h == NULL || len == 0)
+		return SL_WH_MISSING_HEADER;
+	if (len > SL_WH_MAX_HEADER)
+		return SL_WH_MALFORMED_HEADER;
+	while (i <= len)
+	{
+		size_t		start = i,
+					eq;
+		const char *item;
+		size_t		ilen;
+
+		while (i < len && h[i] != ',')
+			i++;
+		item = h + start;
+		ilen = i - start;
+		i++;					/* past the comma (or the end) */
+		for (eq = 0; eq < ilen && item[eq] != '='; eq++)
+			;
+		if (eq == ilen)
+			return SL_WH_MALFORMED_HEADER;	/* every item is key=value */
+		if (eq == 1 && item[0] == 't')
+		{
+			if (have_t)
+				return SL_WH_MALFORMED_HEADER;
+			out->t = sl_wh_parse_timestamp(item + 2, ilen - 2);
+			if (out->t < 0)
+				return SL_WH_MALFORMED_HEADER;
+			have_t = 1;
+		}
+		else if (eq == 2 && item[0] == 'v' && item[1] == '1')
+		{
+			if (out->nsig == SL_WH_MAX_SIGS)
+				return SL_WH_MALFORMED_HEADER;
+			if (hex_exact(item + 3, ilen - 3, out->sig[out->nsig], 32) != 0)
+				return SL_WH_MALFORMED_HEADER;
+			out->nsig++;
+		}
+		/* other keys (v0, future schemes) are ignored */
+	}
+	if (!have_t || out->nsig == 0)
+		return SL_WH_MALFORMED_HEADER;
+	return SL_WH_OK;
+}
+
+sl_wh_result
+sl_wh_stripe_verify(const sl_wh_secret *secrets, int nsecrets,
+					const char *header, size_t hlen,
+					const char *body, size_t blen,
+					int64_t now, int64_t tolerance, int *matched)
+{
+	sl_wh_stripe_header hd;
+	sl_wh_result r;
+	char		tbuf[24];
+	size_t		tlen;
+	int			found = -1;
+
+	*matched = -1;
+	r = sl_wh_stripe_parse(header, hlen, &hd);
+	if (r != SL_WH_OK)
+		return r;
+	/* the timestamp exactly as sent (parse accepted only canonical digits) */
+	tlen = (size_t) snprintf(tbuf, sizeof tbuf, "%lld", (long long) hd.t);
+	if (nsecrets <= 0)
+		return SL_WH_NO_SECRET;
+	/* every secret against every signature: no early exit on a match */
+	for (int k = 0; k < nsecrets; k++)
+	{
+		uint8_t		mac[32];
+
+		if (secrets[k].kind != SL_WH_KEY_HMAC)
+			continue;
+		hmac3(&secrets[k], tbuf, tlen, body, blen, NULL, 0, mac);
+		for (int s = 0; s < hd.nsig; s++)
+			if (sodium_memcmp(mac, hd.sig[s], 32) == 0 && found < 0)
+				found = k;
+		sodium_memzero(mac, sizeof mac);
+	}
+	if (found < 0)
+		return SL_WH_BAD_SIGNATURE;
+	*matched = found;
+	return check_time(hd.t, now, tolerance);
+}
+
+/* ------------------------------------------------------- Standard Webhooks */
+
+sl_wh_result
+sl_wh_std_parse(const char *h, size_t len, sl_wh_std_header *out)
+{
+	size_t		i = 0;
+
+	memset(out, 0, sizeof *out);
+	if (h == NULL || len == 0)
+		return SL_WH_MISSING_HEADER;
+	if (len > SL_WH_MAX_HEADER)
+		return SL_WH_MALFORMED_HEADER;
+	while (i < len)
+	{
+		size_t		start,
+					tlen,
+					comma;
+		const char *tok;
+
+		if (h[i] == ' ')
+		{
+			i++;
+			continue;
+		}
+		start = i;
+		while (i < len && h[i] != ' ')
+			i++;
+		tok = h + start;
+		tlen = i - start;
+		for (comma = 0; comma < tlen && tok[comma] != ','; comma++)
+			;
+		if (comma == tlen || comma == 0)
+			return SL_WH_MALFORMED_HEADER;
+		if (comma == 2 && memcmp(tok, "v1", 2) == 0)
+		{
+			if (out->nsig == SL_WH_MAX_SIGS)
+				return SL_WH_MALFORMED_HEADER;
+			if (b64_exact(tok + 3, tlen - 3, out->sigs[out->nsig].sig, 32) != 0)
+				return SL_WH_MALFORMED_HEADER;
+			out->sigs[out->nsig++].version = 1;
+		}
+		else if (comma == 3 && memcmp(tok, "v1a", 3) == 0)
+		{
+			if (out->nsig == SL_WH_MAX_SIGS)
+				return SL_WH_MALFORMED_HEADER;
+			if (b64_exact(tok + 4, tlen - 4, out->sigs[out->nsig].sig, 64) != 0)
+				return SL_WH_MALFORMED_HEADER;
+			out->sigs[out->nsig++].version = 2;
+		}
+		/* other versions are ignored */
+	}
+	if (out->nsig == 0)
+		return SL_WH_MALFORMED_HEADER;
+	return SL_WH_OK;
+}
+
+size_t
+sl_wh_std_decode_secret(const char *s, size_t len, uint8_t *out, size_t cap,
+						sl_wh_key_kind *kind)
+{
+	size_t		got = 0;
+	const char *end = NULL;
+
+	if (len > 6 && memcmp(s, "whsec_", 6) == 0)
+	{
+		if ((sodium_base642bin(out, cap, s + 6, len - 6, NULL, &got, &end,
+							   sodium_base64_VARIANT_ORIGINAL) == 0 && end == s + len) ||
+			(sodium_base642bin(out, cap, s + 6, len - 6, NULL, &got, &end,
+							   sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0 && end == s + len))
+		{
+			/* the spec's secrets are 24 to 64 bytes */
+			if (got >= 24 && got <= 64)
+			{
+				*kind = SL_WH_KEY_HMAC;
+				return got;
+			}
+		}
+		sodium_memzero(out, cap);
+		return 0;
+	}
+	if (len > 5 && memcmp(s, "whpk_", 5) == 0 && cap >= 32)
+	{
+		if (b64_exact(s + 5, len - 5, out, 32) == 0)
+		{
+			*kind = SL_WH_KEY_ED25519;
+			return 32;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+sl_wh_result
+sl_wh_std_verify(const sl_wh_secret *secrets, int nsecrets,
+				 const char *id, size_t idlen,
+				 const char *ts, size_t tslen,
+				 const char *header, size_t hlen,
+				 const char *body, size_t blen,
+				 int64_t now, int64_t tolerance, int *matched)
+{
+	sl_wh_std_header hd;
+	sl_wh_result r;
+	int64_t		t;
+	int			found = -1;
+
+	*matched = -1;
+	if (id == NULL || idlen == 0 || ts == NULL || tslen == 0)
+		return SL_WH_MISSING_HEADER;
+	r = sl_wh_std_parse(header, hlen, &hd);
+	if (r != SL_WH_OK)
+		return r;
+	if (idlen > SL_WH_MAX_ID)
+		return SL_WH_MALFORMED_HEADER;
+	for (size_t i = 0; i < idlen; i++)
+		if (id[i] < 0x21 || id[i] > 0x7e)
+			return SL_WH_MALFORMED_HEADER;
+	t = sl_wh_parse_timestamp(ts, tslen);
+	if (t < 0)
+		return SL_WH_MALFORMED_HEADER;
+	if (nsecrets <= 0)
+		return SL_WH_NO_SECRET;
+	for (int k = 0; k < nsecrets; k++)
+	{
+		uint8_t		mac[32];
+		int			have_mac = 0;
+
+		for (int s = 0; s < hd.nsig; s++)
+		{
+			if (hd.sigs[s].version == 1 && secrets[k].kind == SL_WH_KEY_HMAC)
+			{
+				if (!have_mac)
+				{
+					hmac3(&secrets[k], id, idlen, ts, tslen, body, blen, mac);
+					have_mac = 1;
+				}
+				if (sodium_memcmp(mac, hd.sigs[s].sig, 32) == 0 && found < 0)
+					found = k;
+			}
+		}
+		if (have_mac)
+			sodium_memzero(mac, sizeof mac);
+	}
+	/* Ed25519: verify over one contiguous message (done once, after HMACs) */
+	if (found < 0)
+	{
+		for (int s = 0; s < hd.nsig && found < 0; s++)
+		{
+			unsigned char *msg;
+			size_t		mlen;
+
+			if (hd.sigs[s].version != 2)
+				continue;
+			mlen = idlen + 1 + tslen + 1 + blen;
+			msg = malloc(mlen);
+			if (msg == NULL)
+				return SL_WH_BAD_SIGNATURE;
+			memcpy(msg, id, idlen);
+			msg[idlen] = '.';
+			memcpy(msg + idlen + 1, ts, tslen);
+			msg[idlen + 1 + tslen] = '.';
+			if (blen)
+				memcpy(msg + idlen + tslen + 2, body, blen);
+			for (int k = 0; k < nsecrets && found < 0; k++)
+				if (secrets[k].kind == SL_WH_KEY_ED25519 &&
+					secrets[k].len == crypto_sign_PUBLICKEYBYTES &&
+					crypto_sign_verify_detached(hd.sigs[s].sig, msg, mlen, secrets[k].key) == 0)
+					found = k;
+			free(msg);
+		}
+	}
+	if (found < 0)
+		return SL_WH_BAD_SIGNATURE;
+	*matched = found;
+	return check_time(t, now, tolerance);
+}
+
+/* ------------------------------------------------------- Mollie (next-gen) */
+
+sl_wh_result
+sl_wh_mollie_parse(const char *h, size_t len, uint8_t sig[32])
+{
+	if (h == NULL || len == 0)
+		return SL_WH_MISSING_HEADER;
+	if (len > 7 && memcmp(h, "sha256=", 7) == 0)
+	{
+		h += 7;
+		len -= 7;
+	}
+	if (hex_exact(h, len, sig, 32) != 0)
+		return SL_WH_MALFORMED_HEADER;
+	return SL_WH_OK;
+}
+
+sl_wh_result
+sl_wh_mollie_verify(const sl_wh_secret *secrets, int nsecrets,
+					const char *header, size_t hlen,
+					const char *body, size_t blen, int *matched)
+{
+	uint8_t		sig[32];
+	sl_wh_result r;
+	int			found = -1;
+
+	*matched = -1;
+	r = sl_wh_mollie_parse(header, hlen, sig);
+	if (r != SL_WH_OK)
+		return r;
+	if (nsecrets <= 0)
+		return SL_WH_NO_SECRET;
+	for (int k = 0; k < nsecrets; k++)
+	{
+		uint8_t		mac[32];
+
+		if (secrets[k].kind != SL_WH_KEY_HMAC)
+			continue;
+		hmac3(&secrets[k], body, blen, NULL, 0, NULL, 0, mac);
+		if (sodium_memcmp(mac, sig, 32) == 0 && found < 0)
+			found = k;
+		sodium_memzero(mac, sizeof mac);
+	}
+	if (found < 0)
+		return SL_WH_BAD_SIGNATURE;
+	*matched = found;
+	return SL_WH_OK;
+}
