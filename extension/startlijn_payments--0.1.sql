@@ -1517,7 +1517,8 @@ BEGIN
     PERFORM payments.raise('invalid_idempotency_key');
   END IF;
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc f
-                  WHERE f.oid = fn AND f.prorettype = 'jsonb'::regtype AND f.proargtypes::oid[] = ARRAY['jsonb'::regtype::oid]) THEN
+                  WHERE f.oid = fn AND f.prorettype = 'jsonb'::regtype AND f.pronargs = 1
+                    AND f.proargtypes[0] = 'jsonb'::regtype AND NOT f.proretset) THEN
     PERFORM payments.raise('invalid_argument', 'An idempotent function takes one jsonb argument and returns jsonb.');
   END IF;
   fp := pg_catalog.sha256(pg_catalog.convert_to(fn::text || ' ' || COALESCE(request::text, 'null'), 'UTF8'));

@@ -184,6 +184,36 @@ BEGIN
 END
 $$;
 
+-- A POST whose raw body goes to a function with one unnamed json parameter
+-- (how PostgREST calls webhook endpoints): {"status": response.status or
+-- 200, "body": ...}, or the error mapped like pgrst.try. A failed call is
+-- rolled back; a call that set response.status keeps its writes, as in PostgREST.
+CREATE FUNCTION pgrst.post_raw(who text, fn text, body text, headers jsonb DEFAULT '{}')
+  RETURNS jsonb
+  LANGUAGE plpgsql SET search_path = pg_catalog
+  AS $$
+DECLARE
+  result jsonb;
+  code text;
+  st text; msg text; det text; hnt text;
+BEGIN
+  BEGIN
+    PERFORM set_config('response.status', '', true);
+    PERFORM pgrst.begin_request(who, 'POST', '/rpc/' || fn, headers);
+    EXECUTE format('SELECT to_jsonb(api.%I($1::json))', fn) INTO result USING body;
+    code := NULLIF(current_setting('response.status', true), '');
+    PERFORM pgrst.end_request();
+    RETURN jsonb_build_object('status', COALESCE(code::int, 200), 'body', result);
+  EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+                            det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+    PERFORM pgrst.end_request();
+    RETURN jsonb_build_object('status', pgrst.http_status(st, pgrst.claims(who) ->> 'role'),
+      'code', st, 'message', msg, 'details', NULLIF(det, ''), 'hint', NULLIF(hnt, ''));
+  END;
+END
+$$;
+
 -- Run sql as the caller (claims, role) and roll it back: 'rows=N' or 'error=SQLSTATE'.
 CREATE FUNCTION pgrst.sql_as(who text, sql text) RETURNS text
   LANGUAGE plpgsql SET search_path = pg_catalog
