@@ -79,14 +79,25 @@ CREATE FUNCTION api.mollie_classic_webhook(id text) RETURNS jsonb
 -------------------------------------------------------------------------------
 -- The Mollie relay (service role only)
 -------------------------------------------------------------------------------
+CREATE FUNCTION startlijn.require_service_role() RETURNS void
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  AS $$
+BEGIN
+  IF auth.role() IS NULL OR auth.role() = 'anon' THEN
+    PERFORM startlijn.raise('not_authenticated', NULL, 'The relay calls with the service role key.');
+  END IF;
+  IF auth.role() <> 'service_role' THEN
+    PERFORM startlijn.raise('insufficient_role', 'Only the service role reports payment statuses fetched from the provider.');
+  END IF;
+END
+$$;
+
 CREATE FUNCTION startlijn.record_payment_status(provider text, provider_ref text, status text,
                                                 amount bigint, currency text) RETURNS jsonb
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
   AS $$
 BEGIN
-  IF auth.role() IS DISTINCT FROM 'service_role' THEN
-    PERFORM startlijn.raise('insufficient_role', 'Only the service role reports fetched payment statuses.');
-  END IF;
+  PERFORM startlijn.require_service_role();
   RETURN payments.record_status(provider, provider_ref, status, amount, currency);
 END
 $$;
@@ -99,9 +110,7 @@ CREATE FUNCTION startlijn.payment_fetches(max_rows integer) RETURNS jsonb
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
   AS $$
 BEGIN
-  IF auth.role() IS DISTINCT FROM 'service_role' THEN
-    PERFORM startlijn.raise('insufficient_role', 'Only the service role fetches payment statuses.');
-  END IF;
+  PERFORM startlijn.require_service_role();
   RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(f)), '[]'::jsonb)
             FROM payments.claim_fetches(max_rows) f);
 END
@@ -226,7 +235,7 @@ DECLARE f regprocedure;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
             WHERE p.pronamespace IN ('startlijn'::regnamespace, 'api'::regnamespace)
-              AND p.proname IN ('require_payments_reader', 'payment_organization', 'receive_webhook',
+              AND p.proname IN ('require_payments_reader', 'require_service_role', 'payment_organization', 'receive_webhook',
                                 'receive_mollie_classic', 'stripe_webhook', 'standard_webhook', 'mollie_webhook',
                                 'mollie_classic_webhook', 'record_payment_status', 'payment_fetches',
                                 'list_payments', 'payments', 'get_payment', 'payment', 'ledger_balances',
@@ -239,10 +248,12 @@ GRANT EXECUTE ON FUNCTION
   startlijn.receive_webhook(text, json), startlijn.receive_mollie_classic(text),
   api.stripe_webhook(json), api.standard_webhook(json), api.mollie_webhook(json), api.mollie_classic_webhook(text)
   TO anon, authenticated, service_role;
+-- every role may call the relay's functions and is told why not: the check is inside
 GRANT EXECUTE ON FUNCTION
   startlijn.record_payment_status(text, text, text, bigint, text), startlijn.payment_fetches(integer),
   api.record_payment_status(text, text, text, bigint, text), api.payment_fetches(integer)
-  TO service_role;
+  TO anon, authenticated, service_role;
+-- as for every RPC: anon is told not_authenticated (401) by the check inside
 GRANT EXECUTE ON FUNCTION
   startlijn.list_payments(uuid, text, boolean, timestamptz, integer), startlijn.get_payment(uuid),
   startlijn.ledger_balances(uuid), startlijn.request_refund(uuid, bigint, text, text),
@@ -251,4 +262,4 @@ GRANT EXECUTE ON FUNCTION
   api.payments(uuid, text, boolean, timestamptz, integer), api.payment(uuid), api.ledger_balances(uuid),
   api.request_refund(uuid, bigint, text, text), api.resolve_payment_exception(uuid, text, text),
   api.set_fee_rule(uuid, text, text, integer, bigint, integer)
-  TO authenticated;
+  TO anon, authenticated, service_role;

@@ -148,7 +148,7 @@ SELECT is((pgrst.try('anon', 'mollie_classic_webhook', '{"id": "tr_classic5"}'))
 SELECT is((pgrst.try('anon', 'mollie_classic_webhook', '{"id": "nonsense"}'))->'body'->>'outcome', 'ignored',
           'classic: not a Mollie payment id');
 SELECT is((pgrst.try('anon', 'record_payment_status', '{"provider": "mollie", "provider_ref": "tr_classic5", "status": "paid", "amount": 2500, "currency": "EUR"}'))->>'status',
-          '401', 'relay: anon may not report statuses');
+          '401', 'relay: anon may not report statuses (not authenticated)');
 SELECT is((pgrst.try('daan', 'record_payment_status', '{"provider": "mollie", "provider_ref": "tr_classic5", "status": "paid", "amount": 2500, "currency": "EUR"}'))->>'status',
           '403', 'relay: a signed-in user may not report statuses');
 SELECT is(jsonb_array_length((pgrst.try('service', 'payment_fetches', '{"max_rows": 5}'))->'body'), 1, 'relay: one fetch to do');
