@@ -355,31 +355,32 @@ CREATE TRIGGER refunds_guard BEFORE UPDATE ON payments.refunds
   FOR EACH ROW EXECUTE FUNCTION payments._refunds_guard();
 
 -- payments.refunded follows the refunds that hold money (requested,
--- pending, succeeded); the CHECK on payments does the rest.
-CREATE FUNCTION payments._refunds_total() RETURNS trigger
+-- pending, succeeded), payments.charged_back the chargebacks (received,
+-- lost); the CHECKs on payments do the rest.
+CREATE FUNCTION payments._totals() RETURNS trigger
   LANGUAGE plpgsql SET search_path = ''
   AS $$
 DECLARE
+  holding text[] := CASE TG_TABLE_NAME WHEN 'refunds' THEN ARRAY['requested', 'pending', 'succeeded']
+                                       ELSE ARRAY['received', 'lost'] END;
   delta bigint := 0;
 BEGIN
-  IF NEW.status IN ('requested', 'pending', 'succeeded') THEN delta := NEW.amount; END IF;
-  IF TG_OP = 'UPDATE' AND OLD.status IN ('requested', 'pending', 'succeeded') THEN
-    delta := delta - OLD.amount;
-  END IF;
-  IF delta <> 0 THEN
+  IF NEW.status = ANY (holding) THEN delta := NEW.amount; END IF;
+  IF TG_OP = 'UPDATE' AND OLD.status = ANY (holding) THEN delta := delta - OLD.amount; END IF;
+  IF delta <> 0 AND TG_TABLE_NAME = 'refunds' THEN
     UPDATE payments.payments p SET refunded = p.refunded + delta WHERE p.id = NEW.payment_id;
+  ELSIF delta <> 0 THEN
+    UPDATE payments.payments p SET charged_back = p.charged_back + delta WHERE p.id = NEW.payment_id;
   END IF;
   RETURN NULL;
 END
 $$;
 CREATE TRIGGER refunds_total AFTER INSERT OR UPDATE OF status ON payments.refunds
-  FOR EACH ROW EXECUTE FUNCTION payments._refunds_total();
+  FOR EACH ROW EXECUTE FUNCTION payments._totals();
 
 CREATE FUNCTION payments._chargebacks_guard() RETURNS trigger
   LANGUAGE plpgsql SET search_path = ''
   AS $$
-DECLARE
-  delta bigint := 0;
 BEGIN
   IF TG_OP = 'UPDATE' THEN
     IF NEW.amount <> OLD.amount OR NEW.payment_id <> OLD.payment_id OR NEW.provider_ref <> OLD.provider_ref
@@ -392,25 +393,11 @@ BEGIN
   RETURN NEW;
 END
 $$;
-CREATE TRIGGER chargebacks_guard BEFORE INSERT OR UPDATE ON payments.chargebacks
+CREATE TRIGGER chargebacks_guard BEFORE UPDATE ON payments.chargebacks
   FOR EACH ROW EXECUTE FUNCTION payments._chargebacks_guard();
 
-CREATE FUNCTION payments._chargebacks_total() RETURNS trigger
-  LANGUAGE plpgsql SET search_path = ''
-  AS $$
-DECLARE
-  delta bigint := 0;
-BEGIN
-  IF NEW.status IN ('received', 'lost') THEN delta := NEW.amount; END IF;
-  IF TG_OP = 'UPDATE' AND OLD.status IN ('received', 'lost') THEN delta := delta - OLD.amount; END IF;
-  IF delta <> 0 THEN
-    UPDATE payments.payments p SET charged_back = p.charged_back + delta WHERE p.id = NEW.payment_id;
-  END IF;
-  RETURN NULL;
-END
-$$;
 CREATE TRIGGER chargebacks_total AFTER INSERT OR UPDATE OF status ON payments.chargebacks
-  FOR EACH ROW EXECUTE FUNCTION payments._chargebacks_total();
+  FOR EACH ROW EXECUTE FUNCTION payments._totals();
 
 CREATE FUNCTION payments._append_only() RETURNS trigger
   LANGUAGE plpgsql SET search_path = ''
