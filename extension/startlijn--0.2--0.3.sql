@@ -43,7 +43,7 @@ BEGIN
   IF auth.uid() IS NULL THEN
     PERFORM startlijn.raise('not_authenticated');
   END IF;
-  org := (payments.payment(payment_id) OPERATOR(pg_catalog.->>) 'organization_id')::uuid;
+  org := payments.organization_of(payment_id);
   IF org IS NULL OR startlijn.caller_role(org) IS NULL THEN
     PERFORM startlijn.raise('payment_not_found');
   END IF;

@@ -184,8 +184,7 @@ CREATE INDEX deliveries_payment ON payments.deliveries (payment_id) WHERE paymen
 -- Mollie classic webhooks carry only the payment id: a relay fetches the
 -- payment from Mollie's API and reports it with payments.record_status.
 CREATE TABLE payments.fetch_queue (
-  provider_ref  text PRIMARY KEY,
-  payment_id    uuid NOT NULL REFERENCES payments.payments,
+  payment_id    uuid PRIMARY KEY REFERENCES payments.payments,
   requested_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
   deliveries    integer NOT NULL DEFAULT 1,
   leased_until  timestamptz
@@ -382,14 +381,12 @@ CREATE FUNCTION payments._chargebacks_guard() RETURNS trigger
   LANGUAGE plpgsql SET search_path = ''
   AS $$
 BEGIN
-  IF TG_OP = 'UPDATE' THEN
-    IF NEW.amount <> OLD.amount OR NEW.payment_id <> OLD.payment_id OR NEW.provider_ref <> OLD.provider_ref
-       OR (NEW.status <> OLD.status AND OLD.status <> 'received') THEN
-      PERFORM payments.raise('invalid_transition',
-        pg_catalog.format('A chargeback cannot move from %s to %s.', OLD.status, NEW.status));
-    END IF;
-    NEW.updated_at := pg_catalog.now();
+  IF NEW.amount <> OLD.amount OR NEW.payment_id <> OLD.payment_id OR NEW.provider_ref <> OLD.provider_ref
+     OR (NEW.status <> OLD.status AND OLD.status <> 'received') THEN
+    PERFORM payments.raise('invalid_transition',
+      pg_catalog.format('A chargeback cannot move from %s to %s.', OLD.status, NEW.status));
   END IF;
+  NEW.updated_at := pg_catalog.now();
   RETURN NEW;
 END
 $$;
@@ -524,6 +521,25 @@ CREATE FUNCTION payments._split_lines(p payments.payments, x bigint, sign intege
   AS $$
     SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(s.account, sign * s.amount)), '[]'::jsonb)
       FROM payments._portion(p.split, p.amount, x) s
+  $$;
+
+-- the sale of p (sign 1: receivable against the split) or its reversal (-1)
+CREATE FUNCTION payments._post_sale(p payments.payments, sign integer) RETURNS bigint
+  LANGUAGE sql VOLATILE SET search_path = ''
+  AS $$
+    SELECT payments._post(p, CASE WHEN sign > 0 THEN 'sale' ELSE 'sale_reversed' END,
+      pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array('receivable', sign * p.amount))
+      || payments._split_lines(p, p.amount, -sign))
+  $$;
+
+-- amount moves from the credit account to the debit account
+CREATE FUNCTION payments._post_move(p payments.payments, kind text, debit text, credit text, amount bigint,
+                                    refund_id uuid DEFAULT NULL, chargeback_id uuid DEFAULT NULL)
+  RETURNS bigint LANGUAGE sql VOLATILE SET search_path = ''
+  AS $$
+    SELECT payments._post(p, kind, pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(debit, amount),
+                                                                pg_catalog.jsonb_build_array(credit, -amount)),
+                          refund_id, chargeback_id)
   $$;
 
 -------------------------------------------------------------------------------
@@ -715,9 +731,7 @@ BEGIN
           CASE WHEN create_payment.provider_ref IS NULL THEN 'created' ELSE 'open' END,
           payments.split(create_payment.organization_id, create_payment.amount), create_payment.metadata)
   RETURNING x.* INTO p;
-  PERFORM payments._post(p, 'sale',
-    pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array('receivable', p.amount))
-    || payments._split_lines(p, p.amount, -1));
+  PERFORM payments._post_sale(p, 1);
   PERFORM trail.log(p.organization_id, 'payments.created', 'payment:' || p.id::text,
                     pg_catalog.jsonb_build_object('payable_ref', p.payable_ref, 'amount', p.amount,
                       'currency', p.currency, 'provider', p.provider, 'provider_ref', p.provider_ref,
@@ -768,6 +782,7 @@ CREATE FUNCTION payments._payment_status(p payments.payments, new_status text, e
   AS $$
 DECLARE
   q payments.payments;
+  late boolean;
 BEGIN
   IF new_status NOT IN ('open', 'pending', 'authorized', 'paid', 'failed', 'canceled', 'expired') THEN
     RETURN 'out_of_order_ignored';
@@ -787,24 +802,21 @@ BEGIN
     IF p.captured > 0 THEN
       RETURN 'out_of_order_ignored';	-- already received
     END IF;
-    IF payments._rank(p.status) = 4 THEN
-      -- paid after expired/canceled/failed: record the money, surface it
-      UPDATE payments.payments x
-         SET captured = x.amount, paid_at = pg_catalog.now(),
-             exception = 'paid_after_' || x.status, exception_at = pg_catalog.now()
-       WHERE x.id = p.id RETURNING x.* INTO q;
-      PERFORM payments._post(q, 'payment_received',
-        pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array('provider_clearing', q.amount),
-                                     pg_catalog.jsonb_build_array('receivable', -q.amount)));
+    -- after expired/canceled/failed the status stays: the money is
+    -- recorded and surfaced as an exception case
+    late := payments._rank(p.status) = 4;
+    UPDATE payments.payments x
+       SET status = CASE WHEN late THEN x.status ELSE 'paid' END,
+           exception = CASE WHEN late THEN 'paid_after_' || x.status ELSE x.exception END,
+           exception_at = CASE WHEN late THEN pg_catalog.now() ELSE x.exception_at END,
+           captured = x.amount, paid_at = pg_catalog.now()
+     WHERE x.id = p.id RETURNING x.* INTO q;
+    PERFORM payments._post_move(q, 'payment_received', 'provider_clearing', 'receivable', q.amount);
+    IF late THEN
       PERFORM trail.log(q.organization_id, 'payments.exception', 'payment:' || q.id::text,
         source || pg_catalog.jsonb_build_object('exception', q.exception, 'status', q.status, 'amount', q.amount));
       RETURN 'applied';
     END IF;
-    UPDATE payments.payments x SET status = 'paid', captured = x.amount, paid_at = pg_catalog.now()
-     WHERE x.id = p.id RETURNING x.* INTO q;
-    PERFORM payments._post(q, 'payment_received',
-      pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array('provider_clearing', q.amount),
-                                   pg_catalog.jsonb_build_array('receivable', -q.amount)));
   ELSE
     IF payments._rank(p.status) = 4 OR payments._rank(new_status) <= payments._rank(p.status) THEN
       RETURN 'out_of_order_ignored';
@@ -813,9 +825,7 @@ BEGIN
            sale_posted = x.sale_posted AND new_status NOT IN ('failed', 'canceled', 'expired')
      WHERE x.id = p.id RETURNING x.* INTO q;
     IF new_status IN ('failed', 'canceled', 'expired') AND p.sale_posted THEN
-      PERFORM payments._post(q, 'sale_reversed',
-        pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array('receivable', -q.amount))
-        || payments._split_lines(q, q.amount, 1));
+      PERFORM payments._post_sale(q, -1);
     END IF;
   END IF;
   PERFORM trail.log(p.organization_id, 'payments.status_changed', 'payment:' || p.id::text,
@@ -844,15 +854,13 @@ BEGIN
           LEFT JOIN payments._portion(p.split, p.amount, refunded_before) b ON b.ord = a.ord;
       ELSE
         lines := pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array('receivable', r.amount),
-                                              pg_catalog.jsonb_build_array('refunds', -r.amount));
+                                              pg_catalog.jsonb_build_array('refunds', -r.amount));  -- no sale stands
       END IF;
       PERFORM payments._post(p, 'refund_reserved', lines, r.id);
     END IF;
   END IF;
   IF r.status = 'succeeded' AND old_status IS DISTINCT FROM 'succeeded' THEN
-    PERFORM payments._post(p, 'refund_paid',
-      pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array('refunds', r.amount),
-                                   pg_catalog.jsonb_build_array('provider_clearing', -r.amount)), r.id);
+    PERFORM payments._post_move(p, 'refund_paid', 'refunds', 'provider_clearing', r.amount, r.id);
   ELSIF r.status IN ('failed', 'canceled') AND old_status IN ('requested', 'pending') THEN
     -- release: the exact reverse of this refund's reservation
     SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(x.account, -x.amount) ORDER BY x.line)
@@ -938,9 +946,7 @@ BEGIN
     -- a dispute seen first as closed still passes through received
     INSERT INTO payments.chargebacks AS x (organization_id, payment_id, provider, provider_ref, amount, status)
     VALUES (p.organization_id, p.id, p.provider, ref, ev_amount, 'received') RETURNING x.* INTO c;
-    PERFORM payments._post(p, 'chargeback_received',
-      pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array('chargebacks', c.amount),
-                                   pg_catalog.jsonb_build_array('provider_clearing', -c.amount)), NULL, c.id);
+    PERFORM payments._post_move(p, 'chargeback_received', 'chargebacks', 'provider_clearing', c.amount, NULL, c.id);
   ELSE
     IF c.amount <> ev_amount THEN
       RETURN 'amount_mismatch';
@@ -953,9 +959,7 @@ BEGIN
   IF new_status <> c.status THEN
     UPDATE payments.chargebacks x SET status = new_status WHERE x.id = c.id RETURNING x.* INTO c;
     IF new_status = 'reversed' THEN
-      PERFORM payments._post(p, 'chargeback_reversed',
-        pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array('provider_clearing', c.amount),
-                                     pg_catalog.jsonb_build_array('chargebacks', -c.amount)), NULL, c.id);
+      PERFORM payments._post_move(p, 'chargeback_reversed', 'provider_clearing', 'chargebacks', c.amount, NULL, c.id);
     ELSE
       PERFORM payments._post(p, 'chargeback_lost',
         pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array('chargebacks', -c.amount))
@@ -1001,8 +1005,10 @@ BEGIN
   END;
   INSERT INTO payments.events (provider, event_id, organization_id, payment_id, kind, status, outcome)
   VALUES (_apply.provider, _apply.event_id, p.organization_id, p.id, kind, _apply.status, outcome);
-  -- a Mollie fetch is answered by any status report for the payment
-  DELETE FROM payments.fetch_queue q WHERE q.payment_id = p.id AND kind = 'payment';
+  -- a queued Mollie fetch is answered by any status report for the payment
+  IF kind = 'payment' THEN
+    DELETE FROM payments.fetch_queue q WHERE q.payment_id = p.id;
+  END IF;
 END
 $$;
 
@@ -1148,6 +1154,7 @@ CREATE FUNCTION payments.receive(provider text, body json) RETURNS jsonb
 DECLARE
   hdr jsonb := COALESCE(NULLIF(pg_catalog.current_setting('request.headers', true), '')::jsonb, '{}'::jsonb);
   raw text := body::text;
+  doc jsonb;
   v record;
   ev record;
   res record;
@@ -1166,23 +1173,22 @@ BEGIN
     outcome := 'bad_signature'; detail := 'body_too_large';
     did := payments._delivery(provider, NULL, NULL, NULL, hdr, raw, false, outcome, detail);
   ELSE
-    IF provider = 'stripe' THEN
-      SELECT * INTO v FROM payments._verify(provider, raw, hdr->>'stripe-signature', NULL, NULL);
-    ELSIF provider = 'standard' THEN
-      SELECT * INTO v FROM payments._verify(provider, raw, hdr->>'webhook-id', hdr->>'webhook-timestamp',
-                                            hdr->>'webhook-signature');
-    ELSE
-      SELECT * INTO v FROM payments._verify(provider, raw, hdr->>'x-mollie-signature', NULL, NULL);
-    END IF;
+    -- stripe: Stripe-Signature; mollie: X-Mollie-Signature; standard: id, timestamp, signature
+    SELECT * INTO v FROM payments._verify(provider, raw,
+      hdr->>CASE provider WHEN 'stripe' THEN 'stripe-signature' WHEN 'mollie' THEN 'x-mollie-signature'
+                          ELSE 'webhook-id' END,
+      CASE WHEN provider = 'standard' THEN hdr->>'webhook-timestamp' END,
+      CASE WHEN provider = 'standard' THEN hdr->>'webhook-signature' END);
     IF v.result <> 'ok' THEN
       outcome := 'bad_signature'; detail := v.result;
       did := payments._delivery(provider, v.account_id, NULL, NULL, hdr, raw, false, outcome, detail);
     ELSE
-      SELECT * INTO ev FROM payments._interpret(provider, body::jsonb, hdr->>'webhook-id');
+      doc := body::jsonb;
+      SELECT * INTO ev FROM payments._interpret(provider, doc, hdr->>'webhook-id');
       IF ev.kind = 'ignored' OR ev.event_id IS NULL OR ev.payment_ref IS NULL
          OR pg_catalog.length(ev.event_id) > 255 THEN
         outcome := 'ignored';
-        detail := COALESCE(body::jsonb->>'type', 'unrecognised body');
+        detail := COALESCE(doc->>'type', 'unrecognised body');
         did := payments._delivery(provider, v.account_id, ev.event_id, NULL, hdr, raw, true, outcome, detail);
       ELSIF ev.kind = 'fetch' THEN
         SELECT * INTO res FROM payments._queue_fetch(ev.payment_ref, v.account_id);
@@ -1216,7 +1222,7 @@ BEGIN
     outcome := 'unknown_payment';
     RETURN;
   END IF;
-  INSERT INTO payments.fetch_queue AS q (provider_ref, payment_id) VALUES (_queue_fetch.provider_ref, _queue_fetch.payment_id)
+  INSERT INTO payments.fetch_queue AS q (payment_id) VALUES (_queue_fetch.payment_id)
   ON CONFLICT ON CONSTRAINT fetch_queue_pkey DO UPDATE
      SET requested_at = pg_catalog.now(), deliveries = q.deliveries + 1;
   outcome := 'queued';
@@ -1253,11 +1259,13 @@ CREATE FUNCTION payments.claim_fetches(max_rows integer DEFAULT 10)
   LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = ''
   AS $$
     UPDATE payments.fetch_queue q SET leased_until = pg_catalog.now() + interval '1 minute'
-     WHERE q.provider_ref IN (SELECT x.provider_ref FROM payments.fetch_queue x
-                               WHERE x.leased_until IS NULL OR x.leased_until < pg_catalog.now()
-                               ORDER BY x.requested_at LIMIT LEAST(GREATEST(max_rows, 1), 1000)
-                               FOR UPDATE SKIP LOCKED)
-    RETURNING q.provider_ref, q.payment_id, q.requested_at, q.deliveries
+      FROM payments.payments p
+     WHERE p.id = q.payment_id
+       AND q.payment_id IN (SELECT x.payment_id FROM payments.fetch_queue x
+                             WHERE x.leased_until IS NULL OR x.leased_until < pg_catalog.now()
+                             ORDER BY x.requested_at LIMIT LEAST(GREATEST(max_rows, 1), 1000)
+                             FOR UPDATE SKIP LOCKED)
+    RETURNING p.provider_ref, q.payment_id, q.requested_at, q.deliveries
   $$;
 
 -- The relay reports what it fetched from the provider's API (trusted:
@@ -1409,9 +1417,7 @@ BEGIN
     END IF;
     IF NOT p.sale_posted THEN
       UPDATE payments.payments x SET sale_posted = true WHERE x.id = p.id RETURNING x.* INTO p;
-      PERFORM payments._post(p, 'sale',
-        pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array('receivable', p.amount))
-        || payments._split_lines(p, p.amount, -1));
+      PERFORM payments._post_sale(p, 1);
     END IF;
   ELSIF resolution = 'refunded' THEN
     IF p.captured = 0 THEN
@@ -1455,6 +1461,11 @@ CREATE FUNCTION payments.ledger_problems()
     SELECT j.organization_id, j.id, j.currency, 0 FROM payments.journal j
      WHERE NOT EXISTS (SELECT 1 FROM payments.postings x WHERE x.journal_id = j.id)
   $$;
+
+-- the organisation of a payment (NULL: no such payment)
+CREATE FUNCTION payments.organization_of(payment_id uuid) RETURNS uuid
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  AS $$ SELECT p.organization_id FROM payments.payments p WHERE p.id = organization_of.payment_id $$;
 
 CREATE FUNCTION payments.payment(payment_id uuid) RETURNS jsonb
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''

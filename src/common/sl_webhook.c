@@ -59,22 +59,30 @@ check_time(int64_t t, int64_t now, int64_t tolerance)
 	return SL_WH_OK;
 }
 
-/* decode exactly want bytes of base64 (padded or not); 0 on success */
-static int
-b64_exact(const char *s, size_t len, uint8_t *out, size_t want)
+/* decode all of s as base64, padded or not, into at most cap bytes; the
+ * decoded length, or 0 when it is not base64 or does not fit */
+static size_t
+b64_decode(const char *s, size_t len, uint8_t *out, size_t cap)
 {
 	size_t		got = 0;
 	const char *end = NULL;
 
 	if (len == 0)
-		return -1;
-	if (sodium_base642bin(out, want, s, len, NULL, &got, &end,
-						  sodium_base64_VARIANT_ORIGINAL) == 0 && end == s + len && got == want)
 		return 0;
-	if (sodium_base642bin(out, want, s, len, NULL, &got, &end,
-						  sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0 && end == s + len && got == want)
-		return 0;
-	return -1;
+	if (sodium_base642bin(out, cap, s, len, NULL, &got, &end,
+						  sodium_base64_VARIANT_ORIGINAL) == 0 && end == s + len)
+		return got;
+	if (sodium_base642bin(out, cap, s, len, NULL, &got, &end,
+						  sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0 && end == s + len)
+		return got;
+	return 0;
+}
+
+/* decode exactly want bytes of base64; 0 on success */
+static int
+b64_exact(const char *s, size_t len, uint8_t *out, size_t want)
+{
+	return b64_decode(s, len, out, want) == want ? 0 : -1;
 }
 
 static int
@@ -223,6 +231,7 @@ sl_wh_std_parse(const char *h, size_t len, sl_wh_std_header *out)
 					tlen,
 					comma;
 		const char *tok;
+		int			version;
 
 		if (h[i] == ' ')
 		{
@@ -238,23 +247,17 @@ sl_wh_std_parse(const char *h, size_t len, sl_wh_std_header *out)
 			;
 		if (comma == tlen || comma == 0)
 			return SL_WH_MALFORMED_HEADER;
-		if (comma == 2 && memcmp(tok, "v1", 2) == 0)
+		/* v1: HMAC-SHA256 (32 bytes), v1a: Ed25519 (64); others are ignored */
+		version = (comma == 2 && memcmp(tok, "v1", 2) == 0) ? 1 :
+			(comma == 3 && memcmp(tok, "v1a", 3) == 0) ? 2 : 0;
+		if (version != 0)
 		{
-			if (out->nsig == SL_WH_MAX_SIGS)
+			if (out->nsig == SL_WH_MAX_SIGS ||
+				b64_exact(tok + comma + 1, tlen - comma - 1, out->sigs[out->nsig].sig,
+						  version == 1 ? 32 : 64) != 0)
 				return SL_WH_MALFORMED_HEADER;
-			if (b64_exact(tok + 3, tlen - 3, out->sigs[out->nsig].sig, 32) != 0)
-				return SL_WH_MALFORMED_HEADER;
-			out->sigs[out->nsig++].version = 1;
+			out->sigs[out->nsig++].version = version;
 		}
-		else if (comma == 3 && memcmp(tok, "v1a", 3) == 0)
-		{
-			if (out->nsig == SL_WH_MAX_SIGS)
-				return SL_WH_MALFORMED_HEADER;
-			if (b64_exact(tok + 4, tlen - 4, out->sigs[out->nsig].sig, 64) != 0)
-				return SL_WH_MALFORMED_HEADER;
-			out->sigs[out->nsig++].version = 2;
-		}
-		/* other versions are ignored */
 	}
 	if (out->nsig == 0)
 		return SL_WH_MALFORMED_HEADER;
@@ -265,22 +268,15 @@ size_t
 sl_wh_std_decode_secret(const char *s, size_t len, uint8_t *out, size_t cap,
 						sl_wh_key_kind *kind)
 {
-	size_t		got = 0;
-	const char *end = NULL;
-
 	if (len > 6 && memcmp(s, "whsec_", 6) == 0)
 	{
-		if ((sodium_base642bin(out, cap, s + 6, len - 6, NULL, &got, &end,
-							   sodium_base64_VARIANT_ORIGINAL) == 0 && end == s + len) ||
-			(sodium_base642bin(out, cap, s + 6, len - 6, NULL, &got, &end,
-							   sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0 && end == s + len))
+		size_t		got = b64_decode(s + 6, len - 6, out, cap);
+
+		/* the spec's secrets are 24 to 64 bytes */
+		if (got >= 24 && got <= 64)
 		{
-			/* the spec's secrets are 24 to 64 bytes */
-			if (got >= 24 && got <= 64)
-			{
-				*kind = SL_WH_KEY_HMAC;
-				return got;
-			}
+			*kind = SL_WH_KEY_HMAC;
+			return got;
 		}
 		sodium_memzero(out, cap);
 		return 0;

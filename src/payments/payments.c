@@ -43,20 +43,14 @@ payments_namespace(void)
 	return sl_schema_oid("payments", "startlijn_payments");
 }
 
-static const char *
-arg_text(FunctionCallInfo fcinfo, int n, size_t *len)
-{
-	text	   *t;
-
-	if (PG_NARGS() <= n || PG_ARGISNULL(n))
-	{
-		*len = 0;
-		return NULL;
-	}
-	t = PG_GETARG_TEXT_PP(n);
-	*len = VARSIZE_ANY_EXHDR(t);
-	return VARDATA_ANY(t);
-}
+/* an optional text argument as (pointer, length): NULL, 0 when SQL NULL */
+#define OPT_TEXT_ARG(n, ptr, len) \
+	do { \
+		(ptr) = NULL; \
+		(len) = 0; \
+		if (!PG_ARGISNULL(n)) \
+			SL_TEXT_ARG(n, ptr, len); \
+	} while (0)
 
 /*
  * Load the active secrets of provider into keys (sodium_malloc'd by the
@@ -157,12 +151,12 @@ payments_verify(PG_FUNCTION_ARGS)
 	if (strcmp(provider, "stripe") != 0 && strcmp(provider, "standard") != 0 &&
 		strcmp(provider, "mollie") != 0)
 		sl_raise("invalid_argument", "The provider must be stripe, standard or mollie.", NULL);
-	body = arg_text(fcinfo, 1, &blen);
+	OPT_TEXT_ARG(1, body, blen);
 	if (body == NULL)
-		body = "", blen = 0;
-	h1 = arg_text(fcinfo, 2, &l1);
-	h2 = arg_text(fcinfo, 3, &l2);
-	h3 = arg_text(fcinfo, 4, &l3);
+		body = "";
+	OPT_TEXT_ARG(2, h1, l1);
+	OPT_TEXT_ARG(3, h2, l2);
+	OPT_TEXT_ARG(4, h3, l3);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
@@ -237,7 +231,7 @@ payments_decode_secret(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		sl_raise("missing_argument", "The arguments provider and secret are required.", NULL);
 	provider = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	s = arg_text(fcinfo, 1, &len);
+	SL_TEXT_ARG(1, s, len);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	if (strcmp(provider, "stripe") == 0)

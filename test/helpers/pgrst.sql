@@ -214,6 +214,22 @@ BEGIN
 END
 $$;
 
+-- Run sql as the current role: 'ok', or the SQLSTATE and the stable code
+-- (the part of the detail before ':'), e.g. 'PT409 invalid_transition'.
+-- The statement's changes are undone when it fails.
+CREATE FUNCTION pgrst.err(sql text) RETURNS text
+  LANGUAGE plpgsql
+  AS $$
+DECLARE st text; det text;
+BEGIN
+  EXECUTE sql;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, det = PG_EXCEPTION_DETAIL;
+  RETURN st || ' ' || split_part(det, ':', 1);
+END
+$$;
+
 -- Run sql as the caller (claims, role) and roll it back: 'rows=N' or 'error=SQLSTATE'.
 CREATE FUNCTION pgrst.sql_as(who text, sql text) RETURNS text
   LANGUAGE plpgsql SET search_path = pg_catalog

@@ -6,23 +6,14 @@ SELECT plan(46);
 SELECT tokens.define_purpose('guest', 'slg', '30 days', '90 days', 10, 1000, '1 day');
 SELECT tokens.define_purpose('invite', 'sli', '7 days', '7 days', 1, 3, '1 day');
 
--- helpers: the SQLSTATE and stable code of a call, or 'ok'
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE st text; det text;
-BEGIN
-  EXECUTE sql;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, det = PG_EXCEPTION_DETAIL;
-  RETURN st || ' ' || split_part(det, ':', 1);
-END $$;
+-- helpers (pgrst.err, in test/helpers/pgrst.sql, gives the SQLSTATE and stable code of a call, or 'ok')
 -- the same as an anonymous PostgREST caller from an address
 CREATE FUNCTION pg_temp.err_from(ip text, sql text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text;
 BEGIN
   PERFORM set_config('request.jwt.claims', '{"role":"anon"}', true);
   PERFORM set_config('request.headers', jsonb_build_object('x-forwarded-for', '198.51.100.7, ' || ip)::text, true);
-  r := pg_temp.err(sql);
+  r := pgrst.err(sql);
   PERFORM set_config('request.jwt.claims', '', true);
   PERFORM set_config('request.headers', '', true);
   RETURN r;
@@ -43,43 +34,43 @@ CREATE FUNCTION pg_temp.tok(k text) RETURNS text LANGUAGE sql AS $$ SELECT token
 -- issuing
 SELECT matches((SELECT token FROM t WHERE k = 'guest'), '^slg_[A-Za-z0-9_-]{48}$', 'issue: prefix, underscore, 48 base64url characters');
 SELECT is((SELECT count(DISTINCT token) FROM t), 5::bigint, 'issue: every token differs');
-SELECT is(pg_temp.err($$ SELECT tokens.issue('nope', 's') $$), 'PT404 purpose_not_found', 'issue: unknown purpose');
-SELECT is(pg_temp.err($$ SELECT tokens.issue('guest', NULL) $$), 'PT400 missing_argument', 'issue: no subject');
-SELECT is(pg_temp.err($$ SELECT tokens.issue('guest', '') $$), 'PT400 invalid_argument', 'issue: empty subject');
-SELECT is(pg_temp.err($$ SELECT tokens.issue('guest', E'a\nb') $$), 'PT400 invalid_argument', 'issue: control character in subject');
-SELECT is(pg_temp.err($$ SELECT tokens.issue('guest', repeat('x', 201)) $$), 'PT400 invalid_argument', 'issue: subject over 200 characters');
-SELECT is(pg_temp.err($$ SELECT tokens.issue('guest', 's', ttl => '0 seconds') $$), 'PT400 invalid_argument', 'issue: ttl zero');
-SELECT is(pg_temp.err($$ SELECT tokens.issue('guest', 's', ttl => '-1 hour') $$), 'PT400 invalid_argument', 'issue: negative ttl');
-SELECT is(pg_temp.err($$ SELECT tokens.issue('guest', 's', ttl => '91 days') $$), 'PT400 invalid_argument', 'issue: ttl above the purpose maximum');
-SELECT is(pg_temp.err($$ SELECT tokens.issue('guest', 's', max_uses => 0) $$), 'PT400 invalid_argument', 'issue: max_uses zero');
-SELECT is(pg_temp.err($$ SELECT tokens.issue('guest', 's', max_uses => 11) $$), 'PT400 invalid_argument', 'issue: max_uses above the purpose limit');
-SELECT is(pg_temp.err($$ SELECT tokens.issue('guest', 's', metadata => '[1]') $$), 'PT400 invalid_argument', 'issue: metadata not an object');
+SELECT is(pgrst.err($$ SELECT tokens.issue('nope', 's') $$), 'PT404 purpose_not_found', 'issue: unknown purpose');
+SELECT is(pgrst.err($$ SELECT tokens.issue('guest', NULL) $$), 'PT400 missing_argument', 'issue: no subject');
+SELECT is(pgrst.err($$ SELECT tokens.issue('guest', '') $$), 'PT400 invalid_argument', 'issue: empty subject');
+SELECT is(pgrst.err($$ SELECT tokens.issue('guest', E'a\nb') $$), 'PT400 invalid_argument', 'issue: control character in subject');
+SELECT is(pgrst.err($$ SELECT tokens.issue('guest', repeat('x', 201)) $$), 'PT400 invalid_argument', 'issue: subject over 200 characters');
+SELECT is(pgrst.err($$ SELECT tokens.issue('guest', 's', ttl => '0 seconds') $$), 'PT400 invalid_argument', 'issue: ttl zero');
+SELECT is(pgrst.err($$ SELECT tokens.issue('guest', 's', ttl => '-1 hour') $$), 'PT400 invalid_argument', 'issue: negative ttl');
+SELECT is(pgrst.err($$ SELECT tokens.issue('guest', 's', ttl => '91 days') $$), 'PT400 invalid_argument', 'issue: ttl above the purpose maximum');
+SELECT is(pgrst.err($$ SELECT tokens.issue('guest', 's', max_uses => 0) $$), 'PT400 invalid_argument', 'issue: max_uses zero');
+SELECT is(pgrst.err($$ SELECT tokens.issue('guest', 's', max_uses => 11) $$), 'PT400 invalid_argument', 'issue: max_uses above the purpose limit');
+SELECT is(pgrst.err($$ SELECT tokens.issue('guest', 's', metadata => '[1]') $$), 'PT400 invalid_argument', 'issue: metadata not an object');
 SELECT is((SELECT count(*) FROM tokens.tokens), 5::bigint, 'issue: refused calls stored nothing');
 
 -- redeeming: every error class has its own code
-SELECT is(pg_temp.err($$ SELECT tokens.redeem('guest', 'slg_tooshort') $$), 'PT400 token_malformed', 'redeem: wrong shape');
-SELECT is(pg_temp.err(format('SELECT tokens.redeem(%L, %L)', 'guest',
+SELECT is(pgrst.err($$ SELECT tokens.redeem('guest', 'slg_tooshort') $$), 'PT400 token_malformed', 'redeem: wrong shape');
+SELECT is(pgrst.err(format('SELECT tokens.redeem(%L, %L)', 'guest',
             overlay(pg_temp.tok('guest') placing CASE WHEN substr(pg_temp.tok('guest'), 30, 1) = 'x' THEN 'y' ELSE 'x' END from 30 for 1))),
           'PT400 token_malformed', 'redeem: one mistyped character fails the checksum');
-SELECT is(pg_temp.err(format('SELECT tokens.redeem(%L, %L)', 'guest', pg_temp.tok('invite'))), 'PT400 token_malformed',
+SELECT is(pgrst.err(format('SELECT tokens.redeem(%L, %L)', 'guest', pg_temp.tok('invite'))), 'PT400 token_malformed',
           'redeem: a token of another purpose');
-SELECT is(pg_temp.err($$ SELECT tokens.redeem('nope', 'x') $$), 'PT404 purpose_not_found', 'redeem: unknown purpose');
-SELECT is(pg_temp.err($$ SELECT tokens.redeem('guest', NULL) $$), 'PT400 missing_argument', 'redeem: no token');
+SELECT is(pgrst.err($$ SELECT tokens.redeem('nope', 'x') $$), 'PT404 purpose_not_found', 'redeem: unknown purpose');
+SELECT is(pgrst.err($$ SELECT tokens.redeem('guest', NULL) $$), 'PT400 missing_argument', 'redeem: no token');
 -- a well-formed token that was never issued (valid checksum, random secret)
-SELECT is(pg_temp.err(format('SELECT tokens.redeem(%L, %L)', 'guest',
+SELECT is(pgrst.err(format('SELECT tokens.redeem(%L, %L)', 'guest',
             (SELECT 'slg_' || translate(encode(s || int4send(0), 'base64'), '+/=', '-_') FROM (SELECT gen_random_uuid()::text::bytea AS s) x))),
           'PT400 token_malformed', 'redeem: a forged token without the right checksum');
-SELECT is(pg_temp.err(format('SELECT tokens.redeem(%L, %L)', 'guest', pg_temp.tok('expired'))), 'PT410 token_expired', 'redeem: expired');
-SELECT is(pg_temp.err(format('SELECT tokens.redeem(%L, %L)', 'guest', pg_temp.tok('used'))), 'PT410 token_used_up', 'redeem: used up');
-SELECT is(pg_temp.err(format('SELECT tokens.redeem(%L, %L)', 'guest', pg_temp.tok('revoked'))), 'PT410 token_revoked', 'redeem: revoked');
-SELECT is(pg_temp.err(format('SELECT tokens.redeem(%L, %L, %L)', 'guest', pg_temp.tok('guest'), 'registration:2')),
+SELECT is(pgrst.err(format('SELECT tokens.redeem(%L, %L)', 'guest', pg_temp.tok('expired'))), 'PT410 token_expired', 'redeem: expired');
+SELECT is(pgrst.err(format('SELECT tokens.redeem(%L, %L)', 'guest', pg_temp.tok('used'))), 'PT410 token_used_up', 'redeem: used up');
+SELECT is(pgrst.err(format('SELECT tokens.redeem(%L, %L)', 'guest', pg_temp.tok('revoked'))), 'PT410 token_revoked', 'redeem: revoked');
+SELECT is(pgrst.err(format('SELECT tokens.redeem(%L, %L, %L)', 'guest', pg_temp.tok('guest'), 'registration:2')),
           'PT404 token_not_found', 'redeem: a real token for another subject is not found');
 SELECT results_eq(format('SELECT subject, metadata, uses_left FROM tokens.peek(%L, %L)', 'guest', pg_temp.tok('guest')),
           $$ VALUES ('registration:1', '{"can": "edit"}'::jsonb, 2) $$, 'peek: shows the token without using it');
 SELECT results_eq(format('SELECT uses_left FROM tokens.redeem(%L, %L, %L) UNION ALL SELECT uses_left FROM tokens.redeem(%L, %L)',
                          'guest', pg_temp.tok('guest'), 'registration:1', 'guest', pg_temp.tok('guest')),
           $$ VALUES (1), (0) $$, 'redeem: a two-use guest link works twice');
-SELECT is(pg_temp.err(format('SELECT tokens.redeem(%L, %L)', 'guest', pg_temp.tok('guest'))), 'PT410 token_used_up', '... and not a third time');
+SELECT is(pgrst.err(format('SELECT tokens.redeem(%L, %L)', 'guest', pg_temp.tok('guest'))), 'PT410 token_used_up', '... and not a third time');
 
 -- throttling per caller: invite allows 3 failures a day per caller and per subject
 SELECT is(ARRAY[pg_temp.err_from('203.0.113.1', format('SELECT tokens.redeem(%L, %L)', 'invite', pg_temp.tok('used'))),
@@ -123,12 +114,12 @@ SELECT tokens.signing_key('scope-a');
 SELECT tokens.signing_key('scope-b');
 SELECT tokens.rotate_signing_key('scope-b');
 CREATE TEMP TABLE c AS SELECT tokens.sign_code('scope-a', '\x01') AS a1, tokens.sign_code('scope-b', '\x01') AS b1;
-SELECT is(pg_temp.err($$ SELECT tokens.sign_code('nope', '\x01') $$), 'PT404 scope_not_found', 'sign: unknown scope');
-SELECT is(pg_temp.err($$ SELECT tokens.sign_code('scope-a', '') $$) || ' / ' ||
-          pg_temp.err(format('SELECT tokens.sign_code(%L, %L)', 'scope-a', decode(repeat('ab', 33), 'hex'))),
+SELECT is(pgrst.err($$ SELECT tokens.sign_code('nope', '\x01') $$), 'PT404 scope_not_found', 'sign: unknown scope');
+SELECT is(pgrst.err($$ SELECT tokens.sign_code('scope-a', '') $$) || ' / ' ||
+          pgrst.err(format('SELECT tokens.sign_code(%L, %L)', 'scope-a', decode(repeat('ab', 33), 'hex'))),
           'PT400 invalid_argument / PT400 invalid_argument', 'sign: payloads of 0 and 33 bytes are refused');
-SELECT is(pg_temp.err($$ SELECT tokens.verify_code('scope-a', 'not base45!') $$) || ' / ' ||
-          pg_temp.err($$ SELECT tokens.verify_code('scope-a', 'BB8') $$),
+SELECT is(pgrst.err($$ SELECT tokens.verify_code('scope-a', 'not base45!') $$) || ' / ' ||
+          pgrst.err($$ SELECT tokens.verify_code('scope-a', 'BB8') $$),
           'PT400 code_malformed / PT400 code_malformed', 'verify: not base45, and base45 too short for a code');
 SELECT is((SELECT status FROM tokens.verify_code('scope-a', (SELECT b1 FROM c))), 'unknown_key',
           'verify: a code signed by another scope''s key 2 names a key scope-a does not have');
@@ -140,7 +131,7 @@ SELECT is((SELECT status FROM tokens.verify_code('scope-a', (SELECT a1 FROM c)))
 SELECT tokens.retire_signing_key('scope-a', 1);
 SELECT is((SELECT status FROM tokens.verify_code('scope-a', (SELECT a1 FROM c))), 'retired_key',
           'retirement: codes of a retired key no longer verify');
-SELECT is(pg_temp.err($$ SELECT tokens.retire_signing_key('scope-a', 2) $$), 'PT404 signing_key_not_found',
+SELECT is(pgrst.err($$ SELECT tokens.retire_signing_key('scope-a', 2) $$), 'PT404 signing_key_not_found',
           'retirement: the active key cannot be retired');
 SELECT is((SELECT count(*) FROM tokens.signing_keys WHERE seed IS NOT NULL), 2::bigint,
           'keys: only the two active keys keep a seed');

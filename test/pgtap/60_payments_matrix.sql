@@ -5,15 +5,6 @@
 BEGIN;
 SELECT plan(104);
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE st text; det text;
-BEGIN
-  EXECUTE sql;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, det = PG_EXCEPTION_DETAIL;
-  RETURN st || ' ' || split_part(det, ':', 1);
-END $$;
 
 CREATE TEMP TABLE k (k text PRIMARY KEY, v text);
 CREATE FUNCTION pg_temp.v(name text) RETURNS text LANGUAGE sql AS $$ SELECT v FROM k WHERE k.k = name $$;
@@ -179,7 +170,7 @@ SELECT is_empty($$
    WHERE a.s <> b.s
      AND pg_temp.try_move(a.s, b.s) <> CASE WHEN a.r < 4 AND b.r > a.r THEN 'allowed' ELSE 'invalid:PT409' END $$,
   'every forward move from a non-terminal status is allowed, every other move fails with invalid_transition');
-SELECT is(pg_temp.err($$ UPDATE payments.payments SET amount = 1 WHERE payable_ref = 'matrix:open' $$),
+SELECT is(pgrst.err($$ UPDATE payments.payments SET amount = 1 WHERE payable_ref = 'matrix:open' $$),
           'PT409 invalid_transition', 'the amount of a payment never changes');
 
 -------------------------------------------------------------------------------
@@ -260,7 +251,7 @@ SELECT is((SELECT refunded || '/' || captured FROM payments.payments WHERE id = 
 SELECT is((SELECT sum(x.amount) FILTER (WHERE x.account = 'platform_fee_revenue') || ' ' || sum(x.amount) FILTER (WHERE x.account = 'organiser_payable')
              FROM payments.postings x JOIN payments.journal j ON j.id = x.journal_id WHERE j.payment_id = pg_temp.v('p1')::uuid),
           '0 0', 'refund: a full refund in two parts gives back exactly the original split');
-SELECT is(pg_temp.err(format($$ SELECT payments.update_refund(%L, 'pending') $$, pg_temp.v('r1'))), 'PT409 invalid_transition',
+SELECT is(pgrst.err(format($$ SELECT payments.update_refund(%L, 'pending') $$, pg_temp.v('r1'))), 'PT409 invalid_transition',
           'refund: a succeeded refund never changes');
 INSERT INTO k SELECT 'r2', (payments.request_refund(pg_temp.v('p6')::uuid, 3000, 'test'))->>'id';
 SELECT is((payments.update_refund(pg_temp.v('r2')::uuid, 'failed'))->>'status', 'failed', 'refund: the adapter reports a failure');
@@ -281,10 +272,10 @@ SELECT is((SELECT status FROM payments.chargebacks WHERE provider_ref = 'dp_1'),
 -------------------------------------------------------------------------------
 SELECT is_empty($$ SELECT * FROM payments.ledger_problems() $$, 'ledger: every entry balances');
 SELECT is((SELECT sum(balance) FROM payments.balances(pg_temp.v('org')::uuid)), 0::numeric, 'ledger: the organisation''s balances sum to zero');
-SELECT is(pg_temp.err($$ UPDATE payments.postings SET amount = amount + 1 $$), 'PT403 append_only', 'ledger: postings cannot be changed');
-SELECT is(pg_temp.err($$ DELETE FROM payments.journal $$), 'PT403 append_only', 'ledger: entries cannot be deleted');
-SELECT is(pg_temp.err($$ SET CONSTRAINTS ALL IMMEDIATE; TRUNCATE payments.postings $$), 'PT403 append_only', 'ledger: postings cannot be truncated');
-SELECT is(pg_temp.err(format($$
+SELECT is(pgrst.err($$ UPDATE payments.postings SET amount = amount + 1 $$), 'PT403 append_only', 'ledger: postings cannot be changed');
+SELECT is(pgrst.err($$ DELETE FROM payments.journal $$), 'PT403 append_only', 'ledger: entries cannot be deleted');
+SELECT is(pgrst.err($$ SET CONSTRAINTS ALL IMMEDIATE; TRUNCATE payments.postings $$), 'PT403 append_only', 'ledger: postings cannot be truncated');
+SELECT is(pgrst.err(format($$
   WITH j AS (INSERT INTO payments.journal (organization_id, kind, payment_id, currency) VALUES (%L, 'sale', %L, 'EUR') RETURNING id)
   INSERT INTO payments.postings (journal_id, line, organization_id, account, currency, amount)
   SELECT id, 1, %L, 'receivable', 'EUR', 1 FROM j;
@@ -302,7 +293,7 @@ SELECT is_empty($$ SELECT a FROM generate_series(1, 3000) a
 SELECT is_empty($$ SELECT x FROM generate_series(0, 12345, 7) x
                     WHERE (SELECT sum(amount) FROM payments._portion(payments.split(pg_temp.v('org2')::uuid, 12345), 12345, x)) <> x $$,
   'portion: a refund''s parts sum to the refund exactly');
-SELECT is(pg_temp.err($$ SELECT payments.set_fee_rule(pg_temp.v('org2')::uuid, 'bad', 'fee:x', 10001) $$), 'PT400 invalid_fee_rule',
+SELECT is(pgrst.err($$ SELECT payments.set_fee_rule(pg_temp.v('org2')::uuid, 'bad', 'fee:x', 10001) $$), 'PT400 invalid_fee_rule',
           'split: more than 100% is refused');
 
 -------------------------------------------------------------------------------
