@@ -121,6 +121,32 @@ hmac3(const sl_wh_secret *k, const char *a, size_t alen, const char *b, size_t b
 	sodium_memzero(&st, sizeof st);
 }
 
+/*
+ * The first HMAC secret whose MAC over a[.b[.c]] equals one of sigs, or -1.
+ * Every secret is tried against every signature (no early exit).
+ */
+static int
+hmac_match(const sl_wh_secret *secrets, int nsecrets, const char *a, size_t alen,
+		   const char *b, size_t blen, const char *c, size_t clen,
+		   const uint8_t (*sigs)[32], int nsig)
+{
+	int			found = -1;
+
+	for (int k = 0; k < nsecrets; k++)
+	{
+		uint8_t		mac[32];
+
+		if (secrets[k].kind != SL_WH_KEY_HMAC)
+			continue;
+		hmac3(&secrets[k], a, alen, b, blen, c, clen, mac);
+		for (int s = 0; s < nsig; s++)
+			if (sodium_memcmp(mac, sigs[s], 32) == 0 && found < 0)
+				found = k;
+		sodium_memzero(mac, sizeof mac);
+	}
+	return found;
+}
+
 /* ------------------------------------------------------------------ Stripe */
 
 sl_wh_result
@@ -194,19 +220,8 @@ sl_wh_stripe_verify(const sl_wh_secret *secrets, int nsecrets,
 	tlen = (size_t) snprintf(tbuf, sizeof tbuf, "%lld", (long long) hd.t);
 	if (nsecrets <= 0)
 		return SL_WH_NO_SECRET;
-	/* every secret against every signature: no early exit on a match */
-	for (int k = 0; k < nsecrets; k++)
-	{
-		uint8_t		mac[32];
-
-		if (secrets[k].kind != SL_WH_KEY_HMAC)
-			continue;
-		hmac3(&secrets[k], tbuf, tlen, body, blen, NULL, 0, mac);
-		for (int s = 0; s < hd.nsig; s++)
-			if (sodium_memcmp(mac, hd.sig[s], 32) == 0 && found < 0)
-				found = k;
-		sodium_memzero(mac, sizeof mac);
-	}
+	found = hmac_match(secrets, nsecrets, tbuf, tlen, body, blen, NULL, 0,
+					   (const uint8_t (*)[32]) hd.sig, hd.nsig);
 	if (found < 0)
 		return SL_WH_BAD_SIGNATURE;
 	*matched = found;
@@ -322,39 +337,26 @@ sl_wh_std_verify(const sl_wh_secret *secrets, int nsecrets,
 		return SL_WH_MALFORMED_HEADER;
 	if (nsecrets <= 0)
 		return SL_WH_NO_SECRET;
-	for (int k = 0; k < nsecrets; k++)
 	{
-		uint8_t		mac[32];
-		int			have_mac = 0;
+		uint8_t		v1[SL_WH_MAX_SIGS][32];
+		int			n1 = 0,
+					n1a = 0;
 
 		for (int s = 0; s < hd.nsig; s++)
 		{
-			if (hd.sigs[s].version == 1 && secrets[k].kind == SL_WH_KEY_HMAC)
-			{
-				if (!have_mac)
-				{
-					hmac3(&secrets[k], id, idlen, ts, tslen, body, blen, mac);
-					have_mac = 1;
-				}
-				if (sodium_memcmp(mac, hd.sigs[s].sig, 32) == 0 && found < 0)
-					found = k;
-			}
+			if (hd.sigs[s].version == 1)
+				memcpy(v1[n1++], hd.sigs[s].sig, 32);
+			else
+				n1a++;
 		}
-		if (have_mac)
-			sodium_memzero(mac, sizeof mac);
-	}
-	/* Ed25519: verify over one contiguous message (done once, after HMACs) */
-	if (found < 0)
-	{
-		for (int s = 0; s < hd.nsig && found < 0; s++)
+		found = hmac_match(secrets, nsecrets, id, idlen, ts, tslen, body, blen,
+						   (const uint8_t (*)[32]) v1, n1);
+		/* Ed25519 needs the signed content id.ts.body in one buffer */
+		if (found < 0 && n1a > 0)
 		{
-			unsigned char *msg;
-			size_t		mlen;
+			size_t		mlen = idlen + 1 + tslen + 1 + blen;
+			unsigned char *msg = malloc(mlen);
 
-			if (hd.sigs[s].version != 2)
-				continue;
-			mlen = idlen + 1 + tslen + 1 + blen;
-			msg = malloc(mlen);
 			if (msg == NULL)
 				return SL_WH_BAD_SIGNATURE;
 			memcpy(msg, id, idlen);
@@ -363,11 +365,12 @@ sl_wh_std_verify(const sl_wh_secret *secrets, int nsecrets,
 			msg[idlen + 1 + tslen] = '.';
 			if (blen)
 				memcpy(msg + idlen + tslen + 2, body, blen);
-			for (int k = 0; k < nsecrets && found < 0; k++)
-				if (secrets[k].kind == SL_WH_KEY_ED25519 &&
-					secrets[k].len == crypto_sign_PUBLICKEYBYTES &&
-					crypto_sign_verify_detached(hd.sigs[s].sig, msg, mlen, secrets[k].key) == 0)
-					found = k;
+			for (int s = 0; s < hd.nsig && found < 0; s++)
+				for (int k = 0; k < nsecrets && found < 0 && hd.sigs[s].version == 2; k++)
+					if (secrets[k].kind == SL_WH_KEY_ED25519 &&
+						secrets[k].len == crypto_sign_PUBLICKEYBYTES &&
+						crypto_sign_verify_detached(hd.sigs[s].sig, msg, mlen, secrets[k].key) == 0)
+						found = k;
 			free(msg);
 		}
 	}
@@ -409,17 +412,8 @@ sl_wh_mollie_verify(const sl_wh_secret *secrets, int nsecrets,
 		return r;
 	if (nsecrets <= 0)
 		return SL_WH_NO_SECRET;
-	for (int k = 0; k < nsecrets; k++)
-	{
-		uint8_t		mac[32];
-
-		if (secrets[k].kind != SL_WH_KEY_HMAC)
-			continue;
-		hmac3(&secrets[k], body, blen, NULL, 0, NULL, 0, mac);
-		if (sodium_memcmp(mac, sig, 32) == 0 && found < 0)
-			found = k;
-		sodium_memzero(mac, sizeof mac);
-	}
+	found = hmac_match(secrets, nsecrets, body, blen, NULL, 0, NULL, 0,
+					   (const uint8_t (*)[32]) &sig, 1);
 	if (found < 0)
 		return SL_WH_BAD_SIGNATURE;
 	*matched = found;
