@@ -15,6 +15,7 @@
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+extern void sl_retention_init(void);
 
 void
 _PG_init(void)
@@ -25,4 +26,7 @@ _PG_init(void)
 				 errmsg("startlijn: libsodium could not be initialised"),
 				 errdetail("sodium_init() failed; cryptographic functions are unavailable."),
 				 errhint("Check that the system provides a working random source (getrandom or /dev/urandom).")));
+
+	/* the `retention` security label provider (src/retention/retention.c) */
+	sl_retention_init();
 }

@@ -46,7 +46,7 @@ cluster_init() {
     echo "listen_addresses = '$listen'"
     echo "unix_socket_directories = '$sock'"
     echo "unix_socket_permissions = 0770"
-    echo "shared_preload_libraries = 'pg_cron'"
+    echo "shared_preload_libraries = 'pg_cron,startlijn'"
     echo "max_connections = 120"
     echo "max_prepared_transactions = 10"
     for line in "$@"; do echo "$line"; done

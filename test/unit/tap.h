@@ -25,5 +25,6 @@ void		test_jcs(void);
 void		test_note(void);
 void		test_token(void);
 void		test_webhook(void);
+void		test_label(void);
 
 #endif

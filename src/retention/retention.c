@@ -1,0 +1,1559 @@
+/*
+ * retention.c - startlijn_retention: the `retention` security label
+ * provider, the guard trigger of managed tables and the batched job
+ * (retention.run, retention.execute_erasure).
+ *
+ * The label language itself is parsed by src/common/sl_label.c.
+ *
+ * Who may write what:
+ *  - clients (any role with UPDATE on a managed table) may change active
+ *    rows and move them active -> archived; the guard refuses every other
+ *    change of a row that is archived, expired or anonymized, every other
+ *    state move, and every DELETE of such a row (record_read_only,
+ *    invalid_transition);
+ *  - only this file's engine code (engine_depth > 0) moves rows further:
+ *    retention_expired, anonymized, destroyed. The flag is a static of this
+ *    backend, set around our own SPI statements; no GUC or SQL can set it.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/seclabel.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "portability/instr_time.h"
+#include "storage/bufmgr.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/json.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "common/sl_label.h"
+#include "core/sl_core.h"
+
+#define RETENTION_PROVIDER "retention"
+/* pg_advisory_lock key of retention.run ("slreten1" as a big-endian int8) */
+#define RETENTION_RUN_LOCK 8317148391916531249
+
+void		sl_retention_init(void);
+
+static int	engine_depth = 0;
+
+/* ------------------------------------------------------------------------
+ * Types accepted for labelled columns
+ * ------------------------------------------------------------------------ */
+
+static bool
+is_string_type(Oid typ)
+{
+	char		category;
+	bool		preferred;
+
+	if (typ == InvalidOid)
+		return false;
+	get_type_category_preferred(getBaseType(typ), &category, &preferred);
+	return category == TYPCATEGORY_STRING;
+}
+
+static bool
+is_date_type(Oid typ)
+{
+	Oid			b = getBaseType(typ);
+
+	return b == DATEOID || b == TIMESTAMPOID || b == TIMESTAMPTZOID;
+}
+
+static bool
+is_inet_type(Oid typ)
+{
+	Oid			b = getBaseType(typ);
+
+	return b == INETOID || b == CIDROID;
+}
+
+static bool
+kind_accepts(sl_pii_kind kind, Oid typ)
+{
+	if (is_string_type(typ))
+		return true;
+	if (kind == SL_PII_DATE_OF_BIRTH)
+		return is_date_type(typ);
+	if (kind == SL_PII_IP)
+		return is_inet_type(typ);
+	return false;
+}
+
+/*
+ * Check that the columns a table label names exist with usable types.
+ * detail gets a sentence on failure.
+ */
+static bool
+table_label_columns_ok(Oid relid, const sl_table_label *t, char *detail, size_t len)
+{
+	struct
+	{
+		const char *key;
+		const char *col;
+		int			want;		/* 0 uuid, 1 date-ish, 2 any, 3 status, 4 timestamptz */
+	}			cols[] = {
+		{"organization", t->organization, 0},
+		{"subject", t->subject, 0},
+		{"anchor", t->anchor, 1},
+		{"result", t->result, 2},
+		{"status", t->status, 3},
+		{"until", t->until, 4},
+		{"anonymized_at", t->anonymized_at, 4},
+	};
+	int			i;
+
+	for (i = 0; i < (int) lengthof(cols); i++)
+	{
+		AttrNumber	att;
+		Oid			typ;
+		bool		good;
+
+		if (cols[i].col[0] == '\0')
+			continue;
+		att = get_attnum(relid, cols[i].col);
+		if (att == InvalidAttrNumber)
+		{
+			snprintf(detail, len, "Table %s has no column %s (named by %s=).",
+					 get_rel_name(relid), cols[i].col, cols[i].key);
+			return false;
+		}
+		typ = get_atttype(relid, att);
+		switch (cols[i].want)
+		{
+			case 0:
+				good = getBaseType(typ) == UUIDOID;
+				break;
+			case 1:
+				good = is_date_type(typ);
+				break;
+			case 3:
+				good = is_string_type(typ) || type_is_enum(getBaseType(typ));
+				break;
+			case 4:
+				good = getBaseType(typ) == TIMESTAMPTZOID;
+				break;
+			default:
+				good = true;
+		}
+		if (!good)
+		{
+			static const char *const want[] = {
+				"uuid", "date, timestamp or timestamptz", "", "text or an enum", "timestamptz"
+			};
+
+			snprintf(detail, len, "Column %s (%s=) is of type %s; it must be %s.",
+					 cols[i].col, cols[i].key, format_type_be(typ), want[cols[i].want]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * The security label provider
+ * ------------------------------------------------------------------------ */
+
+static void
+retention_relabel(const ObjectAddress *object, const char *seclabel)
+{
+	char		err[256];
+	char		relkind;
+
+	if (seclabel == NULL)
+		return;					/* removing a label is always allowed */
+	if (object->classId != RelationRelationId)
+		sl_raise("invalid_label", "Retention labels go on tables and their columns only.", NULL);
+	relkind = get_rel_relkind(object->objectId);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		sl_raise("invalid_label", "Retention labels go on tables and their columns only.", NULL);
+
+	if (object->objectSubId > 0)
+	{
+		sl_column_label c;
+		Oid			typ;
+
+		if (!sl_parse_column_label(seclabel, strlen(seclabel), &c, err, sizeof(err)))
+			sl_raise("invalid_label", err, "Write pii:<kind>, for example pii:email, or pii:name;required.");
+		typ = get_atttype(object->objectId, (AttrNumber) object->objectSubId);
+		if (!kind_accepts(c.kind, typ))
+		{
+			snprintf(err, sizeof(err), "A pii:%s column must be text-like%s; %s is %s.",
+					 sl_pii_kind_name(c.kind),
+					 c.kind == SL_PII_DATE_OF_BIRTH ? " or a date" : c.kind == SL_PII_IP ? " or inet" : "",
+					 get_attname(object->objectId, (AttrNumber) object->objectSubId, false),
+					 format_type_be(typ));
+			sl_raise("invalid_label", err, NULL);
+		}
+	}
+	else
+	{
+		sl_table_label t;
+
+		if (!sl_parse_table_label(seclabel, strlen(seclabel), &t, err, sizeof(err)))
+			sl_raise("invalid_label", err,
+					 "Write classification=...;organization=<column>;anchor=<column>[;subject=<column>]...");
+		if (!table_label_columns_ok(object->objectId, &t, err, sizeof(err)))
+			sl_raise("invalid_label", err, "Add the column, or name another one in the label.");
+	}
+}
+
+void
+sl_retention_init(void)
+{
+	register_label_provider(RETENTION_PROVIDER, retention_relabel);
+}
+
+/* the table label of relid, parsed; false when the table has none */
+static bool
+table_label(Oid relid, sl_table_label *t)
+{
+	ObjectAddress addr;
+	char	   *label;
+	char		err[256];
+
+	ObjectAddressSet(addr, RelationRelationId, relid);
+	label = GetSecurityLabel(&addr, RETENTION_PROVIDER);
+	if (label == NULL)
+		return false;
+	if (!sl_parse_table_label(label, strlen(label), t, err, sizeof(err)))
+		sl_raise("table_not_managed", err, "Set a valid label with SECURITY LABEL FOR retention ON TABLE.");
+	pfree(label);
+	return true;
+}
+
+/* C SQL helpers */
+PG_FUNCTION_INFO_V1(retention_loaded);
+Datum
+retention_loaded(PG_FUNCTION_ARGS)
+{
+	/* calling any C function loads startlijn.so, which registers the provider */
+	PG_RETURN_BOOL(true);
+}
+
+PG_FUNCTION_INFO_V1(retention_letters);
+Datum
+retention_letters(PG_FUNCTION_ARGS)
+{
+	int64		n = PG_GETARG_INT64(0);
+	char		buf[16];
+
+	if (n < 1 || n > PG_INT32_MAX)
+		sl_raise("invalid_argument", "Pseudonym numbers run from 1 to 2147483647.", NULL);
+	sl_pseudonym_letters((long) n, buf, sizeof(buf));
+	PG_RETURN_TEXT_P(cstring_to_text(buf));
+}
+
+PG_FUNCTION_INFO_V1(retention_check_label);
+Datum
+retention_check_label(PG_FUNCTION_ARGS)
+{
+	text	   *l = PG_GETARG_TEXT_PP(0);
+	bool		column = PG_GETARG_BOOL(1);
+	char		err[256];
+	sl_column_label c;
+	sl_table_label t;
+	bool		ok = column
+	? sl_parse_column_label(VARDATA_ANY(l), VARSIZE_ANY_EXHDR(l), &c, err, sizeof(err))
+	: sl_parse_table_label(VARDATA_ANY(l), VARSIZE_ANY_EXHDR(l), &t, err, sizeof(err));
+
+	if (!ok)
+		PG_RETURN_TEXT_P(cstring_to_text(err));
+	PG_RETURN_NULL();
+}
+
+/* ------------------------------------------------------------------------
+ * The guard trigger
+ * ------------------------------------------------------------------------ */
+
+typedef enum
+{
+	ST_ACTIVE, ST_ARCHIVED, ST_EXPIRED, ST_ANONYMIZED, ST_OTHER
+} row_state;
+
+static row_state
+state_of(const char *s)
+{
+	if (s == NULL || strcmp(s, "active") == 0)
+		return ST_ACTIVE;
+	if (strcmp(s, "archived") == 0)
+		return ST_ARCHIVED;
+	if (strcmp(s, "retention_expired") == 0)
+		return ST_EXPIRED;
+	if (strcmp(s, "anonymized") == 0)
+		return ST_ANONYMIZED;
+	return ST_OTHER;
+}
+
+static const char *const state_detail[] = {
+	"", "The record is archived and read-only.",
+	"The record's retention period has passed; it is read-only until it is anonymized or destroyed.",
+	"The record is anonymized and read-only.", ""
+};
+
+/* attribute number of a column named by the label, or ERROR */
+static int
+fnumber(TupleDesc td, const char *col)
+{
+	int			n = SPI_fnumber(td, col);
+
+	if (n <= 0)
+		sl_raise("table_not_managed", psprintf("The table has no column %s, which its retention label names.", col),
+				 NULL);
+	return n;
+}
+
+static SPIPlanPtr until_plans[3];
+
+/* anchor + retention.period(org, classification, result), as timestamptz; isnull when unknown */
+static Datum
+compute_until(const sl_table_label *t, TupleDesc td, HeapTuple tup, bool *isnull)
+{
+	int			a = fnumber(td, t->anchor);
+	int			o = fnumber(td, t->organization);
+	Oid			atyp = getBaseType(SPI_gettypeid(td, a));
+	int			slot = atyp == DATEOID ? 0 : atyp == TIMESTAMPOID ? 1 : 2;
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	bool		n;
+	char	   *res = NULL;
+	sl_owner_ctx owner;
+	Datum		out = (Datum) 0;
+
+	*isnull = true;
+	args[0] = SPI_getbinval(tup, td, a, &n);
+	if (n)
+		return (Datum) 0;
+	args[1] = SPI_getbinval(tup, td, o, &n);
+	if (n)
+		return (Datum) 0;
+	args[2] = CStringGetTextDatum(sl_classification_name(t->classification));
+	if (t->result[0])
+		res = SPI_getvalue(tup, td, fnumber(td, t->result));
+	if (res)
+		args[3] = CStringGetTextDatum(res);
+	else
+		nulls[3] = 'n';
+
+	if (until_plans[slot] == NULL)
+	{
+		Oid			types[4] = {slot == 0 ? DATEOID : slot == 1 ? TIMESTAMPOID : TIMESTAMPTZOID,
+		UUIDOID, TEXTOID, TEXTOID};
+		SPIPlanPtr	p = SPI_prepare("SELECT ($1 OPERATOR(pg_catalog.+) retention.period($2, $3, $4))::pg_catalog.timestamptz",
+									4, types);
+
+		if (p == NULL)
+			elog(ERROR, "retention: preparing the period lookup failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		until_plans[slot] = p;
+	}
+	sl_as_schema_owner(sl_schema_oid("retention", "startlijn_retention"), &owner);
+	if (SPI_execute_plan(until_plans[slot], args, nulls, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "retention: period lookup failed");
+	sl_restore_user(&owner);
+	if (SPI_processed == 1)
+	{
+		out = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+		if (!*isnull)
+			out = SPI_datumTransfer(out, true, sizeof(int64));
+	}
+	return out;
+}
+
+static bool
+datum_changed(HeapTuple a, HeapTuple b, TupleDesc td, int att)
+{
+	bool		na,
+				nb;
+	Datum		da = SPI_getbinval(a, td, att, &na);
+	Datum		db = SPI_getbinval(b, td, att, &nb);
+	Form_pg_attribute f = TupleDescAttr(td, att - 1);
+
+	if (na || nb)
+		return na != nb;
+	return !datumIsEqual(da, db, f->attbyval, f->attlen);
+}
+
+PG_FUNCTION_INFO_V1(retention_guard);
+Datum
+retention_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	sl_table_label t;
+	HeapTuple	newtup = NULL;
+	HeapTuple	oldtup = NULL;
+	int			st,
+				un,
+				an;
+	row_state	olds = ST_ACTIVE,
+				news = ST_ACTIVE;
+	bool		recompute = false;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		elog(ERROR, "retention.guard() must be a BEFORE ... FOR EACH ROW trigger");
+
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		newtup = td->tg_trigtuple;
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		oldtup = td->tg_trigtuple;
+		newtup = td->tg_newtuple;
+	}
+	else
+		oldtup = td->tg_trigtuple;
+
+	if (engine_depth > 0 || !table_label(RelationGetRelid(td->tg_relation), &t))
+		return PointerGetDatum(newtup ? newtup : oldtup);
+
+	desc = RelationGetDescr(td->tg_relation);
+	st = fnumber(desc, t.status);
+	un = fnumber(desc, t.until);
+	an = fnumber(desc, t.anonymized_at);
+	if (oldtup)
+		olds = state_of(SPI_getvalue(oldtup, desc, st));
+	if (newtup)
+		news = state_of(SPI_getvalue(newtup, desc, st));
+
+	if (oldtup && olds != ST_ACTIVE)
+		sl_raise("record_read_only", state_detail[olds],
+				 olds == ST_ARCHIVED ? "Archived records stay as they are until the retention job expires them." : NULL);
+	if (newtup == NULL)
+		return PointerGetDatum(oldtup);	/* DELETE of an active row */
+
+	if (news != ST_ACTIVE && news != ST_ARCHIVED)
+		sl_raise("invalid_transition",
+				 "Records move from active to archived by hand; expiry, anonymization and destruction are done by retention.run().",
+				 NULL);
+	if (oldtup ? datum_changed(oldtup, newtup, desc, an) : !heap_attisnull(newtup, an, desc))
+		sl_raise("invalid_transition", "Only retention.run() marks a record anonymized.", NULL);
+
+	/* retention_until is computed here, never taken from the client */
+	if (oldtup == NULL)
+		recompute = true;
+	else
+	{
+		recompute = datum_changed(oldtup, newtup, desc, un) ||
+			datum_changed(oldtup, newtup, desc, fnumber(desc, t.anchor)) ||
+			datum_changed(oldtup, newtup, desc, fnumber(desc, t.organization)) ||
+			(t.result[0] && datum_changed(oldtup, newtup, desc, fnumber(desc, t.result)));
+	}
+	if (recompute)
+	{
+		bool		isnull;
+		Datum		until;
+		int			cols[1] = {un};
+		bool		nulls[1];
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "retention: SPI_connect failed");
+		until = compute_until(&t, desc, newtup, &isnull);
+		nulls[0] = isnull;
+		newtup = heap_modify_tuple_by_cols(newtup, desc, 1, cols, &until, nulls);
+		SPI_finish();
+	}
+	return PointerGetDatum(newtup);
+}
+
+/* ------------------------------------------------------------------------
+ * Managed tables as the engine sees them
+ * ------------------------------------------------------------------------ */
+
+typedef struct pii_col
+{
+	char	   *name;			/* quoted */
+	sl_column_label lab;
+	bool		notnull;
+	char	   *type;			/* format_type_with_typemod */
+	bool		datelike;
+	bool		inetlike;
+} pii_col;
+
+typedef struct managed
+{
+	Oid			relid;
+	char	   *qname;			/* quoted schema.table */
+	sl_table_label lab;
+	char	   *pk;				/* quoted single-column primary key, or NULL */
+	int			npii;
+	pii_col    *pii;
+	char	   *fk_guard;		/* " AND NOT EXISTS (...)" for each referencing key, or "" */
+	bool		has_guard;
+	char	   *problem;		/* why the engine skips it, or NULL */
+	/* statements */
+	char	   *sql_compute;
+	char	   *sql_expire;
+	char	   *sql_act;
+} managed;
+
+static char *
+q(const char *ident)
+{
+	return (char *) quote_identifier(ident);
+}
+
+/* t.<col> */
+static char *
+tcol(const char *ident)
+{
+	return psprintf("t.%s", q(ident));
+}
+
+static const char *
+class_word(const managed *m, bool company, bool capital)
+{
+	if (company || m->lab.company_subject)
+		return capital ? "Bedrijf" : "bedrijf";
+	return capital ? "Persoon" : "persoon";
+}
+
+/* the replacement expression (text or date) of one column under replace */
+static char *
+replace_expr(const managed *m, const pii_col *c)
+{
+	const char *L = "retention.letters(pp.ps)";
+	const char *Lc = "retention.letters(pc.ps)";
+
+	switch (c->lab.kind)
+	{
+		case SL_PII_NAME:
+			return psprintf("'%s ' || %s", class_word(m, false, true), L);
+		case SL_PII_COMPANY:
+			return psprintf("'Bedrijf ' || %s", Lc);
+		case SL_PII_EMAIL:
+			return psprintf("'%s-' || pg_catalog.lower(%s) || '@anoniem.invalid'", class_word(m, false, false), L);
+		case SL_PII_PHONE:
+			return pstrdup("'+31' || pg_catalog.lpad(pp.ps::text, 9, '0')");
+		case SL_PII_ADDRESS:
+			return psprintf("'Adres ' || %s", L);
+		case SL_PII_IDENTIFIER:
+			return psprintf("'ID-' || %s", L);
+		case SL_PII_FREE_TEXT:
+			return pstrdup("'[verwijderd]'");
+		case SL_PII_DATE_OF_BIRTH:
+			if (c->notnull)
+				return c->datelike ? psprintf("pg_catalog.date_trunc('year', t.%s)", c->name) : pstrdup("'[verwijderd]'");
+			return pstrdup("NULL");
+		case SL_PII_IP:
+			return pstrdup(c->notnull ? "'0.0.0.0'" : "NULL");
+		default:
+			return pstrdup("NULL");
+	}
+}
+
+/* ... under remove */
+static char *
+remove_expr(const managed *m, const pii_col *c)
+{
+	switch (c->lab.kind)
+	{
+		case SL_PII_NAME:
+		case SL_PII_COMPANY:
+		case SL_PII_ADDRESS:
+		case SL_PII_FREE_TEXT:
+			return pstrdup("'[verwijderd]'");
+		case SL_PII_IDENTIFIER:
+			return pstrdup(c->notnull ? "'[verwijderd]'" : "NULL");
+		default:
+			/* structured values: NULL where allowed, else a placeholder of the right shape */
+			return c->notnull ? replace_expr(m, c) : pstrdup("NULL");
+	}
+}
+
+/* does any column under remove still need a pseudonym number? */
+static bool
+remove_needs_pseudonym(const managed *m)
+{
+	int			i;
+
+	for (i = 0; i < m->npii; i++)
+	{
+		sl_pii_kind k = m->pii[i].lab.kind;
+
+		if (m->pii[i].notnull && (k == SL_PII_EMAIL || k == SL_PII_PHONE))
+			return true;
+	}
+	return false;
+}
+
+static bool
+uses_company(const managed *m)
+{
+	int			i;
+
+	for (i = 0; i < m->npii; i++)
+		if (m->pii[i].lab.kind == SL_PII_COMPANY)
+			return true;
+	return false;
+}
+
+/*
+ * "col = CASE ... END, ..." for the personal columns; with keep_required,
+ * columns labelled required are left out.
+ */
+static char *
+pii_set_list(const managed *m, bool keep_required)
+{
+	StringInfoData s;
+	int			i;
+
+	initStringInfo(&s);
+	for (i = 0; i < m->npii; i++)
+	{
+		const pii_col *c = &m->pii[i];
+
+		if (keep_required && c->lab.required)
+			continue;
+		appendStringInfo(&s, "%s = CASE WHEN t.%s IS NULL THEN NULL ELSE CAST((CASE WHEN c.strat = 'remove' "
+						 "THEN %s ELSE %s END) AS %s) END, ",
+						 c->name, c->name, remove_expr(m, c), replace_expr(m, c), c->type);
+	}
+	return s.data;
+}
+
+/* the FROM items that number the subject of each row (pp, pc) */
+static char *
+pseudonym_laterals(const managed *m)
+{
+	const char *cls = m->lab.company_subject ? "company" : "person";
+	bool		rm = remove_needs_pseudonym(m);
+	char	   *s;
+
+	s = psprintf(" CROSS JOIN LATERAL (SELECT CASE WHEN c.strat = 'remove' AND NOT %s THEN NULL::integer "
+				 "ELSE retention._pseudonym(c.o, c.s, '%s', c.f) END AS ps OFFSET 0) pp",
+				 rm ? "true" : "false", cls);
+	if (uses_company(m))
+		s = psprintf("%s CROSS JOIN LATERAL (SELECT CASE WHEN c.strat = 'remove' THEN NULL::integer "
+					 "ELSE retention._pseudonym(c.o, c.s, 'company', c.f) END AS ps OFFSET 0) pc", s);
+	return s;
+}
+
+static char *
+hold_guard(const managed *m)
+{
+	return psprintf("NOT EXISTS (SELECT 1 FROM retention.holds h WHERE h.lifted_at IS NULL "
+					"AND h.organization_id = t.%s AND (h.scope = 'organization'%s%s))",
+					q(m->lab.organization),
+					m->lab.subject[0] ? psprintf(" OR (h.scope = 'subject' AND h.subject = t.%s)", q(m->lab.subject)) : "",
+					m->pk ? psprintf(" OR (h.scope = 'record' AND h.relid = %u::oid AND h.record = t.%s::text)",
+									 m->relid, m->pk) : "");
+}
+
+static char *
+subject_expr(const managed *m)
+{
+	return m->lab.subject[0] ? tcol(m->lab.subject) : pstrdup("NULL::uuid");
+}
+
+static char *
+pk_expr(const managed *m)
+{
+	return m->pk ? psprintf("t.%s::text", m->pk) : pstrdup("t.ctid::text");
+}
+
+/* the key a row without a subject is pseudonymised under: its first personal value */
+static char *
+fallback_expr(const managed *m)
+{
+	if (m->npii > 0)
+		return psprintf("COALESCE(t.%s::text, %s)", m->pii[0].name, pk_expr(m));
+	return pk_expr(m);
+}
+
+/* SELECT list tail shared by the statements: per organisation, count and trail entry */
+static char *
+log_tail(const char *cte, const char *action, const char *reason)
+{
+	return psprintf(", g AS (SELECT x.o, pg_catalog.count(*) AS n, pg_catalog.jsonb_agg(x.k) AS ks FROM %s x GROUP BY x.o) "
+					"SELECT g.n, trail.log(g.o, '%s', $3::text, "
+					"pg_catalog.jsonb_build_object('table', $3::text, 'records', g.ks, 'run', $4::bigint), '%s') FROM g",
+					cte, action, reason);
+}
+
+/* subjects of changed rows, for forget_finished_subjects */
+#define PENDING_CTE "ps AS (INSERT INTO retention.pending_subjects (subject) SELECT DISTINCT x.s FROM u x " \
+	"WHERE x.s IS NOT NULL ON CONFLICT DO NOTHING)"
+
+static void
+build_statements(managed *m)
+{
+	const sl_table_label *l = &m->lab;
+	char	   *range = "t.ctid OPERATOR(pg_catalog.>=) $1 AND t.ctid OPERATOR(pg_catalog.<) $2";
+	char	   *status = psprintf("COALESCE(t.%s::text, 'active')", q(l->status));
+	char	   *grace_from = " LEFT JOIN retention.settings s ON s.organization_id = t.%s CROSS JOIN retention.config cfg";
+	char	   *due = psprintf("t.%s <= pg_catalog.now() - COALESCE(s.grace, cfg.grace)", q(l->until));
+
+	m->sql_compute = psprintf(
+							  "WITH c AS (SELECT t.ctid AS rid FROM %s t WHERE %s AND t.%s IS NULL AND t.%s IS NOT NULL "
+							  "AND %s IN ('active', 'archived') FOR UPDATE OF t SKIP LOCKED) "
+							  "UPDATE %s t SET %s = (t.%s + retention.period(t.%s, '%s', %s))::pg_catalog.timestamptz "
+							  "FROM c WHERE t.ctid = c.rid",
+							  m->qname, range, q(l->until), q(l->anchor), status,
+							  m->qname, q(l->until), q(l->anchor), q(l->organization),
+							  sl_classification_name(l->classification),
+							  l->result[0] ? psprintf("t.%s::text", q(l->result)) : "NULL::text");
+
+	m->sql_expire = psprintf(
+							 "WITH c AS (SELECT t.ctid AS rid FROM %s t WHERE %s AND %s IN ('active', 'archived') "
+							 "AND t.%s <= pg_catalog.now() AND %s FOR UPDATE OF t SKIP LOCKED), "
+							 "u AS (UPDATE %s t SET %s = 'retention_expired' FROM c WHERE t.ctid = c.rid "
+							 "RETURNING t.%s AS o, %s AS k), "
+							 "nt AS (INSERT INTO retention.notifications (organization_id, relid, kind, record_count, run_id) "
+							 "SELECT x.o, %u::oid, 'retention_expired', pg_catalog.count(*), $4::bigint FROM u x "
+							 "LEFT JOIN retention.settings s ON s.organization_id = x.o "
+							 "WHERE COALESCE(s.notify, true) GROUP BY x.o)%s",
+							 m->qname, range, status, q(l->until), hold_guard(m),
+							 m->qname, q(l->status), q(l->organization), pk_expr(m),
+							 m->relid, log_tail("u", "retention.expired", "retention period passed"));
+
+	if (l->expire == SL_EXPIRE_KEEP)
+		m->sql_act = NULL;
+	else if (l->expire == SL_EXPIRE_DESTROY)
+		m->sql_act = psprintf(
+							  "WITH c AS (SELECT t.ctid AS rid FROM %s t%s WHERE %s AND %s = 'retention_expired' AND %s AND %s%s "
+							  "FOR UPDATE OF t SKIP LOCKED), "
+							  "u AS (DELETE FROM %s t USING c WHERE t.ctid = c.rid RETURNING t.%s AS o, %s AS k, %s AS s), " PENDING_CTE "%s",
+							  m->qname, psprintf(grace_from, q(l->organization)), range, status, due, hold_guard(m), m->fk_guard,
+							  m->qname, q(l->organization), pk_expr(m), subject_expr(m),
+							  log_tail("u", "retention.destroyed", "retention period passed"));
+	else
+		m->sql_act = psprintf(
+							  "WITH c AS (SELECT t.ctid AS rid, t.%s AS o, %s AS s, %s AS f, COALESCE(s.strategy, cfg.strategy) AS strat "
+							  "FROM %s t%s WHERE %s AND %s = 'retention_expired' AND %s AND %s "
+							  "FOR UPDATE OF t SKIP LOCKED), "
+							  "u AS (UPDATE %s t SET %s%s = 'anonymized', %s = pg_catalog.now() FROM c%s WHERE t.ctid = c.rid "
+							  "RETURNING c.o AS o, %s AS k, c.s AS s), %s%s",
+							  q(l->organization), subject_expr(m), fallback_expr(m),
+							  m->qname, psprintf(grace_from, q(l->organization)), range, status, due, hold_guard(m),
+							  m->qname, pii_set_list(m, false), q(l->status), q(l->anonymized_at), pseudonym_laterals(m),
+							  pk_expr(m), PENDING_CTE, log_tail("u", "retention.anonymized", "retention period passed"));
+}
+
+/*
+ * Every table with a retention table label, with its personal columns,
+ * primary key, referencing foreign keys and guard trigger; allocated in
+ * the current memory context.
+ */
+static List *
+load_managed(void)
+{
+	List	   *out = NIL;
+	ListCell   *lc;
+	uint64		i,
+				n;
+	SPITupleTable *tt;
+
+	if (SPI_execute("SELECT l.objoid, l.label, "
+					"  pg_catalog.format('%I.%I', ns.nspname, c.relname), "
+					"  (SELECT pg_catalog.quote_ident(a.attname::text) FROM pg_catalog.pg_index i "
+					"     JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+					"    WHERE i.indrelid = l.objoid AND i.indisprimary AND i.indnatts = 1), "
+					"  COALESCE((SELECT pg_catalog.string_agg(pg_catalog.format(' AND NOT EXISTS (SELECT 1 FROM %s x WHERE %s)', "
+					"       f.conrelid::pg_catalog.regclass, "
+					"       (SELECT pg_catalog.string_agg(pg_catalog.format('x.%I = t.%I', ca.attname, pa.attname), ' AND ') "
+					"          FROM ROWS FROM (pg_catalog.unnest(f.conkey), pg_catalog.unnest(f.confkey)) k(ck, pk) "
+					"          JOIN pg_catalog.pg_attribute ca ON ca.attrelid = f.conrelid AND ca.attnum = k.ck "
+					"          JOIN pg_catalog.pg_attribute pa ON pa.attrelid = f.confrelid AND pa.attnum = k.pk)), '') "
+					"     FROM pg_catalog.pg_constraint f WHERE f.contype = 'f' AND f.confrelid = l.objoid), ''), "
+					"  EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = l.objoid AND NOT g.tgisinternal "
+					"          AND g.tgfoid = 'retention.guard()'::pg_catalog.regprocedure AND g.tgenabled <> 'D') "
+					"FROM pg_catalog.pg_seclabel l "
+					"JOIN pg_catalog.pg_class c ON c.oid = l.objoid "
+					"JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace "
+					"WHERE l.provider = 'retention' AND l.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+					"  AND l.objsubid = 0 AND c.relkind = 'r' "
+					"ORDER BY 3", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "retention: listing managed tables failed");
+	tt = SPI_tuptable;
+	n = SPI_processed;
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = tt->vals[i];
+		managed    *m = palloc0(sizeof(managed));
+		bool		isnull;
+		char	   *label = SPI_getvalue(tup, tt->tupdesc, 2);
+		char		err[256];
+
+		m->relid = DatumGetObjectId(SPI_getbinval(tup, tt->tupdesc, 1, &isnull));
+		m->qname = pstrdup(SPI_getvalue(tup, tt->tupdesc, 3));
+		m->pk = SPI_getvalue(tup, tt->tupdesc, 4);
+		m->pk = m->pk ? pstrdup(m->pk) : NULL;
+		m->fk_guard = pstrdup(SPI_getvalue(tup, tt->tupdesc, 5));
+		m->has_guard = DatumGetBool(SPI_getbinval(tup, tt->tupdesc, 6, &isnull));
+		if (!sl_parse_table_label(label, strlen(label), &m->lab, err, sizeof(err)))
+			m->problem = pstrdup(err);
+		else if (!table_label_columns_ok(m->relid, &m->lab, err, sizeof(err)))
+			m->problem = pstrdup(err);
+		else if (!m->has_guard)
+			m->problem = pstrdup("The table has no retention.guard() trigger; call retention.manage() for it.");
+		out = lappend(out, m);
+	}
+
+	/* personal columns */
+	foreach(lc, out)
+	{
+		managed    *m = (managed *) lfirst(lc);
+		Oid			argt[1] = {OIDOID};
+		Datum		argv[1] = {ObjectIdGetDatum(m->relid)};
+		SPITupleTable *ct;
+
+		if (m->problem)
+			continue;
+		if (SPI_execute_with_args("SELECT a.attname::text, l.label, a.attnotnull, "
+								  "  pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid "
+								  "FROM pg_catalog.pg_seclabel l JOIN pg_catalog.pg_attribute a "
+								  "  ON a.attrelid = l.objoid AND a.attnum = l.objsubid "
+								  "WHERE l.provider = 'retention' AND l.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+								  "  AND l.objoid = $1 AND l.objsubid > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+								  1, argt, argv, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "retention: listing personal columns failed");
+		ct = SPI_tuptable;
+		m->npii = (int) SPI_processed;
+		m->pii = palloc0(sizeof(pii_col) * Max(m->npii, 1));
+		for (i = 0; i < (uint64) m->npii; i++)
+		{
+			HeapTuple	tup = ct->vals[i];
+			pii_col    *c = &m->pii[i];
+			char	   *label = SPI_getvalue(tup, ct->tupdesc, 2);
+			char		err[256];
+			bool		isnull;
+			Oid			typ;
+
+			c->name = pstrdup(q(SPI_getvalue(tup, ct->tupdesc, 1)));
+			c->notnull = DatumGetBool(SPI_getbinval(tup, ct->tupdesc, 3, &isnull));
+			c->type = pstrdup(SPI_getvalue(tup, ct->tupdesc, 4));
+			typ = DatumGetObjectId(SPI_getbinval(tup, ct->tupdesc, 5, &isnull));
+			c->datelike = is_date_type(typ);
+			c->inetlike = is_inet_type(typ);
+			if (!sl_parse_column_label(label, strlen(label), &c->lab, err, sizeof(err)))
+				m->problem = psprintf("Column %s: %s", c->name, err);
+		}
+		if (!m->problem && m->npii > 0 && m->lab.subject[0] == '\0')
+			m->problem = pstrdup("The table has personal columns but its label names no subject column.");
+		if (!m->problem)
+			build_statements(m);
+	}
+	return out;
+}
+
+/* ------------------------------------------------------------------------
+ * The job
+ * ------------------------------------------------------------------------ */
+
+typedef struct run_state
+{
+	int64		run_id;
+	bool		atomic;
+	bool		dry_run;
+	int64		max_rows;
+	double		max_seconds;
+	instr_time	started;
+	int64		rows;
+	int64		computed,
+				expired,
+				anonymized,
+				destroyed,
+				erasures,
+				batches,
+				forgotten;
+	double		longest_ms;
+	StringInfoData notes;
+} run_state;
+
+static double
+elapsed_s(const run_state *r)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, r->started);
+	return INSTR_TIME_GET_DOUBLE(now);
+}
+
+static bool
+out_of_budget(const run_state *r)
+{
+	return r->rows >= r->max_rows || elapsed_s(r) >= r->max_seconds;
+}
+
+static void
+note(run_state *r, const char *fmt, const char *a, const char *b)
+{
+	if (r->notes.len > 0)
+		appendStringInfoString(&r->notes, ", ");
+	escape_json(&r->notes, psprintf(fmt, a, b));
+}
+
+static void
+commit_batch(run_state *r)
+{
+	if (!r->atomic)
+	{
+		SPI_commit();
+		/* SPI_commit leaves no active snapshot; statements take their own */
+	}
+}
+
+/* run one engine statement; returns the rows it touched (the sum of column 1 for logging statements) */
+static int64
+engine_exec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, bool sums)
+{
+	int			rc;
+	volatile int64 n = 0;
+
+	engine_depth++;
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+		if (rc < 0)
+			elog(ERROR, "retention: statement failed: %s", SPI_result_code_string(rc));
+		if (sums)
+		{
+			uint64		i;
+
+			for (i = 0; i < SPI_processed; i++)
+			{
+				bool		isnull;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+				if (!isnull)
+					n += DatumGetInt64(d);
+			}
+		}
+		else
+			n = (int64) SPI_processed;
+	}
+	PG_FINALLY();
+	{
+		engine_depth--;
+	}
+	PG_END_TRY();
+	return n;
+}
+
+static Datum
+tid_datum(BlockNumber b)
+{
+	ItemPointer p = palloc(sizeof(ItemPointerData));
+
+	ItemPointerSet(p, b, 0);
+	return PointerGetDatum(p);
+}
+
+/*
+ * Forget the trail keys of subjects whose personal records are all
+ * anonymized or destroyed. Candidates are the subjects the anonymize and
+ * destroy statements put into retention.pending_subjects (also those of an
+ * interrupted run); each is checked in every managed table with personal
+ * columns.
+ */
+static void
+forget_finished_subjects(run_state *r, List *tables)
+{
+	StringInfoData s;
+	ListCell   *lc;
+
+	initStringInfo(&s);
+	appendStringInfoString(&s, "WITH done AS (DELETE FROM retention.pending_subjects p WHERE true");
+	foreach(lc, tables)
+	{
+		managed    *m = (managed *) lfirst(lc);
+
+		if (m->problem || m->npii == 0)
+			continue;
+		appendStringInfo(&s, " AND NOT EXISTS (SELECT 1 FROM %s t WHERE t.%s = p.subject "
+						 "AND COALESCE(t.%s::text, 'active') <> 'anonymized')",
+						 m->qname, q(m->lab.subject), q(m->lab.status));
+	}
+	appendStringInfoString(&s, " RETURNING p.subject) "
+						   "SELECT pg_catalog.count(trail.forget_subject(d.subject, "
+						   "'retention: every personal record of the subject is anonymized or destroyed')) "
+						   "FROM (SELECT DISTINCT d.subject FROM done d) d "
+						   "WHERE EXISTS (SELECT 1 FROM trail.subject_keys k WHERE k.subject = d.subject)");
+	r->forgotten += engine_exec(s.data, 0, NULL, NULL, NULL, true);
+}
+
+static void
+process_table(run_state *r, managed *m)
+{
+	BlockNumber nblocks;
+	BlockNumber b = 0;
+	BlockNumber step = 16;
+	Oid			types[4] = {TIDOID, TIDOID, TEXTOID, INT8OID};
+	Datum		args[4];
+
+	if (r->dry_run)
+	{
+		const char *status = psprintf("COALESCE(t.%s::text, 'active')", q(m->lab.status));
+		char	   *sql = psprintf(
+								   "SELECT pg_catalog.count(*) FILTER (WHERE t.%s IS NULL AND t.%s IS NOT NULL AND %s IN ('active','archived')), "
+								   "pg_catalog.count(*) FILTER (WHERE %s IN ('active','archived') AND t.%s <= pg_catalog.now() AND %s), "
+								   "pg_catalog.count(*) FILTER (WHERE %s = 'retention_expired' AND %s AND "
+								   "t.%s <= pg_catalog.now() - COALESCE(s.grace, cfg.grace)) "
+								   "FROM %s t LEFT JOIN retention.settings s ON s.organization_id = t.%s CROSS JOIN retention.config cfg",
+								   q(m->lab.until), q(m->lab.anchor), status,
+								   status, q(m->lab.until), hold_guard(m),
+								   status, hold_guard(m), q(m->lab.until),
+								   m->qname, q(m->lab.organization));
+		bool		isnull;
+
+		if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "retention: dry run count failed");
+		r->computed += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		r->expired += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		if (m->lab.expire == SL_EXPIRE_ANONYMIZE)
+			r->anonymized += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		else if (m->lab.expire == SL_EXPIRE_DESTROY)
+			r->destroyed += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		return;
+	}
+
+	{
+		/* the table's size now: rows written behind us by our own updates need no visit */
+		Oid			argt[1] = {OIDOID};
+		Datum		argv[1] = {ObjectIdGetDatum(m->relid)};
+		bool		isnull;
+
+		if (SPI_execute_with_args("SELECT (pg_catalog.pg_relation_size($1) / pg_catalog.current_setting('block_size')::bigint)::bigint",
+								  1, argt, argv, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "retention: relation size failed");
+		nblocks = (BlockNumber) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	args[2] = CStringGetTextDatum(m->qname);
+	args[3] = Int64GetDatum(r->run_id);
+
+	while (b < nblocks && !out_of_budget(r))
+	{
+		instr_time	t0,
+					t1;
+		double		ms;
+		BlockNumber e = (nblocks - b > step) ? b + step : nblocks;
+		int64		n;
+
+		args[0] = tid_datum(b);
+		args[1] = tid_datum(e);
+		INSTR_TIME_SET_CURRENT(t0);
+		n = engine_exec(m->sql_compute, 4, types, args, NULL, false);
+		r->computed += n;
+		/*
+		 * Act on rows that were expired before this batch, then expire: a
+		 * record is never expired and anonymized (or destroyed) by the same
+		 * run, so the organisation's admins are signalled first.
+		 */
+		if (m->sql_act)
+		{
+			n = engine_exec(m->sql_act, 4, types, args, NULL, true);
+			if (m->lab.expire == SL_EXPIRE_DESTROY)
+				r->destroyed += n;
+			else
+				r->anonymized += n;
+			r->rows += n;
+		}
+		n = engine_exec(m->sql_expire, 4, types, args, NULL, true);
+		r->expired += n;
+		r->rows += n;
+		r->batches++;
+		commit_batch(r);
+		INSTR_TIME_SET_CURRENT(t1);
+		INSTR_TIME_SUBTRACT(t1, t0);
+		ms = INSTR_TIME_GET_MILLISEC(t1);
+		if (ms > r->longest_ms)
+			r->longest_ms = ms;
+		/* aim at batches of 50 to 250 ms: short locks, few commits */
+		if (ms < 50 && step < 8192)
+			step *= 2;
+		else if (ms > 250 && step > 1)
+			step /= 2;
+		b = e;
+	}
+}
+
+/*
+ * Erasure of one request: for every managed table with a subject column,
+ * the subject's rows lose their personal values. Rows still inside their
+ * legal period keep the columns labelled required (until the period
+ * ends), everything else is pseudonymised. Returns the receipt.
+ */
+static char *erase_one(run_state *r, List *tables, Datum request, const char *reqid);
+
+static void
+mark_interrupted(void)
+{
+	if (SPI_execute("UPDATE retention.runs SET status = 'interrupted', finished_at = pg_catalog.now() "
+					"WHERE status = 'running'", false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "retention: marking interrupted runs failed");
+}
+
+static void
+run_erasures(run_state *r, List *tables)
+{
+	for (;;)
+	{
+		Datum		id;
+		bool		isnull;
+		char	   *idtext;
+
+		if (out_of_budget(r))
+			break;
+		if (SPI_execute("SELECT e.id FROM retention.erasure_requests e "
+						"WHERE e.status IN ('received', 'blocked') AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= pg_catalog.now()) "
+						"ORDER BY e.received_at, e.id LIMIT 1 FOR UPDATE SKIP LOCKED", false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "retention: reading erasure requests failed");
+		if (SPI_processed == 0)
+			break;
+		id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		idtext = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		id = DirectFunctionCall1(uuid_in, CStringGetDatum(idtext));
+		if (r->dry_run)
+		{
+			r->erasures++;
+			/* a dry run only counts: skip past this request */
+			if (SPI_execute("SELECT pg_catalog.count(*) FROM retention.erasure_requests e "
+							"WHERE e.status IN ('received', 'blocked')", true, 1) == SPI_OK_SELECT)
+				r->erasures = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			break;
+		}
+		(void) erase_one(r, tables, id, idtext);
+		r->erasures++;
+		commit_batch(r);
+	}
+}
+
+static char *
+erase_one(run_state *r, List *tables, Datum request, const char *reqid)
+{
+	Oid			t1[1] = {UUIDOID};
+	Datum		a1[1] = {request};
+	Datum		subject,
+				org;
+	bool		subj_null,
+				org_null,
+				isnull;
+	StringInfoData receipt;
+	char	   *holds;
+	bool		first = true;
+	char	   *status;
+	ListCell   *lc;
+	Oid			tt[5] = {UUIDOID, UUIDOID, TEXTOID, INT8OID, UUIDOID};
+	Datum		ta[5];
+	char		tn[5] = {' ', ' ', ' ', ' ', ' '};
+
+	if (SPI_execute_with_args("SELECT e.subject, e.organization_id FROM retention.erasure_requests e WHERE e.id = $1",
+							  1, t1, a1, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		sl_raise("erasure_request_not_found", NULL, NULL);
+	subject = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &subj_null);
+	subject = DirectFunctionCall1(uuid_in, CStringGetDatum(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)));
+	org = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &org_null);
+	if (!org_null)
+		org = DirectFunctionCall1(uuid_in, CStringGetDatum(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)));
+
+	/* a legal hold on the subject or one of its organisations blocks the whole request */
+	{
+		Oid			ht[2] = {UUIDOID, UUIDOID};
+		Datum		ha[2] = {subject, org};
+		char		hn[2] = {' ', org_null ? 'n' : ' '};
+		StringInfoData orgs;
+		ListCell   *lc;
+
+		/* the organisations holding records of the subject */
+		initStringInfo(&orgs);
+		appendStringInfoString(&orgs, "SELECT NULL::uuid");
+		foreach(lc, tables)
+		{
+			managed    *m = (managed *) lfirst(lc);
+
+			if (m->problem || m->lab.subject[0] == '\0')
+				continue;
+			appendStringInfo(&orgs, " UNION SELECT t.%s FROM %s t WHERE t.%s = $1",
+							 q(m->lab.organization), m->qname, q(m->lab.subject));
+		}
+		if (SPI_execute_with_args(psprintf("SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('hold', h.id, 'scope', h.scope, "
+										   "'organization_id', h.organization_id, 'reason', h.reason) ORDER BY h.id)::text "
+										   "FROM retention.holds h WHERE h.lifted_at IS NULL "
+										   "AND ($2::uuid IS NULL OR h.organization_id = $2) "
+										   "AND ((h.scope = 'subject' AND h.subject = $1) OR (h.scope = 'organization' AND "
+										   "     h.organization_id IN (%s)))", orgs.data),
+								  2, ht, ha, hn, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "retention: reading legal holds failed");
+		holds = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	}
+	if (holds != NULL)
+	{
+		Oid			bt[3] = {UUIDOID, TEXTOID, INT8OID};
+		Datum		ba[3] = {request, CStringGetTextDatum(holds), Int64GetDatum(r->run_id)};
+
+		if (SPI_execute_with_args("UPDATE retention.erasure_requests SET status = 'blocked', "
+								  "receipt = pg_catalog.jsonb_build_object('blocked_by', $2::jsonb, 'run', $3), "
+								  "next_attempt_at = pg_catalog.now() + interval '1 day' WHERE id = $1",
+								  3, bt, ba, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "retention: blocking the erasure request failed");
+		note(r, "erasure %s blocked by a legal hold%s", reqid, "");
+		return NULL;
+	}
+
+	initStringInfo(&receipt);
+	appendStringInfoString(&receipt, "[");
+	ta[0] = subject;
+	ta[1] = org;
+	tn[1] = org_null ? 'n' : ' ';
+	ta[3] = Int64GetDatum(r->run_id);
+	ta[4] = request;
+	foreach(lc, tables)
+	{
+		managed    *m = (managed *) lfirst(lc);
+		const sl_table_label *l = &m->lab;
+		char	   *status_e;
+		char	   *running;
+		char	   *sql;
+
+		if (m->problem || l->subject[0] == '\0' || m->npii == 0)
+			continue;
+		status_e = psprintf("COALESCE(t.%s::text, 'active')", q(l->status));
+		/* a legal period still runs for archive and fiscal records until retention_until */
+		running = (l->classification == SL_CLASS_ARCHIVE || l->classification == SL_CLASS_FISCAL)
+			? psprintf("(t.%s IS NULL OR t.%s > pg_catalog.now())", q(l->until), q(l->until))
+			: pstrdup("false");
+		ta[2] = CStringGetTextDatum(m->qname);
+		sql = psprintf(
+					   "WITH c AS (SELECT t.ctid AS rid, t.%s AS o, t.%s AS s, %s AS f, COALESCE(s.strategy, cfg.strategy) AS strat, "
+					   "  %s AS keep FROM %s t LEFT JOIN retention.settings s ON s.organization_id = t.%s "
+					   "  CROSS JOIN retention.config cfg "
+					   "  WHERE t.%s = $1 AND ($2::uuid IS NULL OR t.%s = $2) AND %s <> 'anonymized' AND %s FOR UPDATE OF t), "
+					   "full_rows AS (UPDATE %s t SET %s%s = 'anonymized', %s = pg_catalog.now() FROM c%s "
+					   "  WHERE t.ctid = c.rid AND NOT c.keep RETURNING c.o AS o, %s AS k), "
+					   "kept_rows AS (UPDATE %s t SET %s%s = t.%s FROM c%s "
+					   "  WHERE t.ctid = c.rid AND c.keep RETURNING c.o AS o, %s AS k, t.%s AS until), "
+					   "logged AS (SELECT trail.log(x.o, 'retention.erased', $3::text, pg_catalog.jsonb_build_object('table', $3::text, "
+					   "  'erased', (SELECT pg_catalog.jsonb_agg(f.k) FROM full_rows f WHERE f.o = x.o), "
+					   "  'pseudonymised_kept', (SELECT pg_catalog.jsonb_agg(k.k) FROM kept_rows k WHERE k.o = x.o), "
+					   "  'request', $5::uuid, 'run', $4::bigint), 'erasure request') AS id "
+					   "  FROM (SELECT o FROM full_rows UNION SELECT o FROM kept_rows) x) "
+					   "SELECT (SELECT pg_catalog.count(*) FROM full_rows), (SELECT pg_catalog.count(*) FROM kept_rows), "
+					   "  (SELECT pg_catalog.max(until)::text FROM kept_rows), (SELECT pg_catalog.count(*) FROM logged), "
+					   "  (SELECT pg_catalog.count(*) FROM %s t WHERE t.%s = $1 AND ($2::uuid IS NULL OR t.%s = $2) AND NOT %s)",
+					   q(l->organization), q(l->subject), fallback_expr(m),
+					   running, m->qname, q(l->organization),
+					   q(l->subject), q(l->organization), status_e, hold_guard(m),
+					   m->qname, pii_set_list(m, false), q(l->status), q(l->anonymized_at), pseudonym_laterals(m), pk_expr(m),
+					   m->qname, pii_set_list(m, true), q(l->status), q(l->status), pseudonym_laterals(m), pk_expr(m), q(l->until),
+					   m->qname, q(l->subject), q(l->organization), hold_guard(m));
+		{
+			int64		erased,
+						kept,
+						held;
+			char	   *until;
+			StringInfoData kept_cols;
+			int			i;
+
+			engine_exec(sql, 5, tt, ta, tn, false);
+			erased = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			kept = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			until = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+			held = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+			if (erased == 0 && kept == 0 && held == 0)
+				continue;
+			initStringInfo(&kept_cols);
+			for (i = 0; i < m->npii; i++)
+				if (m->pii[i].lab.required)
+				{
+					if (kept_cols.len)
+						appendStringInfoString(&kept_cols, ",");
+					escape_json(&kept_cols, quote_identifier(m->pii[i].name));
+				}
+			appendStringInfo(&receipt, "%s{\"table\":", first ? "" : ",");
+			escape_json(&receipt, m->qname);
+			appendStringInfo(&receipt, ",\"classification\":\"%s\",\"erased_records\":" INT64_FORMAT
+							 ",\"kept_records\":" INT64_FORMAT ",\"held_records\":" INT64_FORMAT,
+							 sl_classification_name(l->classification), erased, kept, held);
+			if (held > 0)
+				appendStringInfoString(&receipt, ",\"held_why\":\"A legal hold on these records keeps them unchanged until it is lifted.\"");
+			if (kept > 0)
+			{
+				appendStringInfo(&receipt, ",\"kept_columns\":[%s],\"kept_until\":", kept_cols.data);
+				if (until)
+					escape_json(&receipt, until);
+				else
+					appendStringInfoString(&receipt, "null");
+				appendStringInfoString(&receipt, ",\"why\":");
+				escape_json(&receipt, l->classification == SL_CLASS_FISCAL
+							? "Fiscal records are kept for the statutory period (AWR art. 52: 7 years); only the columns labelled required keep their values, the rest is pseudonymised."
+							: "Archive records are kept for their retention period (Archiefwet 1995, selection list); only the columns labelled required keep their values, the rest is pseudonymised.");
+			}
+			appendStringInfoString(&receipt, "}");
+			first = false;
+		}
+	}
+	appendStringInfoString(&receipt, "]");
+
+	/* the audit trail loses the subject's personal values; proofs still verify */
+	{
+		Oid			ft[2] = {UUIDOID, TEXTOID};
+		Datum		fa[2] = {subject, CStringGetTextDatum(psprintf("erasure request %s", reqid))};
+		Oid			ct[3] = {UUIDOID, TEXTOID, INT8OID};
+		Datum		ca[3];
+
+		engine_exec("SELECT trail.forget_subject($1, $2)", 2, ft, fa, NULL, false);
+		r->forgotten++;
+		ca[0] = request;
+		ca[1] = CStringGetTextDatum(receipt.data);
+		ca[2] = Int64GetDatum(r->run_id);
+		if (SPI_execute_with_args("UPDATE retention.erasure_requests SET status = 'completed', completed_at = pg_catalog.now(), "
+								  "next_attempt_at = NULL, receipt = pg_catalog.jsonb_build_object('tables', $2::jsonb, "
+								  "'audit_trail', 'personal values in audit entries made unreadable (key destroyed)', 'run', $3) "
+								  "WHERE id = $1 RETURNING receipt::text", 3, ct, ca, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+			elog(ERROR, "retention: completing the erasure request failed");
+		status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	}
+	return status;
+}
+
+/* insert the report row; returns its id */
+static int64
+start_report(run_state *r)
+{
+	Oid			t[3] = {BOOLOID, INT8OID, FLOAT8OID};
+	Datum		a[3] = {BoolGetDatum(r->dry_run), Int64GetDatum(r->max_rows), Float8GetDatum(r->max_seconds)};
+	bool		isnull;
+
+	if (SPI_execute_with_args("INSERT INTO retention.runs (dry_run, max_rows, max_seconds, actor) "
+							  "VALUES ($1, $2, $3, retention.actor()) RETURNING id",
+							  3, t, a, NULL, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "retention: inserting the run report failed");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+static void
+finish_report(run_state *r, const char *status)
+{
+	Oid			t[12] = {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	INT8OID, FLOAT8OID, TEXTOID, INT8OID};
+	Datum		a[12];
+
+	a[0] = Int64GetDatum(r->run_id);
+	a[1] = CStringGetTextDatum(status);
+	a[2] = Int64GetDatum(r->computed);
+	a[3] = Int64GetDatum(r->expired);
+	a[4] = Int64GetDatum(r->anonymized);
+	a[5] = Int64GetDatum(r->destroyed);
+	a[6] = Int64GetDatum(r->erasures);
+	a[7] = Int64GetDatum(r->batches);
+	a[8] = Int64GetDatum(r->forgotten);
+	a[9] = Float8GetDatum(r->longest_ms);
+	a[10] = CStringGetTextDatum(psprintf("[%s]", r->notes.data));
+	a[11] = Int64GetDatum(0);
+	if (SPI_execute_with_args("UPDATE retention.runs SET status = $2, finished_at = pg_catalog.clock_timestamp(), "
+							  "computed = $3, expired = $4, anonymized = $5, destroyed = $6, erasures = $7, batches = $8, "
+							  "subjects_forgotten = $9, longest_batch_ms = $10, notes = $11::jsonb WHERE id = $1",
+							  11, t, a, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "retention: finishing the run report failed");
+}
+
+/*
+ * CALL retention.run(max_rows, max_seconds, dry_run)
+ *
+ * Called with CALL outside a transaction block (pg_cron, psql), it commits
+ * after every batch; inside a transaction block (or from a function) it
+ * runs in that transaction.
+ */
+PG_FUNCTION_INFO_V1(retention_run);
+Datum
+retention_run(PG_FUNCTION_ARGS)
+{
+	run_state	r;
+	bool		nonatomic = fcinfo->context && IsA(fcinfo->context, CallContext) &&
+		!castNode(CallContext, fcinfo->context)->atomic;
+	volatile bool locked = false;
+	bool		isnull;
+
+	memset(&r, 0, sizeof(r));
+	r.max_rows = PG_ARGISNULL(0) ? 100000 : PG_GETARG_INT32(0);
+	r.max_seconds = PG_ARGISNULL(1) ? 60 : PG_GETARG_INT32(1);
+	r.dry_run = PG_ARGISNULL(2) ? false : PG_GETARG_BOOL(2);
+	r.atomic = !nonatomic;
+	if (r.max_rows < 1 || r.max_rows > 100000000)
+		sl_raise("invalid_argument", "max_rows must lie between 1 and 100000000.", NULL);
+	if (r.max_seconds < 1 || r.max_seconds > 86400)
+		sl_raise("invalid_argument", "max_seconds must lie between 1 and 86400.", NULL);
+	if (!superuser())
+	{
+		HeapTuple	rt = SearchSysCache1(AUTHOID, ObjectIdGetDatum(GetUserId()));
+		bool		bypass = HeapTupleIsValid(rt) && ((Form_pg_authid) GETSTRUCT(rt))->rolbypassrls;
+
+		if (HeapTupleIsValid(rt))
+			ReleaseSysCache(rt);
+		if (!bypass)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("retention.run must be run by a superuser or a role with BYPASSRLS"),
+					 errdetail("The job reads and rewrites every managed table and the retention schema, whose policies deny everyone else."),
+					 errhint("Schedule it with retention.schedule() as the extension owner.")));
+	}
+
+	/* SPI's procedure context outlives the commits of a non-atomic call */
+	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
+		elog(ERROR, "retention: SPI_connect failed");
+	initStringInfo(&r.notes);
+	INSTR_TIME_SET_CURRENT(r.started);
+	PG_TRY();
+	{
+		if (SPI_execute("SELECT pg_catalog.pg_try_advisory_lock(" CppAsString2(RETENTION_RUN_LOCK) ")", false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "retention: advisory lock failed");
+		locked = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (!locked)
+		{
+			/* overlapping runs would be harmless (SKIP LOCKED), but one is enough */
+			r.run_id = start_report(&r);
+			note(&r, "another run was in progress; this one did nothing%s%s", "", "");
+			finish_report(&r, "skipped");
+		}
+		else
+		{
+			List	   *tables;
+			ListCell   *lc;
+
+			mark_interrupted();
+			r.run_id = start_report(&r);
+			commit_batch(&r);
+			tables = load_managed();
+			foreach(lc, tables)
+			{
+				managed    *m = (managed *) lfirst(lc);
+
+				if (m->problem)
+					note(&r, "%s skipped: %s", m->qname, m->problem);
+			}
+			run_erasures(&r, tables);
+			foreach(lc, tables)
+			{
+				managed    *m = (managed *) lfirst(lc);
+
+				if (m->problem)
+					continue;
+				if (out_of_budget(&r))
+					break;
+				process_table(&r, m);
+			}
+			if (!r.dry_run)
+				forget_finished_subjects(&r, tables);
+			finish_report(&r, r.dry_run ? "dry_run" : out_of_budget(&r) ? "limit_reached" : "completed");
+			if (SPI_execute("SELECT pg_catalog.pg_advisory_unlock(" CppAsString2(RETENTION_RUN_LOCK) ")", false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "retention: advisory unlock failed");
+			locked = false;
+		}
+		commit_batch(&r);
+	}
+	PG_CATCH();
+	{
+		if (locked)
+			DirectFunctionCall1(pg_advisory_unlock_int8, Int64GetDatum(RETENTION_RUN_LOCK));
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * retention.execute_erasure(request uuid) -> jsonb receipt: run one
+ * erasure request now, in the caller's transaction.
+ */
+PG_FUNCTION_INFO_V1(retention_execute_erasure);
+Datum
+retention_execute_erasure(PG_FUNCTION_ARGS)
+{
+	run_state	r;
+	List	   *tables;
+	char	   *receipt;
+	Datum		out;
+	char	   *idtext = DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(0)));
+
+	memset(&r, 0, sizeof(r));
+	r.atomic = true;
+	r.max_rows = PG_INT64_MAX;
+	r.max_seconds = 1e9;
+	initStringInfo(&r.notes);
+	INSTR_TIME_SET_CURRENT(r.started);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "retention: SPI_connect failed");
+	{
+		Oid			t[1] = {UUIDOID};
+		Datum		a[1] = {PG_GETARG_DATUM(0)};
+
+		if (SPI_execute_with_args("SELECT 1 FROM retention.erasure_requests e WHERE e.id = $1 FOR UPDATE",
+								  1, t, a, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			sl_raise("erasure_request_not_found", NULL, NULL);
+	}
+	tables = load_managed();
+	(void) erase_one(&r, tables, PG_GETARG_DATUM(0), idtext);
+	if (SPI_execute_with_args("SELECT retention.erasure_request($1)::text", 1,
+							  (Oid[]) {UUIDOID}, (Datum[]) {PG_GETARG_DATUM(0)}, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1 || (receipt = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)) == NULL)
+		elog(ERROR, "retention: reading the erasure receipt failed");
+	out = DirectFunctionCall1(jsonb_in, CStringGetDatum(receipt));
+	out = SPI_datumTransfer(out, false, -1);
+	SPI_finish();
+	PG_RETURN_DATUM(out);
+}
+
+/*
+ * retention._recompute(organization uuid) -> bigint: recompute
+ * retention_until of the organisation's active and archived records after
+ * its profile or overrides changed (archived rows included, which the
+ * guard would refuse to a client).
+ */
+PG_FUNCTION_INFO_V1(retention_recompute);
+Datum
+retention_recompute(PG_FUNCTION_ARGS)
+{
+	List	   *tables;
+	ListCell   *lc;
+	int64		total = 0;
+	Oid			t[1] = {UUIDOID};
+	Datum		a[1] = {PG_GETARG_DATUM(0)};
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "retention: SPI_connect failed");
+	tables = load_managed();
+	foreach(lc, tables)
+	{
+		managed    *m = (managed *) lfirst(lc);
+		const sl_table_label *l = &m->lab;
+
+		if (m->problem)
+			continue;
+		total += engine_exec(psprintf("UPDATE %s t SET %s = (t.%s + retention.period(t.%s, '%s', %s))::pg_catalog.timestamptz "
+									  "WHERE t.%s = $1 AND COALESCE(t.%s::text, 'active') IN ('active', 'archived') "
+									  "AND t.%s IS DISTINCT FROM (t.%s + retention.period(t.%s, '%s', %s))::pg_catalog.timestamptz",
+									  m->qname, q(l->until), q(l->anchor), q(l->organization),
+									  sl_classification_name(l->classification),
+									  l->result[0] ? psprintf("t.%s::text", q(l->result)) : "NULL::text",
+									  q(l->organization), q(l->status),
+									  q(l->until), q(l->anchor), q(l->organization),
+									  sl_classification_name(l->classification),
+									  l->result[0] ? psprintf("t.%s::text", q(l->result)) : "NULL::text"),
+							 1, t, a, NULL, false);
+	}
+	SPI_finish();
+	PG_RETURN_INT64(total);
+}
