@@ -53,7 +53,9 @@ CREATE FUNCTION retention.letters(n bigint) RETURNS text
 -- Tables
 -------------------------------------------------------------------------------
 
--- Platform-wide defaults.
+-- Platform-wide defaults; no row means the defaults below (the table
+-- starts empty so that a restored dump does not collide with an install
+-- row). Change them with retention.set_defaults().
 CREATE TABLE retention.config (
   singleton        boolean PRIMARY KEY DEFAULT true CHECK (singleton),
   default_profile  text NOT NULL DEFAULT 'vng_2020',
@@ -121,7 +123,8 @@ CREATE TABLE retention.holds (
   lift_reason      text,
   CHECK ((scope = 'subject') = (subject IS NOT NULL)),
   CHECK ((scope = 'record') = (relid IS NOT NULL AND record IS NOT NULL)),
-  CHECK ((lifted_at IS NULL) = (lifted_by IS NULL))
+  CHECK ((lifted_at IS NULL) = (lifted_by IS NULL)),
+  UNIQUE (organization_id, id)
 );
 CREATE INDEX holds_active_idx ON retention.holds (organization_id) WHERE lifted_at IS NULL;
 
@@ -135,7 +138,8 @@ CREATE TABLE retention.notifications (
   record_count     bigint NOT NULL CHECK (record_count > 0),
   run_id           bigint,
   created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  delivered_at     timestamptz
+  delivered_at     timestamptz,
+  UNIQUE (organization_id, id)
 );
 CREATE INDEX notifications_pending_idx ON retention.notifications (organization_id, id) WHERE delivered_at IS NULL;
 
@@ -230,7 +234,6 @@ SELECT p.id, v.classification, v.result, v.period::interval
        (VALUES ('archive', '', '7 years'), ('archive', 'granted', '7 years'), ('archive', 'not_granted', '5 years'),
                ('personal', '', '1 year'), ('operational', '', '1 year'),
                ('fiscal', '', '7 years')) v(classification, result, period);
-INSERT INTO retention.config DEFAULT VALUES;
 
 SELECT pg_catalog.pg_extension_config_dump('retention.config', '');
 SELECT pg_catalog.pg_extension_config_dump('retention.profiles', $$WHERE id NOT IN ('vng_2020', 'provisa')$$);
@@ -291,7 +294,7 @@ CREATE FUNCTION retention.period(organization_id uuid, classification text, resu
   AS $fn$
   WITH prof AS (
     SELECT COALESCE((SELECT s.profile FROM retention.settings s WHERE s.organization_id = $1),
-                    (SELECT c.default_profile FROM retention.config c)) AS id)
+                    (SELECT c.default_profile FROM retention.config c), 'vng_2020') AS id)
   SELECT COALESCE(
     (SELECT o.period FROM retention.overrides o
       WHERE o.organization_id = $1 AND o.classification = $2 AND o.result = COALESCE($3, '') AND $3 IS NOT NULL),
@@ -336,6 +339,34 @@ BEGIN
   PERFORM trail.log(configure.organization_id, 'retention.configured', 'retention.settings',
                     pg_catalog.to_jsonb(s), NULL);
   RETURN pg_catalog.to_jsonb(s);
+END
+$fn$;
+
+-- Platform-wide defaults (NULL keeps the current value).
+CREATE FUNCTION retention.set_defaults(profile text DEFAULT NULL, strategy text DEFAULT NULL, grace interval DEFAULT NULL)
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  AS $fn$
+DECLARE c retention.config;
+BEGIN
+  IF profile IS NOT NULL AND NOT EXISTS (SELECT 1 FROM retention.profiles p WHERE p.id = profile) THEN
+    PERFORM retention.raise('retention_profile_not_found', pg_catalog.format('There is no retention profile %L.', profile));
+  END IF;
+  IF strategy IS NOT NULL AND strategy NOT IN ('replace', 'remove') THEN
+    PERFORM retention.raise('invalid_argument', 'The anonymisation strategy is replace or remove.');
+  END IF;
+  IF grace IS NOT NULL AND (grace < interval '0' OR grace > interval '1 year') THEN
+    PERFORM retention.raise('invalid_argument', 'The grace period lies between 0 and 1 year.');
+  END IF;
+  INSERT INTO retention.config AS x (singleton, default_profile, strategy, grace)
+  VALUES (true, COALESCE(set_defaults.profile, 'vng_2020'), COALESCE(set_defaults.strategy, 'replace'),
+          COALESCE(set_defaults.grace, interval '30 days'))
+  ON CONFLICT ON CONSTRAINT config_pkey DO UPDATE
+     SET default_profile = COALESCE(set_defaults.profile, x.default_profile),
+         strategy = COALESCE(set_defaults.strategy, x.strategy),
+         grace = COALESCE(set_defaults.grace, x.grace)
+  RETURNING * INTO c;
+  PERFORM trail.log(NULL, 'retention.defaults_set', 'retention.config', pg_catalog.to_jsonb(c), NULL);
+  RETURN pg_catalog.to_jsonb(c);
 END
 $fn$;
 

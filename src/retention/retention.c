@@ -701,8 +701,8 @@ build_statements(managed *m)
 	const sl_table_label *l = &m->lab;
 	char	   *range = "t.ctid OPERATOR(pg_catalog.>=) $1 AND t.ctid OPERATOR(pg_catalog.<) $2";
 	char	   *status = psprintf("COALESCE(t.%s::text, 'active')", q(l->status));
-	char	   *grace_from = " LEFT JOIN retention.settings s ON s.organization_id = t.%s CROSS JOIN retention.config cfg";
-	char	   *due = psprintf("t.%s <= pg_catalog.now() - COALESCE(s.grace, cfg.grace)", q(l->until));
+	char	   *grace_from = " LEFT JOIN retention.settings s ON s.organization_id = t.%s LEFT JOIN retention.config cfg ON true";
+	char	   *due = psprintf("t.%s <= pg_catalog.now() - COALESCE(s.grace, cfg.grace, interval '30 days')", q(l->until));
 
 	m->sql_compute = psprintf(
 							  "WITH c AS (SELECT t.ctid AS rid FROM %s t WHERE %s AND t.%s IS NULL AND t.%s IS NOT NULL "
@@ -739,7 +739,7 @@ build_statements(managed *m)
 							  log_tail("u", "retention.destroyed", "retention period passed"));
 	else
 		m->sql_act = psprintf(
-							  "WITH c AS (SELECT t.ctid AS rid, t.%s AS o, %s AS s, %s AS f, COALESCE(s.strategy, cfg.strategy) AS strat "
+							  "WITH c AS (SELECT t.ctid AS rid, t.%s AS o, %s AS s, %s AS f, COALESCE(s.strategy, cfg.strategy, 'replace') AS strat "
 							  "FROM %s t%s WHERE %s AND %s = 'retention_expired' AND %s AND %s "
 							  "FOR UPDATE OF t SKIP LOCKED), "
 							  "u AS (UPDATE %s t SET %s%s = 'anonymized', %s = pg_catalog.now() FROM c%s WHERE t.ctid = c.rid "
@@ -1010,8 +1010,8 @@ process_table(run_state *r, managed *m)
 								   "SELECT pg_catalog.count(*) FILTER (WHERE t.%s IS NULL AND t.%s IS NOT NULL AND %s IN ('active','archived')), "
 								   "pg_catalog.count(*) FILTER (WHERE %s IN ('active','archived') AND t.%s <= pg_catalog.now() AND %s), "
 								   "pg_catalog.count(*) FILTER (WHERE %s = 'retention_expired' AND %s AND "
-								   "t.%s <= pg_catalog.now() - COALESCE(s.grace, cfg.grace)) "
-								   "FROM %s t LEFT JOIN retention.settings s ON s.organization_id = t.%s CROSS JOIN retention.config cfg",
+								   "t.%s <= pg_catalog.now() - COALESCE(s.grace, cfg.grace, interval '30 days')) "
+								   "FROM %s t LEFT JOIN retention.settings s ON s.organization_id = t.%s LEFT JOIN retention.config cfg ON true",
 								   q(m->lab.until), q(m->lab.anchor), status,
 								   status, q(m->lab.until), hold_guard(m),
 								   status, hold_guard(m), q(m->lab.until),
@@ -1236,9 +1236,9 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 			: pstrdup("false");
 		ta[2] = CStringGetTextDatum(m->qname);
 		sql = psprintf(
-					   "WITH c AS (SELECT t.ctid AS rid, t.%s AS o, t.%s AS s, %s AS f, COALESCE(s.strategy, cfg.strategy) AS strat, "
+					   "WITH c AS (SELECT t.ctid AS rid, t.%s AS o, t.%s AS s, %s AS f, COALESCE(s.strategy, cfg.strategy, 'replace') AS strat, "
 					   "  %s AS keep FROM %s t LEFT JOIN retention.settings s ON s.organization_id = t.%s "
-					   "  CROSS JOIN retention.config cfg "
+					   "  LEFT JOIN retention.config cfg ON true "
 					   "  WHERE t.%s = $1 AND ($2::uuid IS NULL OR t.%s = $2) AND %s <> 'anonymized' AND %s FOR UPDATE OF t), "
 					   "full_rows AS (UPDATE %s t SET %s%s = 'anonymized', %s = pg_catalog.now() FROM c%s "
 					   "  WHERE t.ctid = c.rid AND NOT c.keep RETURNING c.o AS o, %s AS k), "

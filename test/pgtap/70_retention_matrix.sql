@@ -157,7 +157,7 @@ SELECT is(pgrst.err($$ UPDATE tm.suppliers SET anonymized_at = now() WHERE kvk_n
   'PT409 invalid_transition', 'only the job sets anonymized_at');
 
 -- 28-36 the job: expire, then anonymize or destroy --------------------------
-UPDATE retention.config SET grace = '0';
+SELECT retention.set_defaults(grace => '0') IS NOT NULL AS defaults_set;
 SELECT retention.place_hold(:o2, 'Bezwaarprocedure 2026-3') AS org_hold \gset
 CALL retention.run(dry_run => true);
 SELECT is((SELECT array[expired, anonymized, destroyed] FROM retention.runs ORDER BY id DESC LIMIT 1),

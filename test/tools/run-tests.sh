@@ -231,6 +231,50 @@ if has_suite outside; then
   fi
 fi
 
+# --- retention: labels survive dump and restore; the pg_cron job ------------
+if has_suite outside; then
+  echo "== retention labels through pg_dump/pg_restore; the pg_cron job"
+  OUT=$RESULTS/retention; mkdir -p "$OUT"
+  r() { "${PSQL[@]}" -d "$1" -tA -c "$2"; }
+  labels="SELECT string_agg(objname || '=' || label, ';' ORDER BY objname) FROM pg_seclabels WHERE provider = 'retention'"
+  if make_test_db startlijn_dump &&
+     r startlijn_dump "CREATE TABLE public.people (id uuid PRIMARY KEY, organization_id uuid NOT NULL, name text,
+                         ended date, archive_status text NOT NULL DEFAULT 'active', retention_until timestamptz, anonymized_at timestamptz);
+                       SECURITY LABEL FOR retention ON TABLE public.people IS 'classification=personal;organization=organization_id;anchor=ended;subject=id';
+                       SECURITY LABEL FOR retention ON COLUMN public.people.name IS 'pii:name';
+                       SELECT retention.manage('public.people');
+                       SELECT retention.set_defaults(grace => '7 days');" > "$OUT/setup.log" 2>&1 &&
+     "$PG_BIN/pg_dump" -Fc -d startlijn_dump -f "$OUT/dump" 2>> "$OUT/setup.log" &&
+     "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS startlijn_restored" -c "CREATE DATABASE startlijn_restored" >/dev/null; then
+    "$PG_BIN/pg_restore" -d startlijn_restored "$OUT/dump" > "$OUT/restore.log" 2>&1
+    before=$(r startlijn_dump "$labels"); after=$(r startlijn_restored "$labels")
+    guard=$(r startlijn_restored "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.people'::regclass AND tgname = 'retention_guard'")
+    grace=$(r startlijn_restored "SELECT grace FROM retention.config")
+    if [ -n "$before" ] && [ "$before" = "$after" ] && [ "$guard" = 1 ] && [ "$grace" = "7 days" ] &&
+       ! grep -q 'retention' "$OUT/restore.log"; then
+      note_pass 1; echo "   2 labels, the guard trigger and the retention defaults survive pg_dump/pg_restore"
+    else
+      note_fail 1 "retention labels after restore: '$after' (was '$before'), guard $guard, grace '$grace' (test/results/retention/)"
+    fi
+  else
+    note_fail 1 "retention dump/restore: setup (test/results/retention/setup.log)"
+  fi
+  # pg_cron runs in the database named by cron.database_name
+  if r postgres "CREATE DATABASE startlijn_cron" >/dev/null 2>&1 || true; then :; fi
+  if r startlijn_cron "CREATE EXTENSION IF NOT EXISTS pg_cron; CREATE EXTENSION IF NOT EXISTS startlijn_retention CASCADE" > "$OUT/cron.log" 2>&1 &&
+     r startlijn_cron "SELECT retention.schedule('*/10 * * * *', max_rows => 5000, max_seconds => 30)" >> "$OUT/cron.log" 2>&1; then
+    cmd=$(r startlijn_cron "SELECT command FROM cron.job WHERE jobname = 'startlijn-retention' AND schedule = '*/10 * * * *'")
+    if [ -n "$cmd" ] && "${PSQL[@]}" -d startlijn_cron -c "$cmd" >> "$OUT/cron.log" 2>&1 &&
+       [ "$(r startlijn_cron "SELECT status || ' ' || actor FROM retention.runs ORDER BY id DESC LIMIT 1")" = "completed job:postgres" ]; then
+      note_pass 1; echo "   retention.schedule() registers '$cmd'; run as the job, it completes and reports"
+    else
+      note_fail 1 "retention pg_cron job: '$cmd' (test/results/retention/cron.log)"
+    fi
+  else
+    note_fail 1 "retention pg_cron job: setup (test/results/retention/cron.log)"
+  fi
+fi
+
 # --- no token text in the server log ------------------------------------------
 # The suites above issue tokens and fail redeems with the token spelled out in
 # top-level statements; errors of calls that carry a token hide their
