@@ -174,7 +174,8 @@ CREATE TABLE retention.erasure_requests (
   next_attempt_at   timestamptz,
   completed_at      timestamptz,
   receipt           jsonb,
-  CHECK ((status = 'completed') = (completed_at IS NOT NULL))
+  CHECK ((status = 'completed') = (completed_at IS NOT NULL)),
+  UNIQUE (organization_id, id)
 );
 -- one open request per subject and scope: a repeated request returns the open one
 CREATE UNIQUE INDEX erasure_requests_open_idx ON retention.erasure_requests
