@@ -307,16 +307,11 @@ CREATE FUNCTION retention.period(organization_id uuid, classification text, resu
       WHERE p.profile = prof.id AND p.classification = $2 AND p.result = ''))
 $fn$;
 
-CREATE FUNCTION retention.configure(
-    organization_id uuid, profile text DEFAULT NULL, strategy text DEFAULT NULL,
-    grace interval DEFAULT NULL, notify boolean DEFAULT NULL)
-  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+-- Validate a profile, strategy and grace period (NULL = not given).
+CREATE FUNCTION retention._check_choices(profile text, strategy text, grace interval) RETURNS void
+  LANGUAGE plpgsql STABLE SET search_path = ''
   AS $fn$
-DECLARE s retention.settings;
 BEGIN
-  IF organization_id IS NULL THEN
-    PERFORM retention.raise('missing_argument', 'The organisation is required.');
-  END IF;
   IF profile IS NOT NULL AND NOT EXISTS (SELECT 1 FROM retention.profiles p WHERE p.id = profile) THEN
     PERFORM retention.raise('retention_profile_not_found', pg_catalog.format('There is no retention profile %L.', profile),
                             'The shipped profiles are vng_2020 and provisa.');
@@ -327,6 +322,20 @@ BEGIN
   IF grace IS NOT NULL AND (grace < interval '0' OR grace > interval '1 year') THEN
     PERFORM retention.raise('invalid_argument', 'The grace period lies between 0 and 1 year.');
   END IF;
+END
+$fn$;
+
+CREATE FUNCTION retention.configure(
+    organization_id uuid, profile text DEFAULT NULL, strategy text DEFAULT NULL,
+    grace interval DEFAULT NULL, notify boolean DEFAULT NULL)
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  AS $fn$
+DECLARE s retention.settings;
+BEGIN
+  IF organization_id IS NULL THEN
+    PERFORM retention.raise('missing_argument', 'The organisation is required.');
+  END IF;
+  PERFORM retention._check_choices(profile, strategy, grace);
   INSERT INTO retention.settings AS x (organization_id, profile, strategy, grace, notify)
   VALUES (configure.organization_id, configure.profile, configure.strategy, configure.grace, COALESCE(configure.notify, true))
   ON CONFLICT ON CONSTRAINT settings_pkey DO UPDATE
@@ -349,15 +358,7 @@ CREATE FUNCTION retention.set_defaults(profile text DEFAULT NULL, strategy text 
   AS $fn$
 DECLARE c retention.config;
 BEGIN
-  IF profile IS NOT NULL AND NOT EXISTS (SELECT 1 FROM retention.profiles p WHERE p.id = profile) THEN
-    PERFORM retention.raise('retention_profile_not_found', pg_catalog.format('There is no retention profile %L.', profile));
-  END IF;
-  IF strategy IS NOT NULL AND strategy NOT IN ('replace', 'remove') THEN
-    PERFORM retention.raise('invalid_argument', 'The anonymisation strategy is replace or remove.');
-  END IF;
-  IF grace IS NOT NULL AND (grace < interval '0' OR grace > interval '1 year') THEN
-    PERFORM retention.raise('invalid_argument', 'The grace period lies between 0 and 1 year.');
-  END IF;
+  PERFORM retention._check_choices(profile, strategy, grace);
   INSERT INTO retention.config AS x (singleton, default_profile, strategy, grace)
   VALUES (true, COALESCE(set_defaults.profile, 'vng_2020'), COALESCE(set_defaults.strategy, 'replace'),
           COALESCE(set_defaults.grace, interval '30 days'))

@@ -496,6 +496,7 @@ typedef struct managed
 	char	   *qname;			/* quoted schema.table */
 	sl_table_label lab;
 	char	   *pk;				/* quoted single-column primary key, or NULL */
+	char	   *pktype;			/* its type */
 	int			npii;
 	pii_col    *pii;
 	char	   *fk_guard;		/* " AND NOT EXISTS (...)" for each referencing key, or "" */
@@ -699,7 +700,9 @@ static void
 build_statements(managed *m)
 {
 	const sl_table_label *l = &m->lab;
-	char	   *range = "t.ctid OPERATOR(pg_catalog.>=) $1 AND t.ctid OPERATOR(pg_catalog.<) $2";
+	/* a slice of the primary key: ($1, $2], NULL = open end */
+	char	   *range = psprintf("($1::text IS NULL OR t.%s > $1::%s) AND ($2::text IS NULL OR t.%s <= $2::%s)",
+								 m->pk, m->pktype, m->pk, m->pktype);
 	char	   *status = psprintf("COALESCE(t.%s::text, 'active')", q(l->status));
 	char	   *grace_from = " LEFT JOIN retention.settings s ON s.organization_id = t.%s LEFT JOIN retention.config cfg ON true";
 	char	   *due = psprintf("t.%s <= pg_catalog.now() - COALESCE(s.grace, cfg.grace, interval '30 days')", q(l->until));
@@ -777,7 +780,10 @@ load_managed(void)
 					"          JOIN pg_catalog.pg_attribute pa ON pa.attrelid = f.confrelid AND pa.attnum = k.pk)), '') "
 					"     FROM pg_catalog.pg_constraint f WHERE f.contype = 'f' AND f.confrelid = l.objoid), ''), "
 					"  EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = l.objoid AND NOT g.tgisinternal "
-					"          AND g.tgfoid = 'retention.guard()'::pg_catalog.regprocedure AND g.tgenabled <> 'D') "
+					"          AND g.tgfoid = 'retention.guard()'::pg_catalog.regprocedure AND g.tgenabled <> 'D'), "
+					"  (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_index i "
+					"     JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+					"    WHERE i.indrelid = l.objoid AND i.indisprimary AND i.indnatts = 1) "
 					"FROM pg_catalog.pg_seclabel l "
 					"JOIN pg_catalog.pg_class c ON c.oid = l.objoid "
 					"JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace "
@@ -799,12 +805,16 @@ load_managed(void)
 		m->qname = pstrdup(SPI_getvalue(tup, tt->tupdesc, 3));
 		m->pk = SPI_getvalue(tup, tt->tupdesc, 4);
 		m->pk = m->pk ? pstrdup(m->pk) : NULL;
+		m->pktype = SPI_getvalue(tup, tt->tupdesc, 7);
+		m->pktype = m->pktype ? pstrdup(m->pktype) : NULL;
 		m->fk_guard = pstrdup(SPI_getvalue(tup, tt->tupdesc, 5));
 		m->has_guard = DatumGetBool(SPI_getbinval(tup, tt->tupdesc, 6, &isnull));
 		if (!sl_parse_table_label(label, strlen(label), &m->lab, err, sizeof(err)))
 			m->problem = pstrdup(err);
 		else if (!table_label_columns_ok(m->relid, &m->lab, err, sizeof(err)))
 			m->problem = pstrdup(err);
+		else if (m->pk == NULL)
+			m->problem = pstrdup("The table needs a single-column primary key; the job walks it in key order.");
 		else if (!m->has_guard)
 			m->problem = pstrdup("The table has no retention.guard() trigger; call retention.manage() for it.");
 		out = lappend(out, m);
@@ -952,14 +962,6 @@ engine_exec(const char *sql, int nargs, Oid *types, Datum *values, const char *n
 	return n;
 }
 
-static Datum
-tid_datum(BlockNumber b)
-{
-	ItemPointer p = palloc(sizeof(ItemPointerData));
-
-	ItemPointerSet(p, b, 0);
-	return PointerGetDatum(p);
-}
 
 /*
  * Forget the trail keys of subjects whose personal records are all
@@ -997,11 +999,13 @@ forget_finished_subjects(run_state *r, List *tables)
 static void
 process_table(run_state *r, managed *m)
 {
-	BlockNumber nblocks;
-	BlockNumber b = 0;
-	BlockNumber step = 16;
-	Oid			types[4] = {TIDOID, TIDOID, TEXTOID, INT8OID};
+	int64		step = 1000;
+	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, INT8OID};
 	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	char	   *lo = NULL;
+	char	   *bound_sql;
+	bool		done = false;
 
 	if (r->dry_run)
 	{
@@ -1029,33 +1033,37 @@ process_table(run_state *r, managed *m)
 		return;
 	}
 
-	{
-		/* the table's size now: rows written behind us by our own updates need no visit */
-		Oid			argt[1] = {OIDOID};
-		Datum		argv[1] = {ObjectIdGetDatum(m->relid)};
-		bool		isnull;
-
-		if (SPI_execute_with_args("SELECT (pg_catalog.pg_relation_size($1) / pg_catalog.current_setting('block_size')::bigint)::bigint",
-								  1, argt, argv, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "retention: relation size failed");
-		nblocks = (BlockNumber) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
 	args[2] = CStringGetTextDatum(m->qname);
 	args[3] = Int64GetDatum(r->run_id);
+	bound_sql = psprintf("SELECT t.%s::text FROM %s t WHERE ($1::text IS NULL OR t.%s > $1::%s) "
+						 "ORDER BY t.%s OFFSET $2 LIMIT 1", m->pk, m->qname, m->pk, m->pktype, m->pk);
 
-	while (b < nblocks && !out_of_budget(r))
+	/*
+	 * Walk the table in primary-key slices of `step` rows. Every phase sees
+	 * the same slice whatever our updates do to the rows' physical place.
+	 */
+	while (!done && !out_of_budget(r))
 	{
 		instr_time	t0,
 					t1;
 		double		ms;
-		BlockNumber e = (nblocks - b > step) ? b + step : nblocks;
 		int64		n;
+		char		bnulls[2] = {lo ? ' ' : 'n', ' '};
+		Datum		bargs[2] = {lo ? CStringGetTextDatum(lo) : (Datum) 0, Int64GetDatum(step - 1)};
+		char	   *hi;
 
-		args[0] = tid_datum(b);
-		args[1] = tid_datum(e);
 		INSTR_TIME_SET_CURRENT(t0);
-		n = engine_exec(m->sql_compute, 4, types, args, NULL, false);
+		if (SPI_execute_with_args(bound_sql, 2, (Oid[]) {TEXTOID, INT8OID}, bargs, bnulls, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "retention: finding the next slice failed");
+		hi = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) : NULL;
+		done = hi == NULL;
+		args[0] = lo ? CStringGetTextDatum(lo) : (Datum) 0;
+		args[1] = hi ? CStringGetTextDatum(hi) : (Datum) 0;
+		nulls[0] = lo ? ' ' : 'n';
+		nulls[1] = hi ? ' ' : 'n';
+		n = engine_exec(m->sql_compute, 4, types, args, nulls, false);
 		r->computed += n;
+
 		/*
 		 * Act on rows that were expired before this batch, then expire: a
 		 * record is never expired and anonymized (or destroyed) by the same
@@ -1063,14 +1071,14 @@ process_table(run_state *r, managed *m)
 		 */
 		if (m->sql_act)
 		{
-			n = engine_exec(m->sql_act, 4, types, args, NULL, true);
+			n = engine_exec(m->sql_act, 4, types, args, nulls, true);
 			if (m->lab.expire == SL_EXPIRE_DESTROY)
 				r->destroyed += n;
 			else
 				r->anonymized += n;
 			r->rows += n;
 		}
-		n = engine_exec(m->sql_expire, 4, types, args, NULL, true);
+		n = engine_exec(m->sql_expire, 4, types, args, nulls, true);
 		r->expired += n;
 		r->rows += n;
 		r->batches++;
@@ -1081,11 +1089,11 @@ process_table(run_state *r, managed *m)
 		if (ms > r->longest_ms)
 			r->longest_ms = ms;
 		/* aim at batches of 50 to 250 ms: short locks, few commits */
-		if (ms < 50 && step < 8192)
+		if (ms < 50 && step < 50000)
 			step *= 2;
-		else if (ms > 250 && step > 1)
+		else if (ms > 250 && step > 100)
 			step /= 2;
-		b = e;
+		lo = hi;				/* SPI's procedure context: survives the commit */
 	}
 }
 
