@@ -41,10 +41,6 @@ CREATE FUNCTION retention._loaded() RETURNS boolean
   LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'retention_loaded';
 SELECT retention._loaded();
 
--- NULL when the label is valid, else the reason (a sentence)
-CREATE FUNCTION retention.check_label(label text, for_column boolean DEFAULT false) RETURNS text
-  LANGUAGE c IMMUTABLE STRICT AS 'MODULE_PATHNAME', 'retention_check_label';
-
 -- 1 -> A, 26 -> Z, 27 -> AA
 CREATE FUNCTION retention.letters(n bigint) RETURNS text
   LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'retention_letters';
@@ -440,6 +436,9 @@ BEGIN
 END
 $fn$;
 
+CREATE FUNCTION retention._table_label(tbl regclass) RETURNS jsonb
+  LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'retention_table_label';
+
 CREATE FUNCTION retention.guard() RETURNS trigger
   LANGUAGE c AS 'MODULE_PATHNAME', 'retention_guard';
 COMMENT ON FUNCTION retention.guard() IS
@@ -470,23 +469,19 @@ CREATE FUNCTION retention.manage(tbl regclass) RETURNS jsonb
   AS $fn$
 DECLARE
   d jsonb;
-  label text;
-  why text;
+  parsed jsonb;
   subject name;
   cols name[];
 BEGIN
   PERFORM retention._loaded();
   d := retention.describe(tbl);
-  label := d OPERATOR(pg_catalog.->>) 'label';
-  IF label IS NULL THEN
+  -- parsed by the same C code as the job uses; an invalid label raises table_not_managed
+  parsed := retention._table_label(tbl);
+  IF parsed IS NULL THEN
     PERFORM retention.raise('table_not_managed', pg_catalog.format('Table %s has no retention label.', tbl),
       'SECURITY LABEL FOR retention ON TABLE ... IS ''classification=...;organization=...;anchor=...''.');
   END IF;
-  why := retention.check_label(label, false);
-  IF why IS NOT NULL THEN
-    PERFORM retention.raise('table_not_managed', why);
-  END IF;
-  subject := (pg_catalog.regexp_match(label, '(?:^|;)\s*subject\s*=\s*([a-z_][a-z0-9_$]*)'))[1];
+  subject := parsed OPERATOR(pg_catalog.->>) 'subject';
   SELECT pg_catalog.array_agg(k::name ORDER BY k) INTO cols
     FROM pg_catalog.jsonb_object_keys(d OPERATOR(pg_catalog.->) 'personal') k;
   IF cols IS NOT NULL AND subject IS NULL THEN

@@ -32,7 +32,6 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "portability/instr_time.h"
-#include "storage/bufmgr.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/json.h"
@@ -264,22 +263,35 @@ retention_letters(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(buf));
 }
 
-PG_FUNCTION_INFO_V1(retention_check_label);
+/* retention._table_label(tbl) -> the parsed table label as jsonb, NULL without one */
+PG_FUNCTION_INFO_V1(retention_table_label);
 Datum
-retention_check_label(PG_FUNCTION_ARGS)
+retention_table_label(PG_FUNCTION_ARGS)
 {
-	text	   *l = PG_GETARG_TEXT_PP(0);
-	bool		column = PG_GETARG_BOOL(1);
-	char		err[256];
-	sl_column_label c;
 	sl_table_label t;
-	bool		ok = column
-	? sl_parse_column_label(VARDATA_ANY(l), VARSIZE_ANY_EXHDR(l), &c, err, sizeof(err))
-	: sl_parse_table_label(VARDATA_ANY(l), VARSIZE_ANY_EXHDR(l), &t, err, sizeof(err));
+	StringInfoData s;
+	const char *cols[][2] = {
+		{"organization", t.organization}, {"anchor", t.anchor}, {"subject", t.subject}, {"result", t.result},
+		{"status", t.status}, {"until", t.until}, {"anonymized_at", t.anonymized_at},
+	};
+	int			i;
 
-	if (!ok)
-		PG_RETURN_TEXT_P(cstring_to_text(err));
-	PG_RETURN_NULL();
+	if (!table_label(PG_GETARG_OID(0), &t))
+		PG_RETURN_NULL();
+	initStringInfo(&s);
+	appendStringInfo(&s, "{\"classification\":\"%s\",\"expire\":\"%s\",\"subject_type\":\"%s\"",
+					 sl_classification_name(t.classification), sl_expire_name(t.expire),
+					 t.company_subject ? "company" : "person");
+	for (i = 0; i < (int) lengthof(cols); i++)
+	{
+		appendStringInfo(&s, ",\"%s\":", cols[i][0]);
+		if (cols[i][1][0])
+			escape_json(&s, cols[i][1]);
+		else
+			appendStringInfoString(&s, "null");
+	}
+	appendStringInfoChar(&s, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(s.data)));
 }
 
 /* ------------------------------------------------------------------------
@@ -502,6 +514,13 @@ typedef struct managed
 	char	   *fk_guard;		/* " AND NOT EXISTS (...)" for each referencing key, or "" */
 	bool		has_guard;
 	char	   *problem;		/* why the engine skips it, or NULL */
+	/* predicates on alias t (when_act also needs grace_join's s and cfg) */
+	char	   *status;			/* the state as text, NULL read as active */
+	char	   *until_expr;		/* anchor + period */
+	char	   *grace_join;
+	char	   *when_compute;
+	char	   *when_expire;
+	char	   *when_act;
 	/* statements */
 	char	   *sql_compute;
 	char	   *sql_expire;
@@ -696,6 +715,32 @@ log_tail(const char *cte, const char *action, const char *reason)
 #define PENDING_CTE "ps AS (INSERT INTO retention.pending_subjects (subject) SELECT DISTINCT x.s FROM u x " \
 	"WHERE x.s IS NOT NULL ON CONFLICT DO NOTHING)"
 
+/*
+ * The conditions of each phase, built once per table: the statements, the
+ * dry run's counts and _recompute use the same text, so a dry run counts
+ * exactly what a run would do.
+ */
+static void
+build_predicates(managed *m)
+{
+	const sl_table_label *l = &m->lab;
+
+	m->status = psprintf("COALESCE(t.%s::text, 'active')", q(l->status));
+	m->until_expr = psprintf("(t.%s + retention.period(t.%s, '%s', %s))::pg_catalog.timestamptz",
+							 q(l->anchor), q(l->organization), sl_classification_name(l->classification),
+							 l->result[0] ? psprintf("t.%s::text", q(l->result)) : "NULL::text");
+	m->grace_join = psprintf(" LEFT JOIN retention.settings s ON s.organization_id = t.%s "
+							 "LEFT JOIN retention.config cfg ON true", q(l->organization));
+	m->when_compute = psprintf("t.%s IS NULL AND t.%s IS NOT NULL AND %s IN ('active', 'archived')",
+							   q(l->until), q(l->anchor), m->status);
+	m->when_expire = psprintf("%s IN ('active', 'archived') AND t.%s <= pg_catalog.now() AND %s",
+							  m->status, q(l->until), hold_guard(m));
+	m->when_act = psprintf("%s = 'retention_expired' AND t.%s <= pg_catalog.now() - "
+						   "COALESCE(s.grace, cfg.grace, interval '30 days') AND %s%s",
+						   m->status, q(l->until), hold_guard(m),
+						   l->expire == SL_EXPIRE_DESTROY ? m->fk_guard : "");
+}
+
 static void
 build_statements(managed *m)
 {
@@ -703,30 +748,22 @@ build_statements(managed *m)
 	/* a slice of the primary key: ($1, $2], NULL = open end */
 	char	   *range = psprintf("($1::text IS NULL OR t.%s > $1::%s) AND ($2::text IS NULL OR t.%s <= $2::%s)",
 								 m->pk, m->pktype, m->pk, m->pktype);
-	char	   *status = psprintf("COALESCE(t.%s::text, 'active')", q(l->status));
-	char	   *grace_from = " LEFT JOIN retention.settings s ON s.organization_id = t.%s LEFT JOIN retention.config cfg ON true";
-	char	   *due = psprintf("t.%s <= pg_catalog.now() - COALESCE(s.grace, cfg.grace, interval '30 days')", q(l->until));
 
+	build_predicates(m);
 	m->sql_compute = psprintf(
-							  "WITH c AS (SELECT t.ctid AS rid FROM %s t WHERE %s AND t.%s IS NULL AND t.%s IS NOT NULL "
-							  "AND %s IN ('active', 'archived') FOR UPDATE OF t SKIP LOCKED) "
-							  "UPDATE %s t SET %s = (t.%s + retention.period(t.%s, '%s', %s))::pg_catalog.timestamptz "
-							  "FROM c WHERE t.ctid = c.rid",
-							  m->qname, range, q(l->until), q(l->anchor), status,
-							  m->qname, q(l->until), q(l->anchor), q(l->organization),
-							  sl_classification_name(l->classification),
-							  l->result[0] ? psprintf("t.%s::text", q(l->result)) : "NULL::text");
+							  "WITH c AS (SELECT t.ctid AS rid FROM %s t WHERE %s AND %s FOR UPDATE OF t SKIP LOCKED) "
+							  "UPDATE %s t SET %s = %s FROM c WHERE t.ctid = c.rid",
+							  m->qname, range, m->when_compute, m->qname, q(l->until), m->until_expr);
 
 	m->sql_expire = psprintf(
-							 "WITH c AS (SELECT t.ctid AS rid FROM %s t WHERE %s AND %s IN ('active', 'archived') "
-							 "AND t.%s <= pg_catalog.now() AND %s FOR UPDATE OF t SKIP LOCKED), "
+							 "WITH c AS (SELECT t.ctid AS rid FROM %s t WHERE %s AND %s FOR UPDATE OF t SKIP LOCKED), "
 							 "u AS (UPDATE %s t SET %s = 'retention_expired' FROM c WHERE t.ctid = c.rid "
 							 "RETURNING t.%s AS o, %s AS k), "
 							 "nt AS (INSERT INTO retention.notifications (organization_id, relid, kind, record_count, run_id) "
 							 "SELECT x.o, %u::oid, 'retention_expired', pg_catalog.count(*), $4::bigint FROM u x "
 							 "LEFT JOIN retention.settings s ON s.organization_id = x.o "
 							 "WHERE COALESCE(s.notify, true) GROUP BY x.o)%s",
-							 m->qname, range, status, q(l->until), hold_guard(m),
+							 m->qname, range, m->when_expire,
 							 m->qname, q(l->status), q(l->organization), pk_expr(m),
 							 m->relid, log_tail("u", "retention.expired", "retention period passed"));
 
@@ -734,21 +771,19 @@ build_statements(managed *m)
 		m->sql_act = NULL;
 	else if (l->expire == SL_EXPIRE_DESTROY)
 		m->sql_act = psprintf(
-							  "WITH c AS (SELECT t.ctid AS rid FROM %s t%s WHERE %s AND %s = 'retention_expired' AND %s AND %s%s "
-							  "FOR UPDATE OF t SKIP LOCKED), "
+							  "WITH c AS (SELECT t.ctid AS rid FROM %s t%s WHERE %s AND %s FOR UPDATE OF t SKIP LOCKED), "
 							  "u AS (DELETE FROM %s t USING c WHERE t.ctid = c.rid RETURNING t.%s AS o, %s AS k, %s AS s), " PENDING_CTE "%s",
-							  m->qname, psprintf(grace_from, q(l->organization)), range, status, due, hold_guard(m), m->fk_guard,
+							  m->qname, m->grace_join, range, m->when_act,
 							  m->qname, q(l->organization), pk_expr(m), subject_expr(m),
 							  log_tail("u", "retention.destroyed", "retention period passed"));
 	else
 		m->sql_act = psprintf(
 							  "WITH c AS (SELECT t.ctid AS rid, t.%s AS o, %s AS s, %s AS f, COALESCE(s.strategy, cfg.strategy, 'replace') AS strat "
-							  "FROM %s t%s WHERE %s AND %s = 'retention_expired' AND %s AND %s "
-							  "FOR UPDATE OF t SKIP LOCKED), "
+							  "FROM %s t%s WHERE %s AND %s FOR UPDATE OF t SKIP LOCKED), "
 							  "u AS (UPDATE %s t SET %s%s = 'anonymized', %s = pg_catalog.now() FROM c%s WHERE t.ctid = c.rid "
 							  "RETURNING c.o AS o, %s AS k, c.s AS s), %s%s",
 							  q(l->organization), subject_expr(m), fallback_expr(m),
-							  m->qname, psprintf(grace_from, q(l->organization)), range, status, due, hold_guard(m),
+							  m->qname, m->grace_join, range, m->when_act,
 							  m->qname, pii_set_list(m, false), q(l->status), q(l->anonymized_at), pseudonym_laterals(m),
 							  pk_expr(m), PENDING_CTE, log_tail("u", "retention.anonymized", "retention period passed"));
 }
@@ -908,11 +943,11 @@ out_of_budget(const run_state *r)
 }
 
 static void
-note(run_state *r, const char *fmt, const char *a, const char *b)
+note(run_state *r, const char *text)
 {
 	if (r->notes.len > 0)
 		appendStringInfoString(&r->notes, ", ");
-	escape_json(&r->notes, psprintf(fmt, a, b));
+	escape_json(&r->notes, text);
 }
 
 static void
@@ -984,9 +1019,8 @@ forget_finished_subjects(run_state *r, List *tables)
 
 		if (m->problem || m->npii == 0)
 			continue;
-		appendStringInfo(&s, " AND NOT EXISTS (SELECT 1 FROM %s t WHERE t.%s = p.subject "
-						 "AND COALESCE(t.%s::text, 'active') <> 'anonymized')",
-						 m->qname, q(m->lab.subject), q(m->lab.status));
+		appendStringInfo(&s, " AND NOT EXISTS (SELECT 1 FROM %s t WHERE t.%s = p.subject AND %s <> 'anonymized')",
+						 m->qname, q(m->lab.subject), m->status);
 	}
 	appendStringInfoString(&s, " RETURNING p.subject) "
 						   "SELECT pg_catalog.count(trail.forget_subject(d.subject, "
@@ -1009,17 +1043,9 @@ process_table(run_state *r, managed *m)
 
 	if (r->dry_run)
 	{
-		const char *status = psprintf("COALESCE(t.%s::text, 'active')", q(m->lab.status));
-		char	   *sql = psprintf(
-								   "SELECT pg_catalog.count(*) FILTER (WHERE t.%s IS NULL AND t.%s IS NOT NULL AND %s IN ('active','archived')), "
-								   "pg_catalog.count(*) FILTER (WHERE %s IN ('active','archived') AND t.%s <= pg_catalog.now() AND %s), "
-								   "pg_catalog.count(*) FILTER (WHERE %s = 'retention_expired' AND %s AND "
-								   "t.%s <= pg_catalog.now() - COALESCE(s.grace, cfg.grace, interval '30 days')) "
-								   "FROM %s t LEFT JOIN retention.settings s ON s.organization_id = t.%s LEFT JOIN retention.config cfg ON true",
-								   q(m->lab.until), q(m->lab.anchor), status,
-								   status, q(m->lab.until), hold_guard(m),
-								   status, hold_guard(m), q(m->lab.until),
-								   m->qname, q(m->lab.organization));
+		char	   *sql = psprintf("SELECT pg_catalog.count(*) FILTER (WHERE %s), pg_catalog.count(*) FILTER (WHERE %s), "
+									   "pg_catalog.count(*) FILTER (WHERE %s) FROM %s t%s",
+									   m->when_compute, m->when_expire, m->when_act, m->qname, m->grace_join);
 		bool		isnull;
 
 		if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
@@ -1103,7 +1129,11 @@ process_table(run_state *r, managed *m)
  * legal period keep the columns labelled required (until the period
  * ends), everything else is pseudonymised. Returns the receipt.
  */
-static char *erase_one(run_state *r, List *tables, Datum request, const char *reqid);
+static void erase_one(run_state *r, List *tables, Datum request, const char *reqid);
+
+/* open erasure requests that are due (blocked ones are retried daily or after lift_hold) */
+#define DUE_ERASURES "FROM retention.erasure_requests e WHERE e.status IN ('received', 'blocked') " \
+	"AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= pg_catalog.now())"
 
 static void
 mark_interrupted(void)
@@ -1116,52 +1146,43 @@ mark_interrupted(void)
 static void
 run_erasures(run_state *r, List *tables)
 {
-	for (;;)
+	bool		isnull;
+
+	if (r->dry_run)
 	{
-		Datum		id;
-		bool		isnull;
+		if (SPI_execute("SELECT pg_catalog.count(*) " DUE_ERASURES, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "retention: counting erasure requests failed");
+		r->erasures = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		return;
+	}
+	while (!out_of_budget(r))
+	{
 		char	   *idtext;
 
-		if (out_of_budget(r))
-			break;
-		if (SPI_execute("SELECT e.id FROM retention.erasure_requests e "
-						"WHERE e.status IN ('received', 'blocked') AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= pg_catalog.now()) "
-						"ORDER BY e.received_at, e.id LIMIT 1 FOR UPDATE SKIP LOCKED", false, 1) != SPI_OK_SELECT)
+		if (SPI_execute("SELECT e.id " DUE_ERASURES " ORDER BY e.received_at, e.id LIMIT 1 FOR UPDATE SKIP LOCKED",
+						false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "retention: reading erasure requests failed");
 		if (SPI_processed == 0)
 			break;
-		id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		idtext = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		id = DirectFunctionCall1(uuid_in, CStringGetDatum(idtext));
-		if (r->dry_run)
-		{
-			r->erasures++;
-			/* a dry run only counts: skip past this request */
-			if (SPI_execute("SELECT pg_catalog.count(*) FROM retention.erasure_requests e "
-							"WHERE e.status IN ('received', 'blocked')", true, 1) == SPI_OK_SELECT)
-				r->erasures = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			break;
-		}
-		(void) erase_one(r, tables, id, idtext);
+		erase_one(r, tables, DirectFunctionCall1(uuid_in, CStringGetDatum(idtext)), idtext);
 		r->erasures++;
 		commit_batch(r);
 	}
 }
 
-static char *
+static void
 erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 {
 	Oid			t1[1] = {UUIDOID};
 	Datum		a1[1] = {request};
 	Datum		subject,
-				org;
-	bool		subj_null,
-				org_null,
+				org = (Datum) 0;
+	bool		org_null,
 				isnull;
 	StringInfoData receipt;
 	char	   *holds;
 	bool		first = true;
-	char	   *status;
 	ListCell   *lc;
 	Oid			tt[5] = {UUIDOID, UUIDOID, TEXTOID, INT8OID, UUIDOID};
 	Datum		ta[5];
@@ -1170,9 +1191,9 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 	if (SPI_execute_with_args("SELECT e.subject, e.organization_id FROM retention.erasure_requests e WHERE e.id = $1",
 							  1, t1, a1, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		sl_raise("erasure_request_not_found", NULL, NULL);
-	subject = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &subj_null);
+	/* copies: the values outlive this result */
 	subject = DirectFunctionCall1(uuid_in, CStringGetDatum(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)));
-	org = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &org_null);
+	org_null = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2) == NULL;
 	if (!org_null)
 		org = DirectFunctionCall1(uuid_in, CStringGetDatum(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)));
 
@@ -1216,8 +1237,8 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 								  "next_attempt_at = pg_catalog.now() + interval '1 day' WHERE id = $1",
 								  3, bt, ba, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "retention: blocking the erasure request failed");
-		note(r, "erasure %s blocked by a legal hold%s", reqid, "");
-		return NULL;
+		note(r, psprintf("erasure %s blocked by a legal hold", reqid));
+		return;
 	}
 
 	initStringInfo(&receipt);
@@ -1231,13 +1252,11 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 	{
 		managed    *m = (managed *) lfirst(lc);
 		const sl_table_label *l = &m->lab;
-		char	   *status_e;
 		char	   *running;
 		char	   *sql;
 
 		if (m->problem || l->subject[0] == '\0' || m->npii == 0)
 			continue;
-		status_e = psprintf("COALESCE(t.%s::text, 'active')", q(l->status));
 		/* a legal period still runs for archive and fiscal records until retention_until */
 		running = (l->classification == SL_CLASS_ARCHIVE || l->classification == SL_CLASS_FISCAL)
 			? psprintf("(t.%s IS NULL OR t.%s > pg_catalog.now())", q(l->until), q(l->until))
@@ -1262,7 +1281,7 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 					   "  (SELECT pg_catalog.count(*) FROM %s t WHERE t.%s = $1 AND ($2::uuid IS NULL OR t.%s = $2) AND NOT %s)",
 					   q(l->organization), q(l->subject), fallback_expr(m),
 					   running, m->qname, q(l->organization),
-					   q(l->subject), q(l->organization), status_e, hold_guard(m),
+					   q(l->subject), q(l->organization), m->status, hold_guard(m),
 					   m->qname, pii_set_list(m, false), q(l->status), q(l->anonymized_at), pseudonym_laterals(m), pk_expr(m),
 					   m->qname, pii_set_list(m, true), q(l->status), q(l->status), pseudonym_laterals(m), pk_expr(m), q(l->until),
 					   m->qname, q(l->subject), q(l->organization), hold_guard(m));
@@ -1329,11 +1348,9 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 		if (SPI_execute_with_args("UPDATE retention.erasure_requests SET status = 'completed', completed_at = pg_catalog.now(), "
 								  "next_attempt_at = NULL, receipt = pg_catalog.jsonb_build_object('tables', $2::jsonb, "
 								  "'audit_trail', 'personal values in audit entries made unreadable (key destroyed)', 'run', $3) "
-								  "WHERE id = $1 RETURNING receipt::text", 3, ct, ca, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+								  "WHERE id = $1", 3, ct, ca, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "retention: completing the erasure request failed");
-		status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	}
-	return status;
 }
 
 /* insert the report row; returns its id */
@@ -1432,7 +1449,7 @@ retention_run(PG_FUNCTION_ARGS)
 		{
 			/* overlapping runs would be harmless (SKIP LOCKED), but one is enough */
 			r.run_id = start_report(&r);
-			note(&r, "another run was in progress; this one did nothing%s%s", "", "");
+			note(&r, "another run was in progress; this one did nothing");
 			finish_report(&r, "skipped");
 		}
 		else
@@ -1449,7 +1466,7 @@ retention_run(PG_FUNCTION_ARGS)
 				managed    *m = (managed *) lfirst(lc);
 
 				if (m->problem)
-					note(&r, "%s skipped: %s", m->qname, m->problem);
+					note(&r, psprintf("%s skipped: %s", m->qname, m->problem));
 			}
 			run_erasures(&r, tables);
 			foreach(lc, tables)
@@ -1550,16 +1567,10 @@ retention_recompute(PG_FUNCTION_ARGS)
 
 		if (m->problem)
 			continue;
-		total += engine_exec(psprintf("UPDATE %s t SET %s = (t.%s + retention.period(t.%s, '%s', %s))::pg_catalog.timestamptz "
-									  "WHERE t.%s = $1 AND COALESCE(t.%s::text, 'active') IN ('active', 'archived') "
-									  "AND t.%s IS DISTINCT FROM (t.%s + retention.period(t.%s, '%s', %s))::pg_catalog.timestamptz",
-									  m->qname, q(l->until), q(l->anchor), q(l->organization),
-									  sl_classification_name(l->classification),
-									  l->result[0] ? psprintf("t.%s::text", q(l->result)) : "NULL::text",
-									  q(l->organization), q(l->status),
-									  q(l->until), q(l->anchor), q(l->organization),
-									  sl_classification_name(l->classification),
-									  l->result[0] ? psprintf("t.%s::text", q(l->result)) : "NULL::text"),
+		total += engine_exec(psprintf("UPDATE %s t SET %s = %s WHERE t.%s = $1 AND %s IN ('active', 'archived') "
+									  "AND t.%s IS DISTINCT FROM %s",
+									  m->qname, q(l->until), m->until_expr, q(l->organization), m->status,
+									  q(l->until), m->until_expr),
 							 1, t, a, NULL, false);
 	}
 	SPI_finish();
