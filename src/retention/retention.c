@@ -19,6 +19,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
@@ -652,21 +653,75 @@ pii_set_list(const managed *m, bool keep_required)
 	return s.data;
 }
 
-/* the FROM items that number the subject of each row (pp, pc) */
+/*
+ * Pseudonym numbers for a whole batch in one statement. For each class
+ * (person pp, company pc) the CTE chain takes the batch's distinct
+ * (organisation, subject) pairs, reads the numbers already given, reserves
+ * one block of numbers per organisation on its counter row for the rest
+ * (one row lock, not one per subject) and records them. A pair whose insert
+ * conflicts (a concurrent execute_erasure numbered it first) falls back to
+ * retention._pseudonym, which reads the winner's number. The batch CTE
+ * (`src`) must have the columns o, who and strat.
+ */
 static char *
-pseudonym_laterals(const managed *m)
+pseudonym_chain(const char *src, const char *cls, const char *x, const char *needed)
+{
+	return psprintf(", w%s AS (SELECT DISTINCT b.o, b.who FROM %s b WHERE %s), "
+					"e%s AS (SELECT w.o, w.who, p.seq FROM w%s w LEFT JOIN retention.pseudonyms p "
+					"  ON p.organization_id = w.o AND p.class = '%s' AND p.subject = w.who), "
+					"n%s AS (SELECT e.o, e.who, pg_catalog.row_number() OVER (PARTITION BY e.o ORDER BY e.who) AS rn, "
+					"  pg_catalog.count(*) OVER (PARTITION BY e.o) AS cnt FROM e%s e WHERE e.seq IS NULL), "
+					"r%s AS (INSERT INTO retention.pseudonym_counters AS x (organization_id, class, last) "
+					"  SELECT n.o, '%s', pg_catalog.max(n.cnt) FROM n%s n GROUP BY n.o "
+					"  ON CONFLICT ON CONSTRAINT pseudonym_counters_pkey DO UPDATE SET last = x.last + EXCLUDED.last "
+					"  RETURNING x.organization_id AS o, x.last), "
+					"i%s AS (INSERT INTO retention.pseudonyms (organization_id, class, subject, seq) "
+					"  SELECT n.o, '%s', n.who, (r.last - n.cnt + n.rn)::integer FROM n%s n JOIN r%s r ON r.o = n.o "
+					"  ON CONFLICT DO NOTHING RETURNING organization_id AS o, subject AS who, seq), "
+					"%s AS (SELECT e.o, e.who, COALESCE(e.seq, i.seq, retention._pseudonym(e.o, e.who, '%s', NULL)) AS ps "
+					"  FROM e%s e LEFT JOIN i%s i ON i.o = e.o AND i.who = e.who)",
+					x, src, needed,
+					x, x, cls,
+					x, x,
+					x, cls, x,
+					x, cls, x, x,
+					x, cls, x, x);
+}
+
+/* the CTEs numbering the subjects of the batch `src` (pp, and pc when a column is a company) */
+static char *
+pseudonym_ctes(const managed *m, const char *src)
 {
 	const char *cls = m->lab.company_subject ? "company" : "person";
-	bool		rm = remove_needs_pseudonym(m);
 	char	   *s;
 
-	s = psprintf(" CROSS JOIN LATERAL (SELECT CASE WHEN c.strat = 'remove' AND NOT %s THEN NULL::integer "
-				 "ELSE retention._pseudonym(c.o, c.s, '%s', c.f) END AS ps OFFSET 0) pp",
-				 rm ? "true" : "false", cls);
-	if (uses_company(m))
-		s = psprintf("%s CROSS JOIN LATERAL (SELECT CASE WHEN c.strat = 'remove' THEN NULL::integer "
-					 "ELSE retention._pseudonym(c.o, c.s, 'company', c.f) END AS ps OFFSET 0) pc", s);
+	s = pseudonym_chain(src, cls, "pp", remove_needs_pseudonym(m) ? "true" : "b.strat <> 'remove'");
+	/* a company subject already has its company number in pp */
+	if (uses_company(m) && m->lab.company_subject)
+		s = psprintf("%s, pc AS (SELECT pp.o, pp.who, pp.ps FROM pp)", s);
+	else if (uses_company(m))
+		s = psprintf("%s%s", s, pseudonym_chain(src, "company", "pc", "b.strat <> 'remove'"));
 	return s;
+}
+
+/* the joins that give each row of c its numbers (pp.ps, pc.ps) */
+static char *
+pseudonym_joins(const managed *m)
+{
+	char	   *s = pstrdup(" LEFT JOIN pp ON pp.o = c.o AND pp.who = c.who");
+
+	if (uses_company(m))
+		s = psprintf("%s LEFT JOIN pc ON pc.o = c.o AND pc.who = c.who", s);
+	return s;
+}
+
+/* the key a row is numbered under: its subject, or a digest of its first personal value */
+static char *
+who_expr(const managed *m, const char *subject, const char *fallback)
+{
+	(void) m;
+	return psprintf("COALESCE(%s, pg_catalog.md5(pg_catalog.lower(pg_catalog.btrim(COALESCE(%s, ''))))::uuid)",
+					subject, fallback);
 }
 
 static char *
@@ -778,13 +833,13 @@ build_statements(managed *m)
 							  log_tail("u", "retention.destroyed", "retention period passed"));
 	else
 		m->sql_act = psprintf(
-							  "WITH c AS (SELECT t.ctid AS rid, t.%s AS o, %s AS s, %s AS f, COALESCE(s.strategy, cfg.strategy, 'replace') AS strat "
-							  "FROM %s t%s WHERE %s AND %s FOR UPDATE OF t SKIP LOCKED), "
+							  "WITH c AS (SELECT t.ctid AS rid, t.%s AS o, %s AS s, %s AS who, COALESCE(s.strategy, cfg.strategy, 'replace') AS strat "
+							  "FROM %s t%s WHERE %s AND %s FOR UPDATE OF t SKIP LOCKED)%s, "
 							  "u AS (UPDATE %s t SET %s%s = 'anonymized', %s = pg_catalog.now() FROM c%s WHERE t.ctid = c.rid "
 							  "RETURNING c.o AS o, %s AS k, c.s AS s), %s%s",
-							  q(l->organization), subject_expr(m), fallback_expr(m),
-							  m->qname, m->grace_join, range, m->when_act,
-							  m->qname, pii_set_list(m, false), q(l->status), q(l->anonymized_at), pseudonym_laterals(m),
+							  q(l->organization), subject_expr(m), who_expr(m, subject_expr(m), fallback_expr(m)),
+							  m->qname, m->grace_join, range, m->when_act, pseudonym_ctes(m, "c"),
+							  m->qname, pii_set_list(m, false), q(l->status), q(l->anonymized_at), pseudonym_joins(m),
 							  pk_expr(m), PENDING_CTE, log_tail("u", "retention.anonymized", "retention period passed"));
 }
 
@@ -1181,6 +1236,7 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 	bool		org_null,
 				isnull;
 	StringInfoData receipt;
+	StringInfoData hooked;
 	char	   *holds;
 	bool		first = true;
 	ListCell   *lc;
@@ -1263,10 +1319,10 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 			: pstrdup("false");
 		ta[2] = CStringGetTextDatum(m->qname);
 		sql = psprintf(
-					   "WITH c AS (SELECT t.ctid AS rid, t.%s AS o, t.%s AS s, %s AS f, COALESCE(s.strategy, cfg.strategy, 'replace') AS strat, "
+					   "WITH c AS (SELECT t.ctid AS rid, t.%s AS o, t.%s AS s, %s AS who, COALESCE(s.strategy, cfg.strategy, 'replace') AS strat, "
 					   "  %s AS keep FROM %s t LEFT JOIN retention.settings s ON s.organization_id = t.%s "
 					   "  LEFT JOIN retention.config cfg ON true "
-					   "  WHERE t.%s = $1 AND ($2::uuid IS NULL OR t.%s = $2) AND %s <> 'anonymized' AND %s FOR UPDATE OF t), "
+					   "  WHERE t.%s = $1 AND ($2::uuid IS NULL OR t.%s = $2) AND %s <> 'anonymized' AND %s FOR UPDATE OF t)%s, "
 					   "full_rows AS (UPDATE %s t SET %s%s = 'anonymized', %s = pg_catalog.now() FROM c%s "
 					   "  WHERE t.ctid = c.rid AND NOT c.keep RETURNING c.o AS o, %s AS k), "
 					   "kept_rows AS (UPDATE %s t SET %s%s = t.%s FROM c%s "
@@ -1279,11 +1335,11 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 					   "SELECT (SELECT pg_catalog.count(*) FROM full_rows), (SELECT pg_catalog.count(*) FROM kept_rows), "
 					   "  (SELECT pg_catalog.max(until)::text FROM kept_rows), (SELECT pg_catalog.count(*) FROM logged), "
 					   "  (SELECT pg_catalog.count(*) FROM %s t WHERE t.%s = $1 AND ($2::uuid IS NULL OR t.%s = $2) AND NOT %s)",
-					   q(l->organization), q(l->subject), fallback_expr(m),
+					   q(l->organization), q(l->subject), who_expr(m, tcol(l->subject), fallback_expr(m)),
 					   running, m->qname, q(l->organization),
-					   q(l->subject), q(l->organization), m->status, hold_guard(m),
-					   m->qname, pii_set_list(m, false), q(l->status), q(l->anonymized_at), pseudonym_laterals(m), pk_expr(m),
-					   m->qname, pii_set_list(m, true), q(l->status), q(l->status), pseudonym_laterals(m), pk_expr(m), q(l->until),
+					   q(l->subject), q(l->organization), m->status, hold_guard(m), pseudonym_ctes(m, "c"),
+					   m->qname, pii_set_list(m, false), q(l->status), q(l->anonymized_at), pseudonym_joins(m), pk_expr(m),
+					   m->qname, pii_set_list(m, true), q(l->status), q(l->status), pseudonym_joins(m), pk_expr(m), q(l->until),
 					   m->qname, q(l->subject), q(l->organization), hold_guard(m));
 		{
 			int64		erased,
@@ -1333,22 +1389,75 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 	}
 	appendStringInfoString(&receipt, "]");
 
+	/*
+	 * The integrating system's hooks erase what it holds outside labelled
+	 * tables; before the key is destroyed, so the audit entries of their
+	 * changes are shredded with the rest.
+	 */
+	initStringInfo(&hooked);
+	appendStringInfoString(&hooked, "{");
+	/* a database still at version 0.1 has no hooks table (the library serves both) */
+	if (!OidIsValid(get_relname_relid("erasure_hooks", get_namespace_oid("retention", false))))
+		;
+	else if (SPI_execute("SELECT h.name, pg_catalog.to_regprocedure(h.function || '(uuid,uuid,uuid)')::pg_catalog.oid::text "
+						 "FROM retention.erasure_hooks h ORDER BY h.position, h.name", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "retention: reading the erasure hooks failed");
+	else
+	{
+		SPITupleTable *ht = SPI_tuptable;
+		uint64		nh = SPI_processed,
+					j;
+		bool		firsthook = true;
+
+		for (j = 0; j < nh; j++)
+		{
+			char	   *hname = SPI_getvalue(ht->vals[j], ht->tupdesc, 1);
+			char	   *hoid = SPI_getvalue(ht->vals[j], ht->tupdesc, 2);
+			char	   *out = NULL;
+
+			if (hoid != NULL)
+			{
+				Oid			kt[3] = {UUIDOID, UUIDOID, UUIDOID};
+				Datum		ka[3] = {request, subject, org};
+				char		kn[3] = {' ', ' ', org_null ? 'n' : ' '};
+
+				Oid			fn = atooid(hoid);
+
+				engine_exec(psprintf("SELECT %s($1, $2, $3)::text",
+									 quote_qualified_identifier(get_namespace_name(get_func_namespace(fn)),
+																get_func_name(fn))),
+							3, kt, ka, kn, false);
+				out = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			}
+			else
+				out = pstrdup("{\"skipped\": \"The hook's function no longer exists.\"}");
+			if (out == NULL)
+				continue;
+			appendStringInfo(&hooked, "%s", firsthook ? "" : ",");
+			escape_json(&hooked, hname);
+			appendStringInfo(&hooked, ":%s", out);
+			firsthook = false;
+		}
+	}
+	appendStringInfoString(&hooked, "}");
+
 	/* the audit trail loses the subject's personal values; proofs still verify */
 	{
 		Oid			ft[2] = {UUIDOID, TEXTOID};
 		Datum		fa[2] = {subject, CStringGetTextDatum(psprintf("erasure request %s", reqid))};
-		Oid			ct[3] = {UUIDOID, TEXTOID, INT8OID};
-		Datum		ca[3];
+		Oid			ct[4] = {UUIDOID, TEXTOID, INT8OID, TEXTOID};
+		Datum		ca[4];
 
 		engine_exec("SELECT trail.forget_subject($1, $2)", 2, ft, fa, NULL, false);
 		r->forgotten++;
 		ca[0] = request;
 		ca[1] = CStringGetTextDatum(receipt.data);
 		ca[2] = Int64GetDatum(r->run_id);
+		ca[3] = CStringGetTextDatum(hooked.data);
 		if (SPI_execute_with_args("UPDATE retention.erasure_requests SET status = 'completed', completed_at = pg_catalog.now(), "
-								  "next_attempt_at = NULL, receipt = pg_catalog.jsonb_build_object('tables', $2::jsonb, "
+								  "next_attempt_at = NULL, receipt = $4::jsonb || pg_catalog.jsonb_build_object('tables', $2::jsonb, "
 								  "'audit_trail', 'personal values in audit entries made unreadable (key destroyed)', 'run', $3) "
-								  "WHERE id = $1", 3, ct, ca, NULL, false, 0) != SPI_OK_UPDATE)
+								  "WHERE id = $1", 4, ct, ca, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "retention: completing the erasure request failed");
 	}
 }

@@ -293,5 +293,10 @@ CREATE FUNCTION pgrst.tenancy_digest() RETURNS text
       -- the audit trail: a failed call records nothing either
       UNION ALL SELECT 'e' || count(*)::text || coalesce(max(e.id), 0)::text FROM trail.entries e
       UNION ALL SELECT 'k' || count(*)::text FROM trail.subject_keys k
+      -- retention: requests, holds, settings and signals
+      UNION ALL SELECT 'q' || to_jsonb(q)::text FROM retention.erasure_requests q
+      UNION ALL SELECT 'h' || to_jsonb(h)::text FROM retention.holds h
+      UNION ALL SELECT 's' || to_jsonb(s)::text FROM retention.settings s
+      UNION ALL SELECT 'n' || to_jsonb(n)::text FROM retention.notifications n
     ) x
   $$;

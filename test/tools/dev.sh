@@ -88,6 +88,8 @@ if [ -z "$installed" ]; then
   "${PSQL[@]}" -d "$DB" -f test/fixtures/demo.sql
   echo "startlijn: database $DB created with demo data"
 else
-  "${PSQL[@]}" -d "$DB" -c "ALTER EXTENSION startlijn UPDATE" 2>/dev/null || true
+  # startlijn 0.4 needs startlijn_retention 0.2; an update that fails is reported, not hidden
+  "${PSQL[@]}" -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS startlijn_retention CASCADE" \
+    -c "ALTER EXTENSION startlijn_retention UPDATE" -c "ALTER EXTENSION startlijn UPDATE"
 fi
 connect_info

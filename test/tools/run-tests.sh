@@ -105,7 +105,7 @@ make_test_db() {
   local PGOPTIONS="-c client_min_messages=warning"; export PGOPTIONS
   local db=$1; shift
   "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null &&
-  "${PSQL[@]}" -d "$db" "$@" -c "CREATE EXTENSION startlijn CASCADE" -c "CREATE EXTENSION startlijn_tokens" -c "CREATE EXTENSION startlijn_capacity" -c "CREATE EXTENSION startlijn_retention" -c "CREATE EXTENSION pgcrypto" \
+  "${PSQL[@]}" -d "$db" "$@" -c "CREATE EXTENSION startlijn CASCADE" -c "CREATE EXTENSION startlijn_tokens" -c "CREATE EXTENSION startlijn_capacity" -c "CREATE EXTENSION IF NOT EXISTS startlijn_retention" -c "CREATE EXTENSION pgcrypto" \
      -f test/helpers/pgrst.sql -f test/fixtures/demo.sql >/dev/null
 }
 
@@ -295,7 +295,7 @@ fi
 # to the default version, and compare the members with a fresh install.
 if has_suite upgrade; then
   echo "== upgrade paths (extension/*--A--B.sql)"
-  "${PSQL[@]}" -d postgres -c "CREATE DATABASE startlijn_upgrade_fresh" -c "CREATE DATABASE startlijn_upgrade_old" >/dev/null
+  "${PSQL[@]}" -d postgres -c "CREATE DATABASE startlijn_upgrade_fresh" >/dev/null
   members_sql="SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend
                 WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
                   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = '%s') ORDER BY 1"
@@ -311,14 +311,18 @@ if has_suite upgrade; then
       # the platform is updated with its demo data in place: rows survive
       fixture=()
       [ "$ext" = startlijn ] && fixture=(-f test/fixtures/demo.sql)
-      if "${PSQL[@]}" -d startlijn_upgrade_old -c "DROP EXTENSION IF EXISTS $ext CASCADE" \
+      # one database per extension: dropping one (CASCADE) must not drop
+      # another extension's upgraded objects (startlijn requires retention)
+      old_db=startlijn_upgrade_old_${ext#startlijn}
+      if PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $old_db" -c "CREATE DATABASE $old_db" >/dev/null &&
+         "${PSQL[@]}" -d "$old_db" \
            -c "CREATE EXTENSION $ext VERSION '$v' CASCADE" "${fixture[@]}" -c "ALTER EXTENSION $ext UPDATE" \
            > "$RESULTS/upgrade-$ext-$v.log" 2>&1 &&
          "${PSQL[@]}" -d startlijn_upgrade_fresh -c "DROP EXTENSION IF EXISTS $ext CASCADE" \
            -c "CREATE EXTENSION $ext CASCADE" >> "$RESULTS/upgrade-$ext-$v.log" 2>&1; then
         # shellcheck disable=SC2059
         q=$(printf "$members_sql" "$ext")
-        if diff <("${PSQL[@]}" -d startlijn_upgrade_old -tAc "$q") \
+        if diff <("${PSQL[@]}" -d "$old_db" -tAc "$q") \
                 <("${PSQL[@]}" -d startlijn_upgrade_fresh -tAc "$q") >> "$RESULTS/upgrade-$ext-$v.log"; then
           note_pass 1; echo "   $ext $v -> $default: ok"
         else
@@ -334,7 +338,7 @@ if has_suite upgrade; then
   fi
   # after 0.1 -> 0.2 with data, the tenancy tables are audited
   if [ -n "$(ls extension/startlijn--0.1--*.sql 2>/dev/null)" ]; then
-    got=$("${PSQL[@]}" -d startlijn_upgrade_old -tA -v ON_ERROR_STOP=1 \
+    got=$("${PSQL[@]}" -d startlijn_upgrade_old_ -tA -v ON_ERROR_STOP=1 \
       -c "UPDATE startlijn.organizations SET name = name || ' (bijgewerkt)' WHERE slug = 'loopgroep-utrecht'" \
       -c "SELECT count(*) || ' ' || (SELECT count(*) FROM startlijn.organizations) FROM trail.entries WHERE action = 'update' AND table_name = 'startlijn.organizations'" 2>&1 | tail -1)
     if [ "$got" = "1 3" ]; then
