@@ -41,8 +41,9 @@ END
 $$;
 
 -- A request as its readers see it. The data subject (for_subject) is told
--- that a legal hold keeps records and how many, not the matter of the hold:
--- its reason is the organisation's (a dispute, an investigation).
+-- that a legal hold keeps records and how many, not the matter of the hold
+-- (its reason is the organisation's: a dispute, an investigation), and that
+-- a failed attempt is retried, not the internal error.
 CREATE FUNCTION startlijn.erasure_json(e retention.erasure_requests, for_subject boolean DEFAULT false) RETURNS jsonb
   LANGUAGE sql IMMUTABLE SET search_path = ''
   AS $$
@@ -55,6 +56,10 @@ CREATE FUNCTION startlijn.erasure_json(e retention.erasure_requests, for_subject
                                   'legal_holds', pg_catalog.jsonb_array_length(e.receipt OPERATOR(pg_catalog.->) 'blocked_by'),
                                   'why', 'An organization must keep records about you for a legal matter (a legal hold). '
                                          'Your request is carried out as soon as the hold is lifted.')
+                           WHEN for_subject AND e.receipt OPERATOR(pg_catalog.?) 'error'
+                           THEN (e.receipt OPERATOR(pg_catalog.-) 'error') OPERATOR(pg_catalog.||)
+                                pg_catalog.jsonb_build_object('why',
+                                  'The request could not be completed yet; it is retried automatically.')
                            ELSE e.receipt END)
 $$;
 

@@ -1186,6 +1186,55 @@ process_table(run_state *r, managed *m)
  */
 static void erase_one(run_state *r, List *tables, Datum request, const char *reqid);
 
+/*
+ * One request in a subtransaction: a request that fails (a broken erasure
+ * hook, a constraint of the integrating system) is rolled back alone,
+ * recorded on the request with its error and retried an hour later; the
+ * run goes on with the others instead of failing on the same request at
+ * every run.
+ */
+static void
+erase_guarded(run_state *r, List *tables, const char *idtext)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	Datum		request = DirectFunctionCall1(uuid_in, CStringGetDatum(idtext));
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		erase_one(r, tables, request, idtext);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		Oid			t[3] = {UUIDOID, TEXTOID, INT8OID};
+		Datum		a[3];
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+
+		a[0] = request;
+		a[1] = CStringGetTextDatum(edata->message ? edata->message : "unknown error");
+		a[2] = Int64GetDatum(r->run_id);
+		if (SPI_execute_with_args("UPDATE retention.erasure_requests SET next_attempt_at = pg_catalog.now() + interval '1 hour', "
+								  "receipt = pg_catalog.jsonb_build_object('error', $2, 'run', $3) WHERE id = $1",
+								  3, t, a, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "retention: recording the failed erasure request failed");
+		note(r, psprintf("erasure %s failed and is retried in an hour: %s", idtext, edata->message));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
 /* open erasure requests that are due (blocked ones are retried daily or after lift_hold) */
 #define DUE_ERASURES "FROM retention.erasure_requests e WHERE e.status IN ('received', 'blocked') " \
 	"AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= pg_catalog.now())"
@@ -1220,7 +1269,7 @@ run_erasures(run_state *r, List *tables)
 		if (SPI_processed == 0)
 			break;
 		idtext = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		erase_one(r, tables, DirectFunctionCall1(uuid_in, CStringGetDatum(idtext)), idtext);
+		erase_guarded(r, tables, idtext);
 		r->erasures++;
 		commit_batch(r);
 	}

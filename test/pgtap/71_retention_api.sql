@@ -3,7 +3,7 @@
 -- keys, receipt), erasure on behalf of a subject, legal holds, retention
 -- settings and signals; who may call what; bad input writes nothing.
 BEGIN;
-SELECT plan(68);
+SELECT plan(76);
 
 CREATE TEMP TABLE k (k text PRIMARY KEY, v text);
 CREATE FUNCTION pg_temp.v(name text) RETURNS text LANGUAGE sql AS $$ SELECT v FROM k WHERE k.k = name $$;
@@ -193,6 +193,33 @@ SELECT is(pgrst.err($$ SELECT retention.add_erasure_hook('other', 'pg_catalog.le
           'a function of another shape is refused as a hook');
 SELECT is(pgrst.err($$ SELECT retention.add_erasure_hook('tables', 'startlijn.erasure_hook(uuid, uuid, uuid)') $$),
           'PT400 invalid_argument', 'a hook cannot take a name the receipt uses');
+
+-- a hook that fails stops its request only: recorded, retried later, the run goes on
+CREATE FUNCTION public.broken_hook(request uuid, subject uuid, organization_id uuid) RETURNS jsonb
+  LANGUAGE plpgsql AS $$
+BEGIN
+  IF subject = '00000000-0000-4000-a000-000000000008' THEN
+    RAISE EXCEPTION 'the crm is down';
+  END IF;
+  RETURN NULL;
+END $$;
+SELECT retention.add_erasure_hook('crm', 'public.broken_hook(uuid, uuid, uuid)');
+SELECT is(pg_temp.t('hanna', 'request_erasure', '{}', 'status'), '200 received', 'Hanna asks');
+SELECT is(pg_temp.t('gijs', 'request_erasure', '{}', 'status'), '200 received', 'Gijs asks');
+CALL retention.run();
+SELECT is((SELECT e.status || ' ' || (e.receipt ->> 'error') || ' ' || (e.next_attempt_at > now())
+             FROM retention.erasure_requests e WHERE e.subject = '00000000-0000-4000-a000-000000000008'),
+          'received the crm is down true', 'the failing request stays open with its error and a later attempt');
+SELECT is((SELECT p.full_name FROM startlijn.profiles p WHERE p.id = '00000000-0000-4000-a000-000000000008'), 'Hanna Meijer',
+          'and nothing of it was done (the platform hook''s changes rolled back too)');
+SELECT is((SELECT e.status FROM retention.erasure_requests e WHERE e.subject = '00000000-0000-4000-a000-000000000007'),
+          'completed', 'the other request completed in the same run');
+SELECT ok((SELECT r.notes::text FROM retention.runs r ORDER BY r.id DESC LIMIT 1) LIKE '%the crm is down%',
+          'the run report names the failure');
+SELECT is(pgrst.call('00000000-0000-4000-a000-000000000008', 'my_erasure_requests') -> 0 -> 'receipt' ->> 'why',
+          'The request could not be completed yet; it is retried automatically.',
+          'the person is told it is retried, not the internal error');
+SELECT ok(retention.remove_erasure_hook('crm'), 'a hook is removed');
 
 SELECT * FROM finish();
 ROLLBACK;
