@@ -64,16 +64,25 @@ load_keys(const char *provider, pay_key *keys, int64 *tolerance)
 	int			n = 0;
 	bool		isnull;
 
+	/* planned once per backend: this runs for every delivery */
+	static SPIPlanPtr plan = NULL;
+
 	vals[0] = CStringGetTextDatum(provider);
-	if (SPI_execute_with_args(
-							  "SELECT s.account_id, s.kind, s.secret, "
-							  "       CASE $1 WHEN 'stripe' THEN st.stripe_tolerance ELSE st.standard_tolerance END "
-							  "  FROM payments.secrets s "
-							  "  JOIN payments.accounts a ON a.id = s.account_id "
-							  "  CROSS JOIN payments.settings st "
-							  " WHERE a.provider = $1 AND s.state = 'active' AND a.active "
-							  " ORDER BY s.created_at DESC, s.id LIMIT 64",
-							  1, types, vals, NULL, true, PAY_MAX_SECRETS) != SPI_OK_SELECT)
+	if (plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare("SELECT s.account_id, s.kind, s.secret, "
+									"       CASE $1 WHEN 'stripe' THEN st.stripe_tolerance ELSE st.standard_tolerance END "
+									"  FROM payments.secrets s "
+									"  JOIN payments.accounts a ON a.id = s.account_id "
+									"  CROSS JOIN payments.settings st "
+									" WHERE a.provider = $1 AND s.state = 'active' AND a.active "
+									" ORDER BY s.created_at DESC, s.id LIMIT 64", 1, types);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not plan the webhook secret lookup");
+		plan = p;
+	}
+	if (SPI_execute_plan(plan, vals, NULL, true, PAY_MAX_SECRETS) != SPI_OK_SELECT)
 		elog(ERROR, "could not read webhook secrets");
 	*tolerance = 300;
 	for (uint64 i = 0; i < SPI_processed; i++)

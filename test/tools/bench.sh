@@ -9,8 +9,10 @@ cd "$(dirname "$0")/../.."
 . test/tools/cluster.sh
 SECS=${BENCH_SECONDS:-10}
 LOG_SIZE=${BENCH_LOG_SIZE:-1000000}
-# which parts to run: audit, tokens, capacity, retention (default all)
-PARTS=${BENCH_PARTS:-"audit tokens capacity retention"}
+# which parts to run: audit, tokens, capacity, retention, payments (default all)
+PARTS=${BENCH_PARTS:-"audit tokens capacity retention payments"}
+# payments per webhook run (each gets 2 events, 30% of them delivered twice)
+PAY_PAYMENTS=${BENCH_PAY_PAYMENTS:-4000}
 # labelled rows anonymised by the retention benchmark
 RET_ROWS=${BENCH_RETENTION_ROWS:-1000000}
 # units of the ticket-drop pool
@@ -154,4 +156,31 @@ if part retention; then
   echo "(run 2: $batches batches committed separately, wall $(calc "$t1 - $t0") s; rows not anonymised: $left;"
   echo " distinct pseudonyms among $RET_ROWS names: $distinct. The baseline holds every row lock until its single"
   echo " commit and writes one constant, no pseudonyms, no audit entries.)"
+fi
+
+if part payments; then
+  echo
+  echo "== startlijn_payments: Stripe webhooks, $PAY_PAYMENTS payments per run (processing + succeeded each;"
+  echo "   30% of the deliveries are duplicates; shuffled), $(nproc) cores, fsync on; C = payments.receive (signature in C),"
+  echo "   plpgsql = the same function with the signature check in PL/pgSQL (pgcrypto); same apply rules"
+  "${PSQL[@]}" -f test/bench/payments_setup.sql >/dev/null
+  printf '%-8s %-8s %10s %10s  %s\n' clients impl deliveries per_s check
+  for c in 1 8 32; do
+    for impl in c plpgsql; do
+      run_id="b${c}${impl:0:1}$RANDOM"
+      n=$("${PSQL[@]}" -tA -c "SELECT bench_p.new_batch('$run_id', $PAY_PAYMENTS)")
+      per_client=$(( (n + c - 1) / c ))
+      t0=$(date +%s.%N)
+      "$PG_BIN/pgbench" -n -c "$c" -j 2 -t "$per_client" -D impl="$([ "$impl" = c ] && echo 1 || echo 0)" \
+        -f test/bench/payments_deliver.sql > "$TMP/pay.log" 2>&1 || { cat "$TMP/pay.log"; exit 1; }
+      t1=$(date +%s.%N)
+      chk=$("${PSQL[@]}" -tA -c "SELECT bench_p.check('$run_id', $PAY_PAYMENTS)")
+      expect="events=$((2 * PAY_PAYMENTS)) paid=$PAY_PAYMENTS received_journals=$PAY_PAYMENTS deliveries=$n"
+      case "$chk" in "$expect "*ledger_problems=0) ok=exact ;; *) ok="WRONG" ;; esac
+      printf '%-8s %-8s %10s %10.0f  %s (%s)\n' "$c" "$impl" "$n" "$(calc "$n / ($t1 - $t0)")" "$ok" "$chk"
+    done
+  done
+  echo "(per_s: deliveries applied or recorded per second, wall clock of the whole run; exact: every event"
+  echo " applied once, every payment paid once with one payment_received journal, every delivery recorded,"
+  echo " the ledger balanced. Goal of the issue: C at least 3x the PL/pgSQL baseline.)"
 fi

@@ -1,0 +1,116 @@
+-- startlijn_payments benchmark: Stripe webhooks (payment_intent.processing
+-- and .succeeded per payment; 30% of the deliveries are duplicates; all shuffled) applied by
+-- payments.receive (signatures verified in C) beside bench_p.receive_plpgsql,
+-- the same function with the signature check written in PL/pgSQL
+-- (pgcrypto). Both apply the same rules through the same functions.
+CREATE EXTENSION IF NOT EXISTS startlijn_payments CASCADE;
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+DROP SCHEMA IF EXISTS bench_p CASCADE;
+CREATE SCHEMA bench_p;
+
+CREATE TABLE bench_p.deliveries (n bigint PRIMARY KEY, body text NOT NULL, headers jsonb NOT NULL);
+CREATE SEQUENCE bench_p.cursor;
+CREATE TABLE bench_p.ctx (k text PRIMARY KEY, v text);
+INSERT INTO bench_p.ctx VALUES ('org', '00000000-0000-4000-b000-0000000000b1'), ('secret', 'whsec_bench_secret_0001');
+INSERT INTO bench_p.ctx SELECT 'account', payments.create_account('stripe', 'bench-' || floor(random() * 1e9)::text);
+SELECT payments.add_secret((SELECT v FROM bench_p.ctx WHERE k = 'account')::uuid, 'whsec_bench_secret_0001');
+SELECT payments.set_fee_rule('00000000-0000-4000-b000-0000000000b1', 'platform', 'platform_fee_revenue', 600, 0);
+
+-- The PL/pgSQL signature check (Stripe): header parsing, tolerance, HMAC-SHA256 with pgcrypto.
+CREATE FUNCTION bench_p._verify(provider text, body text, h1 text, h2 text, h3 text,
+                                OUT result text, OUT account_id uuid)
+  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  AS $$
+DECLARE
+  ts bigint;
+  sigs text[] := '{}';
+  part text;
+  s record;
+BEGIN
+  IF provider <> 'stripe' THEN result := 'bad_signature'; RETURN; END IF;
+  IF h1 IS NULL THEN result := 'missing_header'; RETURN; END IF;
+  FOREACH part IN ARRAY pg_catalog.string_to_array(h1, ',') LOOP
+    IF part ~ '^t=[0-9]{1,12}$' THEN ts := pg_catalog.substr(part, 3)::bigint;
+    ELSIF part ~ '^v1=[0-9a-f]{64}$' THEN sigs := sigs || pg_catalog.substr(part, 4);
+    END IF;
+  END LOOP;
+  IF ts IS NULL OR pg_catalog.cardinality(sigs) = 0 THEN result := 'malformed_header'; RETURN; END IF;
+  IF pg_catalog.abs(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) - ts) > 300 THEN
+    result := 'timestamp_expired'; RETURN;
+  END IF;
+  FOR s IN SELECT x.account_id, x.secret FROM payments.secrets x JOIN payments.accounts a ON a.id = x.account_id
+            WHERE a.provider = 'stripe' AND x.state = 'active' LOOP
+    IF pg_catalog.encode(public.hmac(pg_catalog.convert_to(ts::text || '.' || body, 'UTF8'), s.secret, 'sha256'), 'hex')
+       = ANY (sigs) THEN
+      result := 'ok'; account_id := s.account_id; RETURN;
+    END IF;
+  END LOOP;
+  result := 'bad_signature';
+END
+$$;
+
+-- payments.receive with the check above instead of the C one: the same text otherwise
+DO $$
+DECLARE src text := pg_get_functiondef('payments.receive(text, json)'::regprocedure);
+BEGIN
+  src := replace(src, 'CREATE OR REPLACE FUNCTION payments.receive(', 'CREATE FUNCTION bench_p.receive_plpgsql(');
+  src := replace(src, 'payments._verify(', 'bench_p._verify(');
+  IF position('bench_p._verify(' IN src) = 0 THEN RAISE EXCEPTION 'bench: cannot derive the baseline'; END IF;
+  EXECUTE src;
+END $$;
+
+-- A fresh batch: :payments open payments, their deliveries shuffled into bench_p.deliveries.
+CREATE FUNCTION bench_p.new_batch(run text, k integer) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  acct uuid := (SELECT v FROM bench_p.ctx WHERE ctx.k = 'account')::uuid;
+  org uuid := (SELECT v FROM bench_p.ctx WHERE ctx.k = 'org')::uuid;
+  secret text := (SELECT v FROM bench_p.ctx WHERE ctx.k = 'secret');
+  ts bigint := floor(extract(epoch FROM clock_timestamp()))::bigint;
+BEGIN
+  TRUNCATE bench_p.deliveries;
+  PERFORM setval('bench_p.cursor', 1, false);
+  PERFORM payments.create_payment(org, 'order:' || run || ':' || i, 1000 + i, 'EUR', acct, 'pi_' || run || '_' || i)
+     FROM generate_series(1, k) i;
+  INSERT INTO bench_p.deliveries (n, body, headers)
+  SELECT row_number() OVER (ORDER BY random()), e.body,
+         jsonb_build_object('stripe-signature', 't=' || ts || ',v1=' || encode(hmac(ts || '.' || e.body, secret, 'sha256'), 'hex'),
+                            'content-type', 'application/json', 'user-agent', 'Stripe/1.0 (+https://stripe.com/docs/webhooks)')
+    FROM (SELECT jsonb_build_object('id', 'evt_' || run || '_' || s.t || '_' || i, 'object', 'event',
+                   'type', 'payment_intent.' || s.t,
+                   'data', jsonb_build_object('object', jsonb_build_object('id', 'pi_' || run || '_' || i,
+                     'object', 'payment_intent', 'amount', 1000 + i, 'amount_received', 1000 + i, 'currency', 'eur')))::text AS body,
+                 i, s.t
+            FROM generate_series(1, k) i, (VALUES ('processing'), ('succeeded')) s(t)) e,
+         -- 3 of 7 events are delivered twice: 30% of the deliveries are duplicates
+         LATERAL generate_series(1, CASE WHEN abs(hashtext(e.body)) % 7 < 3 THEN 2 ELSE 1 END) d;
+  RETURN (SELECT count(*) FROM bench_p.deliveries);
+END $$;
+
+-- one delivery (c_impl 1: payments.receive, 0: the PL/pgSQL baseline), as
+-- PostgREST would pass it: headers in request.headers, the raw body as json
+CREATE FUNCTION bench_p.deliver(c_impl integer) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  d bench_p.deliveries;
+  i bigint := nextval('bench_p.cursor');
+BEGIN
+  SELECT * INTO d FROM bench_p.deliveries WHERE n = i;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  PERFORM set_config('request.headers', d.headers::text, true);
+  IF c_impl = 1 THEN
+    RETURN payments.receive('stripe', d.body::json);
+  END IF;
+  RETURN bench_p.receive_plpgsql('stripe', d.body::json);
+END $$;
+
+-- after a run: every event applied once, every payment paid once, the ledger balanced
+CREATE FUNCTION bench_p.check(run text, k integer) RETURNS text LANGUAGE sql AS $$
+  SELECT format('events=%s paid=%s received_journals=%s deliveries=%s duplicates=%s out_of_order=%s ledger_problems=%s',
+    (SELECT count(*) FROM payments.events e WHERE e.event_id LIKE 'evt\_' || run || '\_%'),
+    (SELECT count(*) FROM payments.payments p WHERE p.provider_ref LIKE 'pi\_' || run || '\_%' AND p.status = 'paid'),
+    (SELECT count(*) FROM payments.journal j JOIN payments.payments p ON p.id = j.payment_id
+      WHERE p.provider_ref LIKE 'pi\_' || run || '\_%' AND j.kind = 'payment_received'),
+    (SELECT count(*) FROM payments.deliveries d WHERE d.event_id LIKE 'evt\_' || run || '\_%'),
+    (SELECT count(*) FROM payments.deliveries d WHERE d.event_id LIKE 'evt\_' || run || '\_%' AND d.outcome = 'duplicate'),
+    (SELECT count(*) FROM payments.deliveries d WHERE d.event_id LIKE 'evt\_' || run || '\_%' AND d.outcome = 'out_of_order_ignored'),
+    (SELECT count(*) FROM payments.ledger_problems()))
+$$;
