@@ -22,3 +22,14 @@ BEGIN
   RETURN NULL;
 END $$;
 CREATE TRIGGER chain AFTER INSERT ON bench.chain FOR EACH ROW EXECUTE FUNCTION bench.chain_trigger();
+
+-- The write floor of an audited insert: the row and an entry-sized row
+-- (386-byte body, the same columns and indexes as trail.entries) written by
+-- one statement, no trigger, no encoding, no hashing. An audit trail that
+-- writes one entry row per change in the same transaction cannot be faster.
+CREATE TABLE bench.floor (LIKE bench.plain INCLUDING ALL);
+CREATE TABLE bench.floor_entries (id bigserial PRIMARY KEY, log_id uuid NOT NULL, xact bigint NOT NULL,
+  created_at timestamptz NOT NULL, action text NOT NULL, table_name text, actor_uid uuid, data_subject uuid,
+  body text NOT NULL, leaf_hash bytea NOT NULL);
+CREATE INDEX ON bench.floor_entries (log_id, id);
+CREATE INDEX ON bench.floor_entries USING brin (xact);
