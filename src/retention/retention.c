@@ -344,18 +344,25 @@ fnumber(TupleDesc td, const char *col)
  * prepared in the caller's session and runs as the schema owner. NULL
  * when no period applies (the record never expires).
  */
-#define PERIOD_SQL \
+#define PERIOD_FMT \
 	"SELECT COALESCE(" \
-	" (SELECT o.period FROM retention.overrides o WHERE o.organization_id OPERATOR(pg_catalog.=) $1" \
-	"    AND o.classification OPERATOR(pg_catalog.=) $2 AND $3 IS NOT NULL AND o.result OPERATOR(pg_catalog.=) $3)," \
-	" (SELECT o.period FROM retention.overrides o WHERE o.organization_id OPERATOR(pg_catalog.=) $1" \
-	"    AND o.classification OPERATOR(pg_catalog.=) $2 AND o.result OPERATOR(pg_catalog.=) '')," \
+	" (SELECT o.period FROM retention.overrides o WHERE o.organization_id OPERATOR(pg_catalog.=) %1$s" \
+	"    AND o.classification OPERATOR(pg_catalog.=) %2$s AND %3$s IS NOT NULL AND o.result OPERATOR(pg_catalog.=) %3$s)," \
+	" (SELECT o.period FROM retention.overrides o WHERE o.organization_id OPERATOR(pg_catalog.=) %1$s" \
+	"    AND o.classification OPERATOR(pg_catalog.=) %2$s AND o.result OPERATOR(pg_catalog.=) '')," \
 	" (SELECT p.period FROM retention.periods p WHERE p.profile OPERATOR(pg_catalog.=) pr.id" \
-	"    AND p.classification OPERATOR(pg_catalog.=) $2 AND $3 IS NOT NULL AND p.result OPERATOR(pg_catalog.=) $3)," \
+	"    AND p.classification OPERATOR(pg_catalog.=) %2$s AND %3$s IS NOT NULL AND p.result OPERATOR(pg_catalog.=) %3$s)," \
 	" (SELECT p.period FROM retention.periods p WHERE p.profile OPERATOR(pg_catalog.=) pr.id" \
-	"    AND p.classification OPERATOR(pg_catalog.=) $2 AND p.result OPERATOR(pg_catalog.=) ''))" \
-	" FROM (SELECT COALESCE((SELECT s.profile FROM retention.settings s WHERE s.organization_id OPERATOR(pg_catalog.=) $1)," \
+	"    AND p.classification OPERATOR(pg_catalog.=) %2$s AND p.result OPERATOR(pg_catalog.=) ''))" \
+	" FROM (SELECT COALESCE((SELECT s.profile FROM retention.settings s WHERE s.organization_id OPERATOR(pg_catalog.=) %1$s)," \
 	"                       (SELECT c.default_profile FROM retention.config c), 'vng_2020') AS id) pr"
+
+/* the period query for an organisation, classification and result (SQL expressions) */
+static char *
+period_sql(const char *org, const char *cls, const char *result)
+{
+	return psprintf(PERIOD_FMT, org, cls, result);
+}
 
 #define GUARD_CACHED_PERIODS 16
 #define GUARD_RESULT_MAX 64
@@ -413,7 +420,7 @@ lookup_period(guard_cache *gc, Datum org, const char *res, Interval *out)
 	if (period_plan == NULL)
 	{
 		Oid			types[3] = {UUIDOID, TEXTOID, TEXTOID};
-		SPIPlanPtr	p = SPI_prepare(PERIOD_SQL, 3, types);
+		SPIPlanPtr	p = SPI_prepare(period_sql("$1", "$2", "$3"), 3, types);
 
 		if (p == NULL)
 			elog(ERROR, "retention: preparing the period lookup failed: %s", SPI_result_code_string(SPI_result));
@@ -890,9 +897,12 @@ build_predicates(managed *m)
 	const sl_table_label *l = &m->lab;
 
 	m->status = psprintf("COALESCE(t.%s::text, 'active')", q(l->status));
-	m->until_expr = psprintf("(t.%s + retention.period(t.%s, '%s', %s))::pg_catalog.timestamptz",
-							 q(l->anchor), q(l->organization), sl_classification_name(l->classification),
-							 l->result[0] ? psprintf("t.%s::text", q(l->result)) : "NULL::text");
+	/* the period query inline (retention.period() is planned again on every call) */
+	m->until_expr = psprintf("(t.%s OPERATOR(pg_catalog.+) (%s))::pg_catalog.timestamptz",
+							 q(l->anchor),
+							 period_sql(tcol(l->organization),
+										psprintf("'%s'::text", sl_classification_name(l->classification)),
+										l->result[0] ? psprintf("t.%s::text", q(l->result)) : "NULL::text"));
 	m->grace_join = psprintf(" LEFT JOIN retention.settings s ON s.organization_id = t.%s "
 							 "LEFT JOIN retention.config cfg ON true", q(l->organization));
 	m->when_compute = psprintf("t.%s IS NULL AND t.%s IS NOT NULL AND %s IN ('active', 'archived')",

@@ -4,7 +4,7 @@
 -- timestamptz anchors, per organisation and result type, also when one
 -- statement writes rows of several organisations.
 BEGIN;
-SELECT plan(8);
+SELECT plan(10);
 
 CREATE SCHEMA g;
 CREATE TABLE g.d (id bigserial PRIMARY KEY, organization_id uuid NOT NULL, outcome text, ended date,
@@ -57,6 +57,19 @@ SELECT retention.set_override('00000000-0000-4000-b000-0000000000f1', 'archive',
 INSERT INTO g.d (organization_id, ended) VALUES ('00000000-0000-4000-b000-0000000000f1', date '2024-01-01');
 SELECT is((SELECT retention_until FROM g.d ORDER BY id DESC LIMIT 1), timestamptz '2033-01-01 00:00 Europe/Amsterdam',
           'a new override is used by the next statement');
+
+SELECT is((SELECT count(*) FROM g.d WHERE retention_until IS DISTINCT FROM
+             (ended + retention.period(organization_id, 'archive', outcome))::timestamptz), 0::bigint,
+          'the override recomputed the organisation''s existing rows to the same dates (_recompute)');
+-- rows written before the table was managed get their dates from the job
+CREATE TABLE g.late (LIKE g.ts INCLUDING ALL);
+INSERT INTO g.late (organization_id, outcome, ended) SELECT organization_id, outcome, ended FROM g.ts;
+SELECT retention.label_table('g.late', 'classification=archive;organization=organization_id;anchor=ended;result=outcome');
+SELECT retention.manage('g.late');
+CALL retention.run();
+SELECT is((SELECT count(*) FROM g.late WHERE retention_until IS DISTINCT FROM
+             (ended + retention.period(organization_id, 'archive', outcome))::timestamptz), 0::bigint,
+          'the job computes the same dates for rows written before the table was managed');
 
 SELECT * FROM finish();
 ROLLBACK;
