@@ -19,9 +19,11 @@
 -- 1. Who may act
 -------------------------------------------------------------------------------
 
--- owner, admin or the platform superadmin of the organisation (owner or
--- superadmin when owner_only); returns the caller's role
-CREATE FUNCTION startlijn.require_retention_admin(organization_id uuid, owner_only boolean DEFAULT false)
+-- The one role check of the organisation-scoped RPCs: a signed-in caller
+-- (not_authenticated), an organisation they can see (organization_not_found,
+-- no existence leak), one of the roles (insufficient_role with the detail).
+-- Returns the caller's role.
+CREATE FUNCTION startlijn.require_org_roles(organization_id uuid, roles text[], detail text)
   RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
   AS $$
 DECLARE
@@ -31,13 +33,53 @@ BEGIN
     PERFORM startlijn.raise('not_authenticated');
   END IF;
   r := startlijn.require_org_role(organization_id);
-  IF owner_only AND r NOT IN ('owner', 'superadmin') THEN
-    PERFORM startlijn.raise('insufficient_role', 'Only owners choose how long the organization keeps records.');
-  ELSIF r NOT IN ('owner', 'admin', 'superadmin') THEN
-    PERFORM startlijn.raise('insufficient_role', 'Only owners and admins manage retention and erasure.');
+  IF NOT (r = ANY (roles)) THEN
+    PERFORM startlijn.raise('insufficient_role', detail);
   END IF;
   RETURN r;
 END
+$$;
+
+-- the payments and audit readers (0.2, 0.3) now use it
+CREATE OR REPLACE FUNCTION startlijn.require_payments_reader(organization_id uuid) RETURNS uuid
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  AS $$
+BEGIN
+  PERFORM startlijn.require_org_roles(organization_id, '{owner,finance,superadmin}',
+                                      'Only owners and finance see payments.');
+  RETURN organization_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION startlijn.require_audit_reader(organization_id uuid) RETURNS uuid
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  AS $$
+BEGIN
+  IF organization_id IS NULL THEN
+    IF auth.uid() IS NULL THEN
+      PERFORM startlijn.raise('not_authenticated');
+    END IF;
+    IF NOT startlijn.is_superadmin() THEN
+      PERFORM startlijn.raise('insufficient_role', 'Only the platform superadmin reads the platform audit log.');
+    END IF;
+    RETURN '00000000-0000-0000-0000-000000000000';
+  END IF;
+  PERFORM startlijn.require_org_roles(organization_id, '{owner,admin,finance,superadmin}',
+                                      'Only owners, admins and finance read the audit trail.');
+  RETURN organization_id;
+END
+$$;
+
+-- owner, admin or the platform superadmin of the organisation (owner or
+-- superadmin when owner_only); returns the caller's role
+CREATE FUNCTION startlijn.require_retention_admin(organization_id uuid, owner_only boolean DEFAULT false)
+  RETURNS text LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  AS $$
+  SELECT CASE WHEN owner_only
+    THEN startlijn.require_org_roles(organization_id, '{owner,superadmin}',
+                                     'Only owners choose how long the organization keeps records.')
+    ELSE startlijn.require_org_roles(organization_id, '{owner,admin,superadmin}',
+                                     'Only owners and admins manage retention and erasure.') END
 $$;
 
 -- A request as its readers see it. The data subject (for_subject) is told
@@ -378,7 +420,7 @@ DECLARE f regprocedure;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
             WHERE p.pronamespace IN ('startlijn'::regnamespace, 'api'::regnamespace)
-              AND p.proname IN ('require_retention_admin', 'erasure_json', 'request_erasure', 'my_erasure_requests',
+              AND p.proname IN ('require_org_roles', 'require_retention_admin', 'erasure_json', 'request_erasure', 'my_erasure_requests',
                                 'erasure_hook', 'request_subject_erasure', 'erasure_requests',
                                 'retention_notifications', 'acknowledge_retention_notifications',
                                 'retention_settings', 'configure_retention', 'hold_json', 'place_legal_hold',

@@ -1,4 +1,4 @@
--- startlijn_retention 0.1 -> 0.2: erasure hooks.
+-- startlijn_retention 0.1 -> 0.2: erasure hooks; retention.period() in C.
 --
 -- The system integrating retention may hold personal data of a subject
 -- outside labelled tables (an account profile, memberships). An erasure
@@ -9,6 +9,12 @@
 -- organization_id is NULL for a request covering every organisation.
 
 \echo Use "ALTER EXTENSION startlijn_retention UPDATE TO '0.2'" to load this file. \quit
+
+-- retention.period() in C: the same lookup the guard trigger and the job
+-- use (one query, prepared once per session), instead of an SQL function
+-- planned again on every call. Same arguments, defaults and results.
+CREATE OR REPLACE FUNCTION retention.period(organization_id uuid, classification text, result text DEFAULT NULL)
+  RETURNS interval LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'retention_period';
 
 CREATE TABLE retention.erasure_hooks (
   name        text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,39}$' AND name NOT IN ('tables', 'audit_trail', 'run')),

@@ -394,28 +394,18 @@ typedef struct guard_cache
 
 static SPIPlanPtr period_plan = NULL;
 
-/* the period for the row's organisation and result, from the cache or one lookup */
+/*
+ * One period lookup (inside SPI): the guard, the job's statements (inline,
+ * through period_sql) and retention.period() all use this query, so the
+ * rule exists once. Returns false when no period applies.
+ */
 static bool
-lookup_period(guard_cache *gc, Datum org, const char *res, Interval *out)
+period_lookup(Datum org, bool org_null, const char *cls, const char *res, Interval *out)
 {
-	pg_uuid_t  *u = DatumGetUUIDP(org);
 	Datum		args[3];
 	char		nulls[3] = {' ', ' ', ' '};
 	sl_owner_ctx owner;
 	bool		isnull = true;
-	int			i;
-
-	for (i = 0; i < gc->nperiods; i++)
-	{
-		guard_period *g = &gc->periods[i];
-
-		if (memcmp(&g->org, u, sizeof(pg_uuid_t)) == 0 && g->has_result == (res != NULL) &&
-			(res == NULL || strcmp(g->result, res) == 0))
-		{
-			*out = g->period;
-			return !g->isnull;
-		}
-	}
 
 	if (period_plan == NULL)
 	{
@@ -428,7 +418,9 @@ lookup_period(guard_cache *gc, Datum org, const char *res, Interval *out)
 		period_plan = p;
 	}
 	args[0] = org;
-	args[1] = CStringGetTextDatum(sl_classification_name(gc->t.classification));
+	if (org_null)
+		nulls[0] = 'n';
+	args[1] = CStringGetTextDatum(cls);
 	if (res)
 		args[2] = CStringGetTextDatum(res);
 	else
@@ -444,6 +436,29 @@ lookup_period(guard_cache *gc, Datum org, const char *res, Interval *out)
 		if (!isnull)
 			*out = *DatumGetIntervalP(d);
 	}
+	return !isnull;
+}
+
+/* the period for the row's organisation and result, from the statement's cache or one lookup */
+static bool
+lookup_period(guard_cache *gc, Datum org, const char *res, Interval *out)
+{
+	pg_uuid_t  *u = DatumGetUUIDP(org);
+	bool		found;
+	int			i;
+
+	for (i = 0; i < gc->nperiods; i++)
+	{
+		guard_period *g = &gc->periods[i];
+
+		if (memcmp(&g->org, u, sizeof(pg_uuid_t)) == 0 && g->has_result == (res != NULL) &&
+			(res == NULL || strcmp(g->result, res) == 0))
+		{
+			*out = g->period;
+			return !g->isnull;
+		}
+	}
+	found = period_lookup(org, false, sl_classification_name(gc->t.classification), res, out);
 	if (gc->nperiods < GUARD_CACHED_PERIODS && (res == NULL || strlen(res) <= GUARD_RESULT_MAX))
 	{
 		guard_period *g = &gc->periods[gc->nperiods++];
@@ -452,11 +467,41 @@ lookup_period(guard_cache *gc, Datum org, const char *res, Interval *out)
 		g->has_result = res != NULL;
 		if (res)
 			strlcpy(g->result, res, sizeof(g->result));
-		g->isnull = isnull;
-		if (!isnull)
+		g->isnull = !found;
+		if (found)
 			g->period = *out;
 	}
-	return !isnull;
+	return found;
+}
+
+/*
+ * retention.period(organization_id, classification, result) -> interval:
+ * the organisation's override for the classification and result, its
+ * override for the classification, the profile's period for the result,
+ * the profile's period for the classification; NULL when none applies.
+ */
+PG_FUNCTION_INFO_V1(retention_period);
+Datum
+retention_period(PG_FUNCTION_ARGS)
+{
+	Interval	period;
+	Interval   *out;
+	bool		found;
+
+	if (PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "retention: SPI_connect failed");
+	/* no organisation: the platform defaults */
+	found = period_lookup(PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0), PG_ARGISNULL(0),
+						  text_to_cstring(PG_GETARG_TEXT_PP(1)),
+						  PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)), &period);
+	SPI_finish();
+	if (!found)
+		PG_RETURN_NULL();
+	out = (Interval *) palloc(sizeof(Interval));
+	*out = period;
+	PG_RETURN_INTERVAL_P(out);
 }
 
 /*
@@ -517,7 +562,7 @@ retention_guard(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
-	sl_table_label t;
+	const sl_table_label *t;
 	HeapTuple	newtup = NULL;
 	HeapTuple	oldtup = NULL;
 	int			st,
@@ -554,12 +599,12 @@ retention_guard(PG_FUNCTION_ARGS)
 	}
 	if (!gc->labelled)
 		return PointerGetDatum(newtup ? newtup : oldtup);
-	t = gc->t;
+	t = &gc->t;
 
 	desc = RelationGetDescr(td->tg_relation);
-	st = fnumber(desc, t.status);
-	un = fnumber(desc, t.until);
-	an = fnumber(desc, t.anonymized_at);
+	st = fnumber(desc, t->status);
+	un = fnumber(desc, t->until);
+	an = fnumber(desc, t->anonymized_at);
 	if (oldtup)
 		olds = state_of(SPI_getvalue(oldtup, desc, st));
 	if (newtup)
@@ -584,9 +629,9 @@ retention_guard(PG_FUNCTION_ARGS)
 	else
 	{
 		recompute = datum_changed(oldtup, newtup, desc, un) ||
-			datum_changed(oldtup, newtup, desc, fnumber(desc, t.anchor)) ||
-			datum_changed(oldtup, newtup, desc, fnumber(desc, t.organization)) ||
-			(t.result[0] && datum_changed(oldtup, newtup, desc, fnumber(desc, t.result)));
+			datum_changed(oldtup, newtup, desc, fnumber(desc, t->anchor)) ||
+			datum_changed(oldtup, newtup, desc, fnumber(desc, t->organization)) ||
+			(t->result[0] && datum_changed(oldtup, newtup, desc, fnumber(desc, t->result)));
 	}
 	if (recompute)
 	{
@@ -833,9 +878,8 @@ pseudonym_joins(const managed *m)
 
 /* the key a row is numbered under: its subject, or a digest of its first personal value */
 static char *
-who_expr(const managed *m, const char *subject, const char *fallback)
+who_expr(const char *subject, const char *fallback)
 {
-	(void) m;
 	return psprintf("COALESCE(%s, pg_catalog.md5(pg_catalog.lower(pg_catalog.btrim(COALESCE(%s, ''))))::uuid)",
 					subject, fallback);
 }
@@ -956,7 +1000,7 @@ build_statements(managed *m)
 							  "FROM %s t%s WHERE %s AND %s FOR UPDATE OF t SKIP LOCKED)%s, "
 							  "u AS (UPDATE %s t SET %s%s = 'anonymized', %s = pg_catalog.now() FROM c%s WHERE t.ctid = c.rid "
 							  "RETURNING c.o AS o, %s AS k, c.s AS s), %s%s",
-							  q(l->organization), subject_expr(m), who_expr(m, subject_expr(m), fallback_expr(m)),
+							  q(l->organization), subject_expr(m), who_expr(subject_expr(m), fallback_expr(m)),
 							  m->qname, m->grace_join, range, m->when_act, pseudonym_ctes(m, "c"),
 							  m->qname, pii_set_list(m, false), q(l->status), q(l->anonymized_at), pseudonym_joins(m),
 							  pk_expr(m), PENDING_CTE, log_tail("u", "retention.anonymized", "retention period passed"));
@@ -1503,7 +1547,7 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 					   "SELECT (SELECT pg_catalog.count(*) FROM full_rows), (SELECT pg_catalog.count(*) FROM kept_rows), "
 					   "  (SELECT pg_catalog.max(until)::text FROM kept_rows), (SELECT pg_catalog.count(*) FROM logged), "
 					   "  (SELECT pg_catalog.count(*) FROM %s t WHERE t.%s = $1 AND ($2::uuid IS NULL OR t.%s = $2) AND NOT %s)",
-					   q(l->organization), q(l->subject), who_expr(m, tcol(l->subject), fallback_expr(m)),
+					   q(l->organization), q(l->subject), who_expr(tcol(l->subject), fallback_expr(m)),
 					   running, m->qname, q(l->organization),
 					   q(l->subject), q(l->organization), m->status, hold_guard(m), pseudonym_ctes(m, "c"),
 					   m->qname, pii_set_list(m, false), q(l->status), q(l->anonymized_at), pseudonym_joins(m), pk_expr(m),
