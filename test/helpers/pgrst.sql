@@ -298,5 +298,13 @@ CREATE FUNCTION pgrst.tenancy_digest() RETURNS text
       UNION ALL SELECT 'h' || to_jsonb(h)::text FROM retention.holds h
       UNION ALL SELECT 's' || to_jsonb(s)::text FROM retention.settings s
       UNION ALL SELECT 'n' || to_jsonb(n)::text FROM retention.notifications n
+      -- capacity: pools, items, holds, allocations, waitlists, slots
+      UNION ALL SELECT 'cp' || to_jsonb(x)::text FROM capacity.pools x
+      UNION ALL SELECT 'ci' || to_jsonb(x)::text FROM capacity.items x
+      UNION ALL SELECT 'cj' || to_jsonb(x)::text FROM capacity.item_pools x
+      UNION ALL SELECT 'ch' || to_jsonb(x)::text FROM capacity.holds x
+      UNION ALL SELECT 'ca' || to_jsonb(x)::text FROM capacity.allocations x
+      UNION ALL SELECT 'cw' || to_jsonb(x)::text FROM capacity.waitlist x
+      UNION ALL SELECT 'cs' || md5(string_agg(to_jsonb(x)::text, '' ORDER BY x.pool_id, x.slot_no)) FROM capacity.slots x
     ) x
   $$;

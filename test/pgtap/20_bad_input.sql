@@ -3,6 +3,30 @@
 -- organisation's ids. Each gives its stable error code and writes nothing.
 BEGIN;
 
+-- capacity fixtures: a pool and an item in Loopgroep Utrecht (one unit,
+-- held by someone), a pool in De Kromme Rijn
+CREATE TEMP TABLE capfix AS
+  SELECT (capacity.create_pool('00000000-0000-4000-b000-000000000001', 'Marathon', 1) ->> 'pool_id')::uuid AS pool1,
+         (capacity.create_pool('00000000-0000-4000-b000-000000000002', 'Tijdrit', 5) ->> 'pool_id')::uuid AS pool2;
+ALTER TABLE capfix ADD COLUMN item1 uuid, ADD COLUMN hold1 uuid, ADD COLUMN hold2 uuid;
+UPDATE capfix SET item1 = (capacity.create_item('00000000-0000-4000-b000-000000000001', 'Marathon',
+                                                jsonb_build_array(jsonb_build_object('pool_id', pool1))) ->> 'item_id')::uuid;
+UPDATE capfix SET hold1 = (capacity.hold('00000000-0000-4000-b000-000000000001',
+                                         jsonb_build_array(jsonb_build_object('item_id', item1, 'quantity', 1)),
+                                         '10 minutes', '00000000-0000-4000-a000-000000000010') ->> 'hold_id')::uuid,
+                  hold2 = (capacity.hold('00000000-0000-4000-b000-000000000002',
+                                         jsonb_build_array(jsonb_build_object('pool_id', pool2, 'quantity', 1)),
+                                         '10 minutes', 'order-77') ->> 'hold_id')::uuid;
+-- the organisation (Loopgroep Utrecht) plus extra, with the names of the
+-- fixtures above ("pool1", ...) replaced by their ids anywhere in it
+CREATE FUNCTION pg_temp.c(extra jsonb) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT jsonb_build_object('organization_id', '00000000-0000-4000-b000-000000000001') ||
+         replace(replace(replace(replace(replace(extra::text,
+           '"pool1"', to_jsonb(f.pool1)::text), '"pool2"', to_jsonb(f.pool2)::text),
+           '"item1"', to_jsonb(f.item1)::text), '"hold1"', to_jsonb(f.hold1)::text),
+           '"hold2"', to_jsonb(f.hold2)::text)::jsonb
+    FROM capfix f $$;
+
 CREATE TEMP TABLE bad (who text, fn text, args jsonb, code text);
 INSERT INTO bad VALUES
  -- create_organization
@@ -146,7 +170,75 @@ INSERT INTO bad VALUES
  ('anna', 'lift_legal_hold', '{"organization_id": "00000000-0000-4000-b000-000000000001", "reason": "x"}', 'missing_argument'),
  ('anna', 'lift_legal_hold', '{"organization_id": "00000000-0000-4000-b000-000000000001", "hold_id": "00000000-0000-4000-e000-0000000000ff", "reason": "x"}', 'legal_hold_not_found'),
  ('anna', 'legal_holds', '{"organization_id": null}', 'missing_argument'),
- ('carla', 'legal_holds', '{"organization_id": "00000000-0000-4000-b000-000000000001"}', 'insufficient_role');
+ ('carla', 'legal_holds', '{"organization_id": "00000000-0000-4000-b000-000000000001"}', 'insufficient_role'),
+ -- capacity (0.5): roles, another organisation's ids, values
+ ('anon', 'create_capacity_pool', pg_temp.c('{"name": "10 km", "capacity": 10}'), 'not_authenticated'),
+ ('carla', 'create_capacity_pool', pg_temp.c('{"name": "10 km", "capacity": 10}'), 'insufficient_role'),
+ ('eva', 'create_capacity_pool', pg_temp.c('{"name": "10 km", "capacity": 10}'), 'organization_not_found'),
+ ('anna', 'create_capacity_pool', pg_temp.c('{"name": "", "capacity": 10}'), 'invalid_name'),
+ ('anna', 'create_capacity_pool', pg_temp.c('{"name": "10 km"}'), 'missing_argument'),
+ ('anna', 'create_capacity_pool', pg_temp.c('{"name": "10 km", "capacity": -1}'), 'invalid_capacity'),
+ ('anna', 'create_capacity_pool', pg_temp.c('{"name": "10 km", "capacity": 100000001}'), 'invalid_capacity'),
+ ('anna', 'set_pool_capacity', pg_temp.c('{"capacity": 10}'), 'missing_argument'),
+ ('anna', 'set_pool_capacity', pg_temp.c('{"pool_id": "pool2", "capacity": 10}'), 'pool_not_found'),
+ ('anna', 'set_pool_capacity', pg_temp.c('{"pool_id": "pool1", "capacity": 0}'), 'capacity_in_use'),
+ ('anna', 'set_pool_capacity', pg_temp.c('{"pool_id": "pool1"}'), 'missing_argument'),
+ ('daan', 'set_pool_capacity', pg_temp.c('{"pool_id": "pool1", "capacity": 10}'), 'insufficient_role'),
+ ('anon', 'capacity_pools', pg_temp.c('{}'), 'not_authenticated'),
+ ('eva', 'capacity_pools', pg_temp.c('{}'), 'organization_not_found'),
+ ('anna', 'capacity_pools', '{"organization_id": null}', 'missing_argument'),
+ ('anna', 'create_capacity_item', pg_temp.c('{"name": "10 km"}'), 'invalid_argument'),
+ ('anna', 'create_capacity_item', pg_temp.c('{"name": "10 km", "pools": [{"pool_id": "pool2"}]}'), 'pool_not_found'),
+ ('anna', 'create_capacity_item', pg_temp.c('{"name": "10 km", "pools": [{"pool_id": "pool1", "units": 0}]}'), 'invalid_quantity'),
+ ('anna', 'create_capacity_item', pg_temp.c('{"name": "10 km", "pools": [{"pool_id": "pool1"}, {"pool_id": "pool1"}]}'), 'duplicate_line'),
+ ('carla', 'create_capacity_item', pg_temp.c('{"name": "10 km", "pools": [{"pool_id": "pool1"}]}'), 'insufficient_role'),
+ ('eva', 'capacity_items', pg_temp.c('{}'), 'organization_not_found'),
+ ('anon', 'capacity_items', pg_temp.c('{}'), 'not_authenticated'),
+ ('anna', 'hold_capacity', pg_temp.c('{}'), 'missing_argument'),
+ ('anna', 'hold_capacity', pg_temp.c('{"lines": [{"item_id": "item1", "quantity": 1}]}'), 'sold_out'),
+ ('anna', 'hold_capacity', pg_temp.c('{"lines": [{"item_id": "item1", "quantity": 0}]}'), 'invalid_quantity'),
+ ('anna', 'hold_capacity', pg_temp.c('{"lines": [{"pool_id": "pool2", "quantity": 1}]}'), 'pool_not_found'),
+ ('anna', 'hold_capacity', pg_temp.c('{"lines": [{"item_id": "item1", "quantity": 1}, {"item_id": "item1", "quantity": 1}]}'), 'duplicate_line'),
+ ('anna', 'hold_capacity', pg_temp.c('{"lines": [{"item_id": "item1", "quantity": 1}], "ttl": "-5 minutes"}'), 'invalid_ttl'),
+ ('anna', 'hold_capacity', pg_temp.c('{"lines": [{"item_id": "item1", "quantity": 1}], "ttl": "2 days"}'), 'invalid_ttl'),
+ ('anna', 'hold_capacity', pg_temp.c('{"lines": "all"}'), 'invalid_lines'),
+ ('carla', 'hold_capacity', pg_temp.c('{"lines": [{"item_id": "item1", "quantity": 1}]}'), 'insufficient_role'),
+ ('anna', 'confirm_hold', pg_temp.c('{}'), 'missing_argument'),
+ ('anna', 'confirm_hold', pg_temp.c('{"hold_id": "hold2"}'), 'hold_not_found'),
+ ('daan', 'confirm_hold', pg_temp.c('{"hold_id": "hold1"}'), 'insufficient_role'),
+ ('anna', 'release_hold', pg_temp.c('{"hold_id": "hold2"}'), 'hold_not_found'),
+ ('anna', 'release_hold', pg_temp.c(jsonb_build_object('hold_id', 'hold1', 'reason', repeat('r', 2001))), 'invalid_argument'),
+ ('carla', 'release_hold', pg_temp.c('{"hold_id": "hold1"}'), 'insufficient_role'),
+ ('anna', 'extend_hold', pg_temp.c('{"hold_id": "hold1"}'), 'missing_argument'),
+ ('anna', 'extend_hold', pg_temp.c('{"hold_id": "hold1", "ttl": "0 minutes"}'), 'invalid_ttl'),
+ ('anna', 'extend_hold', pg_temp.c('{"hold_id": "hold1", "ttl": "3 hours"}'), 'invalid_ttl'),
+ ('anna', 'extend_hold', pg_temp.c('{"hold_id": "hold2", "ttl": "5 minutes"}'), 'hold_not_found'),
+ ('anna', 'return_capacity_units', pg_temp.c('{"quantity": 1}'), 'missing_argument'),
+ ('anna', 'return_capacity_units', pg_temp.c('{"allocation_id": "hold1", "quantity": 1}'), 'allocation_not_found'),
+ ('carla', 'return_capacity_units', pg_temp.c('{"allocation_id": "hold1", "quantity": 1}'), 'insufficient_role'),
+ ('daan', 'capacity_holds', pg_temp.c('{}'), 'insufficient_role'),
+ ('anna', 'capacity_holds', pg_temp.c('{"state": "gone"}'), 'invalid_argument'),
+ ('anna', 'capacity_holds', pg_temp.c('{"max_rows": 0}'), 'invalid_argument'),
+ ('eva', 'capacity_holds', pg_temp.c('{}'), 'organization_not_found'),
+ ('anna', 'capacity_waitlist', pg_temp.c('{}'), 'invalid_argument'),
+ ('anna', 'capacity_waitlist', pg_temp.c('{"pool_id": "pool1", "item_id": "item1"}'), 'invalid_argument'),
+ ('anna', 'capacity_waitlist', pg_temp.c('{"pool_id": "pool2"}'), 'pool_not_found'),
+ ('daan', 'capacity_waitlist', pg_temp.c('{"pool_id": "pool1"}'), 'insufficient_role'),
+ ('anon', 'join_waitlist', pg_temp.c('{"item_id": "item1"}'), 'not_authenticated'),
+ ('kim', 'join_waitlist', '{"organization_id": null, "item_id": "00000000-0000-4000-e000-0000000000ff"}', 'missing_argument'),
+ ('kim', 'join_waitlist', '{"organization_id": "00000000-0000-4000-b000-0000000000ff", "item_id": "00000000-0000-4000-e000-0000000000ff"}', 'organization_not_found'),
+ ('kim', 'join_waitlist', pg_temp.c('{"item_id": "item1", "quantity": 11}'), 'invalid_quantity'),
+ ('kim', 'join_waitlist', pg_temp.c('{"item_id": "item1", "quantity": 0}'), 'invalid_quantity'),
+ ('kim', 'join_waitlist', pg_temp.c('{"item_id": "item1", "quantity": null}'), 'missing_argument'),
+ ('kim', 'join_waitlist', pg_temp.c('{}'), 'invalid_argument'),
+ ('kim', 'join_waitlist', pg_temp.c('{"pool_id": "pool2"}'), 'pool_not_found'),
+ ('kim', 'join_waitlist', pg_temp.c('{"item_id": "item1", "priority": 5}'), 'organization_not_found'),
+ ('kim', 'join_waitlist', pg_temp.c('{"item_id": "item1", "holder": "someone"}'), 'organization_not_found'),
+ ('carla', 'join_waitlist', pg_temp.c('{"item_id": "item1", "holder": "someone"}'), 'insufficient_role'),
+ ('anon', 'leave_waitlist', '{"entry_id": "00000000-0000-4000-e000-0000000000ff"}', 'not_authenticated'),
+ ('kim', 'leave_waitlist', '{}', 'missing_argument'),
+ ('kim', 'leave_waitlist', '{"entry_id": "00000000-0000-4000-e000-0000000000ff"}', 'waitlist_entry_not_found'),
+ ('anon', 'my_waitlist', '{}', 'not_authenticated');
 
 SELECT plan((SELECT count(*)::int * 2 FROM bad) + 1);
 

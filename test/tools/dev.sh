@@ -88,8 +88,11 @@ if [ -z "$installed" ]; then
   "${PSQL[@]}" -d "$DB" -f test/fixtures/demo.sql
   echo "startlijn: database $DB created with demo data"
 else
-  # startlijn 0.4 needs startlijn_retention 0.2; an update that fails is reported, not hidden
+  # startlijn 0.4 needs startlijn_retention 0.2, 0.5 needs startlijn_capacity;
+  # an update that fails is reported, not hidden
   "${PSQL[@]}" -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS startlijn_retention CASCADE" \
-    -c "ALTER EXTENSION startlijn_retention UPDATE" -c "ALTER EXTENSION startlijn UPDATE"
+    -c "ALTER EXTENSION startlijn_retention UPDATE" \
+    -c "CREATE EXTENSION IF NOT EXISTS startlijn_capacity CASCADE" \
+    -c "ALTER EXTENSION startlijn_capacity UPDATE" -c "ALTER EXTENSION startlijn UPDATE"
 fi
 connect_info
