@@ -7,3 +7,37 @@
 \echo Use "ALTER EXTENSION startlijn_capacity UPDATE TO '0.2'" to load this file. \quit
 
 CREATE INDEX waitlist_holder ON capacity.waitlist (holder);
+
+-- Backups that restore. pg_dump writes the rows of an extension's tables
+-- only for tables the extension registers: 0.1 registered the settings
+-- alone, so a dump lost every pool, unit, hold, allocation and waitlist
+-- entry. And the settings row CREATE EXTENSION inserts collided with the
+-- dumped one. See docs/operations.md, "Backup and restore".
+SELECT pg_catalog.pg_extension_config_dump('capacity.pools', '');
+SELECT pg_catalog.pg_extension_config_dump('capacity.slots', '');
+SELECT pg_catalog.pg_extension_config_dump('capacity.items', '');
+SELECT pg_catalog.pg_extension_config_dump('capacity.item_pools', '');
+SELECT pg_catalog.pg_extension_config_dump('capacity.holds', '');
+SELECT pg_catalog.pg_extension_config_dump('capacity.allocations', '');
+SELECT pg_catalog.pg_extension_config_dump('capacity.waitlist', '');
+
+-- Step 1 of a restore, on the new database: remove the install-time
+-- settings row (the dump holds the real one). Refuses once pools exist.
+CREATE FUNCTION capacity.prepare_restore() RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  AS $$
+BEGIN
+  IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+    RAISE EXCEPTION 'capacity.prepare_restore() is for a superuser restoring a backup'
+      USING ERRCODE = 'insufficient_privilege', HINT = 'See docs/operations.md, "Backup and restore".';
+  END IF;
+  IF EXISTS (SELECT 1 FROM capacity.pools) OR EXISTS (SELECT 1 FROM capacity.holds) THEN
+    RAISE EXCEPTION 'this capacity schema is in use: it is no restore target'
+      USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'It has pools or holds.',
+            HINT = 'Restore into a new database: CREATE DATABASE, pg_restore --schema-only, then this.';
+  END IF;
+  DELETE FROM capacity.settings;
+  RETURN pg_catalog.jsonb_build_object('settings', 1);
+END
+$$;
+REVOKE ALL ON FUNCTION capacity.prepare_restore() FROM PUBLIC;

@@ -88,11 +88,14 @@ if [ -z "$installed" ]; then
   "${PSQL[@]}" -d "$DB" -f test/fixtures/demo.sql
   echo "startlijn: database $DB created with demo data"
 else
-  # startlijn 0.4 needs startlijn_retention 0.2, 0.5 needs startlijn_capacity;
-  # an update that fails is reported, not hidden
+  # startlijn 0.4 needs startlijn_retention 0.2, 0.5 needs startlijn_capacity
+  # and the 0.2 of audit, payments and tokens: create what is missing, update
+  # every installed startlijn extension, the platform last; a failed update is
+  # reported, not hidden
   "${PSQL[@]}" -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS startlijn_retention CASCADE" \
-    -c "ALTER EXTENSION startlijn_retention UPDATE" \
-    -c "CREATE EXTENSION IF NOT EXISTS startlijn_capacity CASCADE" \
-    -c "ALTER EXTENSION startlijn_capacity UPDATE" -c "ALTER EXTENSION startlijn UPDATE"
+    -c "CREATE EXTENSION IF NOT EXISTS startlijn_capacity CASCADE"
+  for ext in $("${PSQL[@]}" -d "$DB" -tAc "SELECT extname FROM pg_extension WHERE extname LIKE 'startlijn_%' ORDER BY 1") startlijn; do
+    "${PSQL[@]}" -d "$DB" -c "ALTER EXTENSION $ext UPDATE"
+  done
 fi
 connect_info

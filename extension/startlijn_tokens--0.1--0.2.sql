@@ -1,0 +1,30 @@
+-- startlijn_tokens 0.1 -> 0.2: backups that restore.
+--
+-- CREATE EXTENSION generates a fresh pepper into tokens.settings; a restore
+-- loaded the dumped settings row on top of it, the row collided and the new
+-- pepper stayed, so no restored token could be redeemed any more. The
+-- documented restore (docs/operations.md, "Backup and restore") now removes
+-- the install-time row first. Throttling buckets (tokens.failures) are
+-- deliberately not dumped: they last one window.
+
+\echo Use "ALTER EXTENSION startlijn_tokens UPDATE TO '0.2'" to load this file. \quit
+
+CREATE FUNCTION tokens.prepare_restore() RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  AS $$
+BEGIN
+  IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+    RAISE EXCEPTION 'tokens.prepare_restore() is for a superuser restoring a backup'
+      USING ERRCODE = 'insufficient_privilege', HINT = 'See docs/operations.md, "Backup and restore".';
+  END IF;
+  IF EXISTS (SELECT 1 FROM tokens.tokens) OR EXISTS (SELECT 1 FROM tokens.purposes)
+     OR EXISTS (SELECT 1 FROM tokens.scopes) THEN
+    RAISE EXCEPTION 'this tokens schema is in use: it is no restore target'
+      USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'It has purposes, tokens or code scopes.',
+            HINT = 'Restore into a new database: CREATE DATABASE, pg_restore --schema-only, then this.';
+  END IF;
+  DELETE FROM tokens.settings;
+  RETURN pg_catalog.jsonb_build_object('settings', 1);
+END
+$$;
+REVOKE ALL ON FUNCTION tokens.prepare_restore() FROM PUBLIC;
