@@ -4,14 +4,27 @@
 --   both) and points bench.target at it;
 --   bench.try_hold / bench.finish are what one buyer does: hold one entry,
 --   then confirm (70%), release (20%) or let it expire (10%, TTL 1 s).
---   bench.naive / bench.plain_orders are the baselines: one counter row
---   (UPDATE ... SET sold = sold + 1 WHERE sold < capacity) and a plain INSERT.
+--   bench.naive / bench.plain_orders are the issue's baselines: one counter
+--   row (UPDATE ... SET sold = sold + 1 WHERE sold < capacity) and a plain
+--   INSERT, one transaction per sale, no hold, no audit.
+--   bench.naive_try_hold / naive_finish do what a buyer does with the same
+--   work as ours (a hold row, then confirm or release in a second
+--   transaction, an audit row per step) on one counter row per pool, locked
+--   until each commit: the same-work baseline (expiry is not modelled: the
+--   10% that let ours expire release theirs).
 CREATE EXTENSION IF NOT EXISTS startlijn_capacity CASCADE;
 CREATE SCHEMA IF NOT EXISTS bench;
 
 CREATE TABLE bench.target (one boolean PRIMARY KEY DEFAULT true, org uuid, items uuid[], pools uuid[], units integer);
 CREATE TABLE bench.naive (id integer PRIMARY KEY, sold integer NOT NULL, capacity integer NOT NULL);
 INSERT INTO bench.naive VALUES (1, 0, 1000000000);
+CREATE TABLE bench.naive_pool (id integer PRIMARY KEY, capacity integer NOT NULL, held integer NOT NULL DEFAULT 0,
+                               sold integer NOT NULL DEFAULT 0, CHECK (held >= 0 AND held + sold <= capacity));
+CREATE TABLE bench.naive_holds (id bigserial PRIMARY KEY, holder text NOT NULL, quantity integer NOT NULL,
+                                state text NOT NULL DEFAULT 'held', expires_at timestamptz NOT NULL,
+                                created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE bench.naive_log (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), action text NOT NULL,
+                              details jsonb NOT NULL);
 CREATE TABLE bench.plain_orders (id bigserial PRIMARY KEY, holder text NOT NULL, quantity integer NOT NULL,
                                  created_at timestamptz NOT NULL DEFAULT now());
 
@@ -68,6 +81,40 @@ $$;
 
 -- after a run: units confirmed per pool against capacity, and whether the
 -- slots agree with the holds
+CREATE FUNCTION bench.naive_reset(units integer) RETURNS void LANGUAGE sql AS $$
+  TRUNCATE bench.naive_pool, bench.naive_holds, bench.naive_log;
+  INSERT INTO bench.naive_pool VALUES (1, units);
+$$;
+
+-- a hold on the counter row (its lock is held until commit); 0 when sold out
+CREATE FUNCTION bench.naive_try_hold(r integer) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  h bigint;
+BEGIN
+  UPDATE bench.naive_pool SET held = held + 1 WHERE id = 1 AND held + sold < capacity;
+  IF NOT FOUND THEN RETURN 0; END IF;
+  INSERT INTO bench.naive_holds (holder, quantity, expires_at)
+  VALUES ('buyer-' || pg_backend_pid(), 1, now() + interval '15 minutes') RETURNING id INTO h;
+  INSERT INTO bench.naive_log (action, details) VALUES ('held', jsonb_build_object('hold', h, 'quantity', 1));
+  RETURN h;
+END
+$$;
+
+CREATE FUNCTION bench.naive_finish(h bigint, r integer) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF h = 0 THEN RETURN; END IF;
+  IF r <= 70 THEN
+    UPDATE bench.naive_pool SET held = held - 1, sold = sold + 1 WHERE id = 1;
+    UPDATE bench.naive_holds SET state = 'confirmed' WHERE id = h;
+    INSERT INTO bench.naive_log (action, details) VALUES ('confirmed', jsonb_build_object('hold', h));
+  ELSE
+    UPDATE bench.naive_pool SET held = held - 1 WHERE id = 1;
+    UPDATE bench.naive_holds SET state = 'released' WHERE id = h;
+    INSERT INTO bench.naive_log (action, details) VALUES ('released', jsonb_build_object('hold', h));
+  END IF;
+END
+$$;
+
 CREATE FUNCTION bench.check_drop() RETURNS TABLE (oversold bigint, inconsistent bigint, confirmed bigint)
   LANGUAGE sql AS $$
   WITH t AS (SELECT * FROM bench.target),
