@@ -292,8 +292,8 @@ BEGIN
     PERFORM startlijn.raise('missing_argument', 'The argument organization_id is required.');
   END IF;
   IF holder IS NOT NULL OR COALESCE(priority, 0) <> 0 THEN
-    PERFORM startlijn.require_org_roles(organization_id, '{owner,admin,superadmin}',
-      'Only owners and admins put someone else on a waitlist or set a priority.');
+    -- someone else, or a priority: owners and admins only
+    PERFORM startlijn.require_capacity_role(organization_id, 'manage');
   ELSE
     IF NOT EXISTS (SELECT 1 FROM startlijn.organizations o
                     WHERE o.id = join_waitlist.organization_id AND o.deleted_at IS NULL) THEN
@@ -383,10 +383,7 @@ DECLARE
   one jsonb;
   e record;
 BEGIN
-  IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
-    RAISE EXCEPTION 'startlijn.prepare_restore() is for a superuser restoring a backup'
-      USING ERRCODE = 'insufficient_privilege', HINT = 'See docs/operations.md, "Backup and restore".';
-  END IF;
+  PERFORM trail._require_superuser('startlijn.prepare_restore()');
   IF EXISTS (SELECT 1 FROM startlijn.organizations) OR EXISTS (SELECT 1 FROM startlijn.profiles) THEN
     RAISE EXCEPTION 'this platform database is in use: it is no restore target'
       USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'It has organizations or profiles.',
@@ -414,10 +411,7 @@ DECLARE
   trail_report jsonb;
   owners bigint;
 BEGIN
-  IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
-    RAISE EXCEPTION 'startlijn.finish_restore() is for a superuser restoring a backup'
-      USING ERRCODE = 'insufficient_privilege', HINT = 'See docs/operations.md, "Backup and restore".';
-  END IF;
+  PERFORM trail._require_superuser('startlijn.finish_restore()');
   trail_report := trail.finish_restore(verify);
   SELECT pg_catalog.count(*) INTO owners FROM startlijn.organizations o
    WHERE o.deleted_at IS NULL

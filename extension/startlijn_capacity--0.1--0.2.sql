@@ -27,10 +27,7 @@ CREATE FUNCTION capacity.prepare_restore() RETURNS jsonb
   LANGUAGE plpgsql VOLATILE SET search_path = ''
   AS $$
 BEGIN
-  IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
-    RAISE EXCEPTION 'capacity.prepare_restore() is for a superuser restoring a backup'
-      USING ERRCODE = 'insufficient_privilege', HINT = 'See docs/operations.md, "Backup and restore".';
-  END IF;
+  PERFORM trail._require_superuser('capacity.prepare_restore()');  -- startlijn_audit 0.2
   IF EXISTS (SELECT 1 FROM capacity.pools) OR EXISTS (SELECT 1 FROM capacity.holds) THEN
     RAISE EXCEPTION 'this capacity schema is in use: it is no restore target'
       USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'It has pools or holds.',

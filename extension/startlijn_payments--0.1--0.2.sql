@@ -30,10 +30,7 @@ CREATE FUNCTION payments.prepare_restore() RETURNS jsonb
   LANGUAGE plpgsql VOLATILE SET search_path = ''
   AS $$
 BEGIN
-  IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
-    RAISE EXCEPTION 'payments.prepare_restore() is for a superuser restoring a backup'
-      USING ERRCODE = 'insufficient_privilege', HINT = 'See docs/operations.md, "Backup and restore".';
-  END IF;
+  PERFORM trail._require_superuser('payments.prepare_restore()');  -- startlijn_audit 0.2
   IF EXISTS (SELECT 1 FROM payments.accounts) OR EXISTS (SELECT 1 FROM payments.payments)
      OR EXISTS (SELECT 1 FROM payments.journal) THEN
     RAISE EXCEPTION 'this payments schema is in use: it is no restore target'

@@ -13,10 +13,7 @@ CREATE FUNCTION tokens.prepare_restore() RETURNS jsonb
   LANGUAGE plpgsql VOLATILE SET search_path = ''
   AS $$
 BEGIN
-  IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
-    RAISE EXCEPTION 'tokens.prepare_restore() is for a superuser restoring a backup'
-      USING ERRCODE = 'insufficient_privilege', HINT = 'See docs/operations.md, "Backup and restore".';
-  END IF;
+  PERFORM trail._require_superuser('tokens.prepare_restore()');  -- startlijn_audit 0.2
   IF EXISTS (SELECT 1 FROM tokens.tokens) OR EXISTS (SELECT 1 FROM tokens.purposes)
      OR EXISTS (SELECT 1 FROM tokens.scopes) THEN
     RAISE EXCEPTION 'this tokens schema is in use: it is no restore target'
