@@ -521,9 +521,11 @@ trail_append_entry(const char *log_uuid, const char *action, const char *table_n
 		Oid			types[10] = {INT8OID, UUIDOID, INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID,
 		UUIDOID, UUIDOID, TEXTOID, BYTEAOID};
 
-		plan = SPI_prepare("INSERT INTO trail.entries (id, log_id, xact, created_at, action, table_name, "
-						   "actor_uid, data_subject, body, leaf_hash) "
-						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, types);
+		/* a generic plan at once: nothing to choose, and no re-planning */
+		plan = SPI_prepare_cursor("INSERT INTO trail.entries (id, log_id, xact, created_at, action, table_name, "
+								  "actor_uid, data_subject, body, leaf_hash) "
+								  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, types,
+								  CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL)
 			elog(ERROR, "trail: cannot prepare the entry insert");
 		SPI_keepplan(plan);
