@@ -119,6 +119,9 @@ load_keys(const char *provider, pay_key *keys, int64 *tolerance)
 	return n;
 }
 
+/* the secure buffer the secrets are loaded into (see payments_verify) */
+static pay_key *key_buf = NULL;
+
 PG_FUNCTION_INFO_V1(payments_verify);
 
 /*
@@ -169,9 +172,18 @@ payments_verify(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	keys = sodium_malloc(sizeof(pay_key) * PAY_MAX_SECRETS);
-	if (keys == NULL)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of secure memory")));
+	/*
+	 * Guarded, locked memory for the secrets, allocated once per backend:
+	 * sodium_malloc maps and protects pages, which per delivery cost more
+	 * than the signature check itself. It is wiped after every use.
+	 */
+	if (key_buf == NULL)
+	{
+		key_buf = sodium_malloc(sizeof(pay_key) * PAY_MAX_SECRETS);
+		if (key_buf == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of secure memory")));
+	}
+	keys = key_buf;
 	PG_TRY();
 	{
 		sl_as_schema_owner(payments_namespace(), &owner);
@@ -204,7 +216,7 @@ payments_verify(PG_FUNCTION_ARGS)
 	PG_FINALLY();
 	{
 		sodium_memzero(secrets, sizeof secrets);
-		sodium_free(keys);		/* sodium_free wipes before freeing */
+		sodium_memzero(keys, sizeof(pay_key) * PAY_MAX_SECRETS);
 	}
 	PG_END_TRY();
 
