@@ -388,8 +388,10 @@ cap_exec(int q, Datum *values, const char *nulls, long count)
 		 * $n or a subquery makes the generic estimate look costlier than
 		 * a custom plan although the plan is the same (the slot claim was
 		 * planned on every hold, 14% of a hold's CPU). The queries marked
-		 * custom need the parameter values: a generic LIMIT $n plan counts
-		 * free units with a sequential scan.
+		 * custom keep planning for their values: a generic LIMIT $n plan
+		 * counts free units with a sequential scan, and the other four
+		 * (returning, adding and dropping units, the waitlist queue) are
+		 * rare paths whose plans were not checked generic.
 		 */
 		SPIPlanPtr	p = SPI_prepare_cursor(cap_queries[q].sql, cap_queries[q].nargs,
 										   (Oid *) cap_queries[q].types,
