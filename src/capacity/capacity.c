@@ -203,9 +203,17 @@ static const CapQuery cap_queries[Q_COUNT] = {
 		6, {UUIDOID, INT4OID, UUIDOID, TIMESTAMPTZOID, UUIDOID, TIMESTAMPTZOID}
 	},
 	[Q_FREE_VISIBLE] = {
+		/*
+		 * ORDER BY the index order: without it, once statistics say most
+		 * slots are free (as after a pool is created), the planner reads
+		 * slots sequentially and stops at the first match, which is cheap
+		 * while units are free and a scan of every pool's slots for each
+		 * buyer once this pool is sold out. In index order the scan stops
+		 * after $2 entries of this pool, whatever the statistics say.
+		 */
 		"SELECT pg_catalog.count(*)::integer FROM (SELECT 1 FROM capacity.slots f"
 		" WHERE f.pool_id OPERATOR(pg_catalog.=) $1 AND f.held_until OPERATOR(pg_catalog.<) pg_catalog.now()"
-		" LIMIT $2) x",
+		" ORDER BY f.held_until LIMIT $2) x",
 		2, {UUIDOID, INT4OID}, true
 	},
 	[Q_UNDO_HOLD] = {
@@ -388,8 +396,9 @@ cap_exec(int q, Datum *values, const char *nulls, long count)
 		 * $n or a subquery makes the generic estimate look costlier than
 		 * a custom plan although the plan is the same (the slot claim was
 		 * planned on every hold, 14% of a hold's CPU). The queries marked
-		 * custom keep planning for their values: a generic LIMIT $n plan
-		 * counts free units with a sequential scan, and the other four
+		 * custom keep planning for their values: counting free units runs
+		 * only when a claim came up short, and a generic plan built while
+		 * the table is empty would keep a sequential scan; the other four
 		 * (returning, adding and dropping units, the waitlist queue) are
 		 * rare paths whose plans were not checked generic.
 		 */
