@@ -36,6 +36,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "access/xact.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -171,11 +172,11 @@ static const CapQuery cap_queries[Q_COUNT] = {
 	},
 	[Q_INSERT_HOLD] = {
 		"INSERT INTO capacity.holds AS h"
-		"   (organization_id, holder, idempotency_key, lines, units, expires_at, waitlist_entry_id)"
-		" VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5, pg_catalog.now() OPERATOR(pg_catalog.+) $6, $7)"
+		"   (id, organization_id, holder, idempotency_key, lines, units, expires_at, waitlist_entry_id)"
+		" VALUES ($8, $1, $2, $3, $4::pg_catalog.jsonb, $5, $6, $7)"
 		" ON CONFLICT (organization_id, holder, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
-		" RETURNING h.id, h.expires_at",
-		7, {UUIDOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, INTERVALOID, UUIDOID}
+		" RETURNING h.id",
+		8, {UUIDOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, UUIDOID, UUIDOID}
 	},
 	[Q_FIND_IDEM] = {
 		"SELECT h.lines OPERATOR(pg_catalog.=) $4::pg_catalog.jsonb, " HOLD_JSON
@@ -783,6 +784,40 @@ claim_units(const CapNeed *need, int32 want, int32 next_slot, Datum hold, Datum 
 }
 
 /*
+ * The hold placed earlier with this request's idempotency key (v as for
+ * Q_INSERT_HOLD): false if there is none; its JSON in *result if it was
+ * for the same lines; idempotency_key_reused if not.
+ */
+static bool
+earlier_hold(Datum *v, const char *nulls, Datum *result)
+{
+	bool		isnull;
+
+	cap_exec(Q_FIND_IDEM, v, nulls, 0);
+	if (SPI_processed == 0)
+		return false;
+	if (!DatumGetBool(col(0, 1, &isnull)))
+		sl_raise("idempotency_key_reused",
+				 "This idempotency key was used before for other lines.",
+				 "Use a new idempotency key for a new request.");
+	*result = col_nn(0, 2);
+	return true;
+}
+
+/* a version 4 UUID, as gen_random_uuid() makes them */
+static Datum
+new_uuid(void)
+{
+	pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+	if (!pg_strong_random(u->data, UUID_LEN))
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate random values")));
+	u->data[6] = (u->data[6] & 0x0f) | 0x40;
+	u->data[8] = (u->data[8] & 0x3f) | 0x80;
+	return UUIDPGetDatum(u);
+}
+
+/*
  * Hold lines for holder. With entry (a waitlist offer) the waitlist
  * reservation of the pools does not apply and a shortfall is not an
  * error: the partial claim is undone and false returned. Otherwise a
@@ -800,11 +835,10 @@ do_hold(Datum org, CapLine *lines, int nlines, Datum ttl, text *holder, text *ke
 	int32	   *next_slot;
 	int64		total = 0;
 	char	   *canon = lines_json(lines, nlines);
-	Datum		v[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		v[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	Datum		hold_id,
 				until;
-	bool		isnull;
 
 	/* items -> (pool, units) */
 	for (int i = 0; i < nlines; i++)
@@ -887,7 +921,13 @@ do_hold(Datum org, CapLine *lines, int nlines, Datum ttl, text *holder, text *ke
 					 psprintf("No pool %s exists in this organization.", uuid_text(&ids[i])), NULL);
 	}
 
-	/* the hold row (or the earlier one with this idempotency key) */
+	/*
+	 * The hold's id and expiry are chosen here and its units claimed before
+	 * its row is written: a buyer who finds the pools sold out has written
+	 * nothing (no transaction id, no WAL, no dead row), so a crowd retrying
+	 * a sold-out drop only reads. Slots name their hold without a foreign
+	 * key; the row follows in this transaction or the claims are undone.
+	 */
 	v[0] = org;
 	v[1] = PointerGetDatum(holder);
 	if (key != NULL)
@@ -896,31 +936,20 @@ do_hold(Datum org, CapLine *lines, int nlines, Datum ttl, text *holder, text *ke
 		nulls[2] = 'n';
 	v[3] = CStringGetTextDatum(canon);
 	v[4] = Int32GetDatum((int32) total);
-	v[5] = ttl;
 	if (entry != NULL)
 		v[6] = uuid_datum(entry);
 	else
 		nulls[6] = 'n';
-	cap_exec(Q_INSERT_HOLD, v, nulls, 0);
-	if (SPI_processed == 0)
+	/* a replay with the same idempotency key answers with the earlier hold */
+	if (key != NULL && earlier_hold(v, nulls, result))
 	{
-		bool		same;
-
-		cap_exec(Q_FIND_IDEM, v, nulls, 0);
-		if (SPI_processed != 1)
-			elog(ERROR, "capacity: idempotency key conflict without a hold");
-		same = DatumGetBool(col(0, 1, &isnull));
-		if (!same)
-			sl_raise("idempotency_key_reused",
-					 "This idempotency key was used before for other lines.",
-					 "Use a new idempotency key for a new request.");
-		*result = col_nn(0, 2);
 		if (hold_out)
 			*hold_out = (Datum) 0;
 		return true;
 	}
-	hold_id = col_nn(0, 1);
-	until = col_nn(0, 2);
+	hold_id = new_uuid();
+	until = DirectFunctionCall2(timestamptz_pl_interval,
+								TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), ttl);
 
 	/* claim every pool in id order */
 	for (int i = 0, p = 0; i < nneeds; i++)
@@ -956,6 +985,26 @@ do_hold(Datum org, CapLine *lines, int nlines, Datum ttl, text *holder, text *ke
 							  needs[i].units),
 					 "Lower the quantity or join the waitlist.");
 		}
+	}
+
+	/* the hold row */
+	v[5] = until;
+	v[7] = hold_id;
+	cap_exec(Q_INSERT_HOLD, v, nulls, 0);
+	if (SPI_processed == 0)
+	{
+		/*
+		 * A concurrent request with this idempotency key committed its hold
+		 * first: give these units back and answer with that hold.
+		 */
+		Datum		uv[1] = {hold_id};
+
+		cap_exec(Q_UNDO_HOLD, uv, NULL, 0);
+		if (!earlier_hold(v, nulls, result))
+			elog(ERROR, "capacity: idempotency key conflict without a hold");
+		if (hold_out)
+			*hold_out = (Datum) 0;
+		return true;
 	}
 
 	{

@@ -131,9 +131,50 @@ CREATE FUNCTION bench.check_drop() RETURNS TABLE (oversold bigint, inconsistent 
          (SELECT count(*) FROM capacity.holds h, t WHERE h.organization_id = t.org AND h.state = 'confirmed')
     FROM per_pool
 $$;
+-- The write floor: the rows one of our buyers writes, into copies of
+-- capacity's tables (LIKE ... INCLUDING ALL: the same columns, defaults,
+-- CHECKs and indexes; the same foreign keys added), with an entry-sized row
+-- per step in a copy of trail.entries. Each transaction is one prepared
+-- statement of data-modifying CTEs: no input checks, no idempotency lookup,
+-- no waitlist, no trigger, no canonical encoding or hashing
+-- (capacity_floor.sql). No engine writing these rows can be faster.
+CREATE TABLE bench.f_pools (LIKE capacity.pools INCLUDING ALL);
+CREATE TABLE bench.f_slots (LIKE capacity.slots INCLUDING ALL) WITH (fillfactor = 80);
+ALTER TABLE bench.f_slots ADD FOREIGN KEY (organization_id, pool_id) REFERENCES bench.f_pools (organization_id, id);
+CREATE TABLE bench.f_holds (LIKE capacity.holds INCLUDING ALL);
+CREATE TABLE bench.f_allocations (LIKE capacity.allocations INCLUDING ALL);
+ALTER TABLE bench.f_allocations ADD FOREIGN KEY (organization_id, hold_id) REFERENCES bench.f_holds (organization_id, id);
+CREATE TABLE bench.f_entries (LIKE trail.entries INCLUDING ALL);
+CREATE SEQUENCE bench.f_entries_seq;
+CREATE TABLE bench.f_target (one boolean PRIMARY KEY DEFAULT true, org uuid, pool uuid, item uuid, body integer);
+
+-- a fresh floor pool of units; body: the average length of the drop's audit
+-- entries so far (the entry-sized rows are as long as ours)
+CREATE FUNCTION bench.new_floor(units integer) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  org uuid := gen_random_uuid();
+  p uuid := gen_random_uuid();
+BEGIN
+  INSERT INTO bench.f_pools (id, organization_id, name, capacity, next_slot) VALUES (p, org, 'event', units, units);
+  INSERT INTO bench.f_slots (organization_id, pool_id, slot_no, held_until)
+  SELECT org, p, g, 'epoch'::timestamptz + g * interval '1 microsecond' FROM generate_series(0, units - 1) g;
+  DELETE FROM bench.f_target;
+  INSERT INTO bench.f_target
+  SELECT true, org, p, gen_random_uuid(),
+         COALESCE((SELECT avg(length(e.body))::integer FROM trail.entries e WHERE e.action LIKE 'capacity.%'), 600);
+END
+$$;
+
+-- after a floor run: units taken beyond capacity (must be 0)
+CREATE FUNCTION bench.check_floor() RETURNS bigint LANGUAGE sql AS $$
+  SELECT GREATEST(count(*) FILTER (WHERE s.held_until = 'infinity') - max(p.capacity), 0)
+    FROM bench.f_slots s JOIN bench.f_pools p ON p.id = s.pool_id JOIN bench.f_target t ON t.pool = p.id
+$$;
+
 -- statistics for the bench's own tables only. capacity's tables stay as a
 -- fresh install leaves them (never analyzed): ANALYZE on their empty tables
 -- would mark them as known to be empty, and every backend that plans its
 -- statements before autovacuum analyzes them again would keep sequential
 -- scans of holds and allocations for its lifetime (docs/capacity.md).
 ANALYZE bench.target, bench.naive, bench.naive_pool, bench.naive_holds, bench.naive_log, bench.plain_orders;
+-- (the floor's copies are left unanalyzed too, like capacity's tables)

@@ -2,7 +2,7 @@
 -- written), the waitlist order, the audit trail, and that no client role
 -- can read or write the tables directly.
 BEGIN;
-SELECT plan(56);
+SELECT plan(57);
 
 
 -- two organisations; pools event (10), 5k (4); items: early bird (event + 5k), team of 2 (event x2)
@@ -49,6 +49,8 @@ SELECT is(pgrst.err($$ SELECT pg_temp.hold(pg_temp.line('event', 1), holder => '
 SELECT is(pgrst.err($$ SELECT pg_temp.hold(pg_temp.line('5k', 5)) $$), 'PT409 sold_out', 'hold: more than the pool has');
 SELECT is((SELECT count(*) FROM capacity.holds), 0::bigint, 'refused holds stored nothing');
 SELECT is(pg_temp.avail('event'), 10, 'refused holds took no unit');
+SELECT is((SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relid = 'capacity.holds'::regclass), 0::bigint,
+          'a sold-out hold never wrote its row, not even one rolled back (units are claimed first)');
 
 -- all or nothing across pools; items draw from every pool they name
 SELECT is(pgrst.err($$ SELECT pg_temp.hold(pg_temp.line('team', 5) || pg_temp.line('early', 1)) $$), 'PT409 sold_out',

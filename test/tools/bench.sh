@@ -114,8 +114,8 @@ if part capacity; then
   echo "   a run lasts until 1.5 x $DROP_UNITS buyers have tried (sold out near the end)"
   "${PSQL[@]}" -f test/bench/capacity_setup.sql >/dev/null
   pct() { sort -n | awk -v p="$1" '{a[NR]=$1} END {i=int(NR*p/100); if (i<1) i=1; printf "%.1f", a[i]/1000}'; }
-  printf '%-6s %-8s %10s %9s %9s %9s %9s %10s %12s %12s %12s %8s %8s %8s\n' pools clients holds/s p50_ms p99_ms confirmed oversold \
-    inconsistent same_work/s naive/s plain/s x_same x_naive x_plain
+  printf '%-6s %-8s %10s %9s %9s %9s %9s %10s %10s %12s %12s %12s %8s %8s %8s %8s\n' pools clients holds/s p50_ms p99_ms confirmed oversold \
+    inconsistent floor/s same_work/s naive/s plain/s x_floor x_same x_naive x_plain
   for multi in false true; do
     for c in 1 16 64; do
       "${PSQL[@]}" -c "SELECT bench.new_drop($DROP_UNITS, $multi)" >/dev/null
@@ -130,12 +130,23 @@ if part capacity; then
       sw=$("$PG_BIN/pgbench" -n -M prepared -c "$c" -j 2 -t "$per" -f test/bench/capacity_naive_drop.sql 2>/dev/null |
            sed -n 's/^tps = \([0-9.]*\).*/\1/p')
       n=$(run capacity_naive "$c" -M prepared); pl=$(run capacity_plain "$c" -M prepared)
-      printf '%-6s %-8s %10.0f %9s %9s %9s %9s %10s %12.0f %12.0f %12.0f %8.2f %8.2f %8.2f\n' \
+      fl=-; xf=-
+      if [ "$multi" = false ]; then
+        "${PSQL[@]}" -c "SELECT bench.new_floor($DROP_UNITS)" >/dev/null
+        fl=$("$PG_BIN/pgbench" -n -M prepared -c "$c" -j 2 -t "$per" -f test/bench/capacity_floor.sql 2>/dev/null |
+             sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+        fover=$("${PSQL[@]}" -tA -c "SELECT bench.check_floor()")
+        [ "$fover" = 0 ] || echo "WARNING: the floor oversold $fover units"
+        xf=$(calc "$h / $fl"); fl=$(printf '%.0f' "$fl")
+      fi
+      printf '%-6s %-8s %10.0f %9s %9s %9s %9s %10s %10s %12.0f %12.0f %12.0f %8s %8.2f %8.2f %8.2f\n' \
         "$([ "$multi" = true ] && echo 1+4 || echo 1)" "$c" "$h" "$p50" "$p99" "$conf" "$over" "$incons" \
-        "$sw" "$n" "$pl" "$(calc "$h / $sw")" "$(calc "$h / $n")" "$(calc "$h / $pl")"
+        "$fl" "$sw" "$n" "$pl" "$([ "$xf" = - ] && echo - || printf '%.2f' "$xf")" "$(calc "$h / $sw")" "$(calc "$h / $n")" "$(calc "$h / $pl")"
     done
   done
   echo "(holds/s: buyers per second, each a hold and its confirm or release, two transactions;"
+  echo " floor: the rows our buyers write, into copies of capacity's tables with their keys and indexes, one statement"
+  echo "   per transaction, no logic (capacity_floor.sql): the fastest any engine writing these rows can be;"
   echo " same_work: the same buyers on one counter row locked until commit, with a hold row and an audit row per step;"
   echo " naive: UPDATE of one counter row per sale; plain: one INSERT per sale; goals at 64 clients: x_naive >= 10, x_plain >= 0.5)"
 fi
