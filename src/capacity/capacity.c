@@ -804,17 +804,14 @@ earlier_hold(Datum *v, const char *nulls, Datum *result)
 	return true;
 }
 
-/* a version 4 UUID, as gen_random_uuid() makes them */
+/* a new hold id: PostgreSQL's own gen_random_uuid(), the column's default */
 static Datum
 new_uuid(void)
 {
-	pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+	LOCAL_FCINFO(fcinfo, 0);
 
-	if (!pg_strong_random(u->data, UUID_LEN))
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate random values")));
-	u->data[6] = (u->data[6] & 0x0f) | 0x40;
-	u->data[8] = (u->data[8] & 0x3f) | 0x80;
-	return UUIDPGetDatum(u);
+	InitFunctionCallInfoData(*fcinfo, NULL, 0, InvalidOid, NULL, NULL);
+	return gen_random_uuid(fcinfo);
 }
 
 /*
