@@ -25,6 +25,7 @@
 
 #include "core/sl_core.h"
 #include "common/sl_webhook.h"
+#include "payments/payments.h"
 
 #define PAY_MAX_SECRETS 64
 #define PAY_MAX_KEY 128
@@ -37,7 +38,7 @@ typedef struct pay_key
 	uint8_t		key[PAY_MAX_KEY];
 } pay_key;
 
-static Oid
+Oid
 payments_namespace(void)
 {
 	return sl_schema_oid("payments", "startlijn_payments");
@@ -119,8 +120,75 @@ load_keys(const char *provider, pay_key *keys, int64 *tolerance)
 	return n;
 }
 
-/* the secure buffer the secrets are loaded into (see payments_verify) */
+/* the secure buffer the secrets are loaded into (see pay_verify) */
 static pay_key *key_buf = NULL;
+
+/*
+ * Verify one delivery of provider against its active secrets (see
+ * payments.h). The caller is connected to SPI as the owner of schema
+ * payments. Every copy of a secret is wiped before returning, on error
+ * paths too.
+ */
+sl_wh_result
+pay_verify(const char *provider, const char *body, size_t blen,
+		   const char *h1, size_t l1, const char *h2, size_t l2,
+		   const char *h3, size_t l3, pg_uuid_t *account, bool *matched_out)
+{
+	pay_key    *keys;
+	sl_wh_secret secrets[PAY_MAX_SECRETS];
+	int			nkeys = 0,
+				matched = -1;
+	int64		tolerance = 300;
+	int64		now;
+	volatile sl_wh_result r = SL_WH_NO_SECRET;
+
+	*matched_out = false;
+
+	/*
+	 * Guarded, locked memory for the secrets, allocated once per backend:
+	 * sodium_malloc maps and protects pages, which per delivery cost more
+	 * than the signature check itself. It is wiped after every use.
+	 */
+	if (key_buf == NULL)
+	{
+		key_buf = sodium_malloc(sizeof(pay_key) * PAY_MAX_SECRETS);
+		if (key_buf == NULL)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of secure memory")));
+	}
+	keys = key_buf;
+	PG_TRY();
+	{
+		nkeys = load_keys(provider, keys, &tolerance);
+		for (int i = 0; i < nkeys; i++)
+		{
+			secrets[i].key = keys[i].key;
+			secrets[i].len = keys[i].len;
+			secrets[i].kind = keys[i].kind;
+		}
+		/* the real clock, not the transaction start: deliveries may queue */
+		now = (int64) (GetCurrentTimestamp() / USECS_PER_SEC) +
+			(int64) ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY);
+		if (strcmp(provider, "stripe") == 0)
+			r = sl_wh_stripe_verify(secrets, nkeys, h1, l1, body, blen, now, tolerance, &matched);
+		else if (strcmp(provider, "standard") == 0)
+			r = sl_wh_std_verify(secrets, nkeys, h1, l1, h2, l2, h3, l3, body, blen,
+								 now, tolerance, &matched);
+		else
+			r = sl_wh_mollie_verify(secrets, nkeys, h1, l1, body, blen, &matched);
+		if (matched >= 0)
+		{
+			memcpy(account, &keys[matched].account, sizeof(pg_uuid_t));
+			*matched_out = true;
+		}
+	}
+	PG_FINALLY();
+	{
+		sodium_memzero(secrets, sizeof secrets);
+		sodium_memzero(keys, sizeof(pay_key) * PAY_MAX_SECRETS);
+	}
+	PG_END_TRY();
+	return r;
+}
 
 PG_FUNCTION_INFO_V1(payments_verify);
 
@@ -144,18 +212,13 @@ payments_verify(PG_FUNCTION_ARGS)
 				l1,
 				l2,
 				l3;
-	pay_key    *keys;
-	sl_wh_secret secrets[PAY_MAX_SECRETS];
-	int			nkeys = 0,
-				matched = -1;
-	int64		tolerance = 300;
-	int64		now;
-	volatile sl_wh_result r = SL_WH_NO_SECRET;
+	sl_wh_result r;
 	sl_owner_ctx owner;
 	TupleDesc	tupdesc;
 	Datum		values[2];
 	bool		nulls[2] = {false, true};
-	pg_uuid_t  *volatile acct = NULL;
+	pg_uuid_t  *acct = palloc(sizeof(pg_uuid_t));
+	bool		matched;
 
 	if (PG_ARGISNULL(0))
 		sl_raise("missing_argument", "The argument provider is required.", NULL);
@@ -172,56 +235,14 @@ payments_verify(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	/*
-	 * Guarded, locked memory for the secrets, allocated once per backend:
-	 * sodium_malloc maps and protects pages, which per delivery cost more
-	 * than the signature check itself. It is wiped after every use.
-	 */
-	if (key_buf == NULL)
-	{
-		key_buf = sodium_malloc(sizeof(pay_key) * PAY_MAX_SECRETS);
-		if (key_buf == NULL)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of secure memory")));
-	}
-	keys = key_buf;
-	PG_TRY();
-	{
-		sl_as_schema_owner(payments_namespace(), &owner);
-		SPI_connect();
-		nkeys = load_keys(provider, keys, &tolerance);
-		SPI_finish();
-		sl_restore_user(&owner);
-		for (int i = 0; i < nkeys; i++)
-		{
-			secrets[i].key = keys[i].key;
-			secrets[i].len = keys[i].len;
-			secrets[i].kind = keys[i].kind;
-		}
-		/* the real clock, not the transaction start: deliveries may queue */
-		now = (int64) (GetCurrentTimestamp() / USECS_PER_SEC) +
-			(int64) ((POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY);
-		if (strcmp(provider, "stripe") == 0)
-			r = sl_wh_stripe_verify(secrets, nkeys, h1, l1, body, blen, now, tolerance, &matched);
-		else if (strcmp(provider, "standard") == 0)
-			r = sl_wh_std_verify(secrets, nkeys, h1, l1, h2, l2, h3, l3, body, blen,
-								 now, tolerance, &matched);
-		else
-			r = sl_wh_mollie_verify(secrets, nkeys, h1, l1, body, blen, &matched);
-		if (matched >= 0)
-		{
-			acct = palloc(sizeof(pg_uuid_t));
-			memcpy(acct, &keys[matched].account, sizeof(pg_uuid_t));
-		}
-	}
-	PG_FINALLY();
-	{
-		sodium_memzero(secrets, sizeof secrets);
-		sodium_memzero(keys, sizeof(pay_key) * PAY_MAX_SECRETS);
-	}
-	PG_END_TRY();
+	sl_as_schema_owner(payments_namespace(), &owner);
+	SPI_connect();
+	r = pay_verify(provider, body, blen, h1, l1, h2, l2, h3, l3, acct, &matched);
+	SPI_finish();
+	sl_restore_user(&owner);
 
 	values[0] = CStringGetTextDatum(sl_wh_result_name(r));
-	if (acct)
+	if (matched)
 	{
 		values[1] = UUIDPGetDatum(acct);
 		nulls[1] = false;

@@ -1,8 +1,8 @@
 -- startlijn_payments benchmark: Stripe webhooks (payment_intent.processing
 -- and .succeeded per payment; 30% of the deliveries are duplicates; all shuffled) applied by
--- payments.receive (signatures verified in C) beside bench_p.receive_plpgsql,
--- the same function with the signature check written in PL/pgSQL
--- (pgcrypto). Both apply the same rules through the same functions.
+-- payments.receive (C: signature, body, rules) beside bench_p.receive_plpgsql,
+-- 0.3's PL/pgSQL implementation of the same rules with the signature check
+-- written in PL/pgSQL (pgcrypto). Both write the same rows to the same tables.
 CREATE EXTENSION IF NOT EXISTS startlijn_payments CASCADE;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 DROP SCHEMA IF EXISTS bench_p CASCADE;
@@ -51,15 +51,9 @@ BEGIN
 END
 $$;
 
--- payments.receive with the check above instead of the C one: the same text otherwise
-DO $$
-DECLARE src text := pg_get_functiondef('payments.receive(text, json)'::regprocedure);
-BEGIN
-  src := replace(src, 'CREATE OR REPLACE FUNCTION payments.receive(', 'CREATE FUNCTION bench_p.receive_plpgsql(');
-  src := replace(src, 'payments._verify(', 'bench_p._verify(');
-  IF position('bench_p._verify(' IN src) = 0 THEN RAISE EXCEPTION 'bench: cannot derive the baseline'; END IF;
-  EXECUTE src;
-END $$;
+-- the PL/pgSQL webhook path of 0.3 (receive, _interpret, _apply,
+-- _payment_status) with the check above: the baseline
+\ir payments_plpgsql.sql
 
 -- A fresh batch: :payments open payments, their deliveries shuffled into bench_p.deliveries.
 CREATE FUNCTION bench_p.new_batch(run text, k integer) RETURNS bigint LANGUAGE plpgsql AS $$

@@ -186,8 +186,8 @@ fi
 if part payments; then
   echo
   echo "== startlijn_payments: Stripe webhooks, $PAY_PAYMENTS payments per run (processing + succeeded each;"
-  echo "   30% of the deliveries are duplicates; shuffled), $(nproc) cores, fsync on; C = payments.receive (signature in C),"
-  echo "   plpgsql = the same function with the signature check in PL/pgSQL (pgcrypto); same apply rules"
+  echo "   30% of the deliveries are duplicates; shuffled), $(nproc) cores, fsync on; C = payments.receive (all in C),"
+  echo "   plpgsql = 0.3's PL/pgSQL implementation of the same rules, signature check with pgcrypto"
   "${PSQL[@]}" -f test/bench/payments_setup.sql >/dev/null
   printf '%-8s %-8s %10s %10s %10s  %s\n' clients impl deliveries per_s x_plpgsql check
   for c in 1 8 32; do

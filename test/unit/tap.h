@@ -26,5 +26,6 @@ void		test_note(void);
 void		test_token(void);
 void		test_webhook(void);
 void		test_label(void);
+void		test_money(void);
 
 #endif
