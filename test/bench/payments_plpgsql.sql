@@ -3,8 +3,42 @@
 -- _minor_units), kept here word for word but for the schema, after 0.4
 -- moved it into C. It applies the same rules to the same tables through the
 -- same helpers (_post_move, _post_sale, _delivery, _refund_event, ...) and
--- checks signatures with bench_p._verify (pgcrypto). Loaded by
--- payments_setup.sql after bench_p._verify.
+-- checks signatures with bench_p._verify below (Stripe only, pgcrypto's
+-- hmac in schema public). Loaded into an existing schema bench_p by
+-- payments_setup.sql and by the parity test test/pgtap/61_payments_parity.sql.
+
+-- The PL/pgSQL signature check (Stripe): header parsing, tolerance, HMAC-SHA256 with pgcrypto.
+CREATE FUNCTION bench_p._verify(provider text, body text, h1 text, h2 text, h3 text,
+                                OUT result text, OUT account_id uuid)
+  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  AS $$
+DECLARE
+  ts bigint;
+  sigs text[] := '{}';
+  part text;
+  s record;
+BEGIN
+  IF provider <> 'stripe' THEN result := 'bad_signature'; RETURN; END IF;
+  IF h1 IS NULL THEN result := 'missing_header'; RETURN; END IF;
+  FOREACH part IN ARRAY pg_catalog.string_to_array(h1, ',') LOOP
+    IF part ~ '^t=[0-9]{1,12}$' THEN ts := pg_catalog.substr(part, 3)::bigint;
+    ELSIF part ~ '^v1=[0-9a-f]{64}$' THEN sigs := sigs || pg_catalog.substr(part, 4);
+    END IF;
+  END LOOP;
+  IF ts IS NULL OR pg_catalog.cardinality(sigs) = 0 THEN result := 'malformed_header'; RETURN; END IF;
+  IF pg_catalog.abs(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) - ts) > 300 THEN
+    result := 'timestamp_expired'; RETURN;
+  END IF;
+  FOR s IN SELECT x.account_id, x.secret FROM payments.secrets x JOIN payments.accounts a ON a.id = x.account_id
+            WHERE a.provider = 'stripe' AND x.state = 'active' LOOP
+    IF pg_catalog.encode(public.hmac(pg_catalog.convert_to(ts::text || '.' || body, 'UTF8'), s.secret, 'sha256'), 'hex')
+       = ANY (sigs) THEN
+      result := 'ok'; account_id := s.account_id; RETURN;
+    END IF;
+  END LOOP;
+  result := 'bad_signature';
+END
+$$;
 
 CREATE FUNCTION bench_p._payment_status(p payments.payments, new_status text, ev_amount bigint,
                                          ev_currency text, source jsonb)
@@ -113,90 +147,6 @@ CREATE FUNCTION bench_p._minor_units(value text, currency text) RETURNS bigint
 -- What an authenticated body means: (event_id, kind, payment_ref, ref,
 -- status, amount, currency); kind 'ignored' for events we do not handle,
 -- 'fetch' when only the payment id is known.
-CREATE FUNCTION bench_p._interpret(provider text, body jsonb, header_event_id text,
-                                    OUT event_id text, OUT kind text, OUT payment_ref text, OUT ref text,
-                                    OUT status text, OUT amount bigint, OUT currency text)
-  LANGUAGE plpgsql IMMUTABLE SET search_path = ''
-  AS $$
-DECLARE
-  t text := body->>'type';
-  o jsonb;
-BEGIN
-  kind := 'ignored';
-  IF pg_catalog.jsonb_typeof(body) <> 'object' THEN
-    RETURN;
-  END IF;
-  IF provider = 'stripe' THEN
-    event_id := body->>'id';
-    o := body->'data'->'object';
-    IF pg_catalog.jsonb_typeof(o) <> 'object' THEN RETURN; END IF;
-    currency := pg_catalog.upper(o->>'currency');
-    IF t LIKE 'payment\_intent.%' THEN
-      kind := 'payment';
-      payment_ref := o->>'id';
-      status := CASE t WHEN 'payment_intent.created' THEN 'open'
-                       WHEN 'payment_intent.processing' THEN 'pending'
-                       WHEN 'payment_intent.amount_capturable_updated' THEN 'authorized'
-                       WHEN 'payment_intent.succeeded' THEN 'paid'
-                       WHEN 'payment_intent.payment_failed' THEN 'failed'
-                       WHEN 'payment_intent.canceled' THEN 'canceled' END;
-      amount := CASE WHEN t = 'payment_intent.succeeded' THEN (o->>'amount_received')::bigint
-                     ELSE (o->>'amount')::bigint END;
-      IF status IS NULL THEN kind := 'ignored'; END IF;
-    ELSIF t IN ('refund.created', 'refund.updated', 'refund.failed', 'charge.refund.updated') THEN
-      kind := 'refund';
-      payment_ref := o->>'payment_intent';
-      ref := o->>'id';
-      status := CASE o->>'status' WHEN 'pending' THEN 'pending' WHEN 'requires_action' THEN 'pending'
-                                  WHEN 'succeeded' THEN 'succeeded' WHEN 'failed' THEN 'failed'
-                                  WHEN 'canceled' THEN 'canceled' END;
-      amount := (o->>'amount')::bigint;
-    ELSIF t IN ('charge.dispute.created', 'charge.dispute.closed', 'charge.dispute.funds_reinstated') THEN
-      kind := 'chargeback';
-      payment_ref := o->>'payment_intent';
-      ref := o->>'id';
-      status := CASE WHEN t = 'charge.dispute.created' THEN 'received'
-                     WHEN t = 'charge.dispute.funds_reinstated' OR o->>'status' = 'won' THEN 'reversed'
-                     WHEN o->>'status' = 'lost' THEN 'lost' END;
-      amount := (o->>'amount')::bigint;
-    END IF;
-  ELSIF provider = 'standard' THEN
-    -- our documented payload: {"type": "payment.paid", "data": {"id", "payment_id", "amount", "currency"}}
-    event_id := header_event_id;
-    o := body->'data';
-    IF pg_catalog.jsonb_typeof(o) <> 'object' OR t IS NULL OR pg_catalog.strpos(t, '.') = 0 THEN RETURN; END IF;
-    kind := pg_catalog.split_part(t, '.', 1);
-    status := pg_catalog.split_part(t, '.', 2);
-    currency := pg_catalog.upper(o->>'currency');
-    amount := CASE WHEN pg_catalog.jsonb_typeof(o->'amount') = 'number' THEN (o->>'amount')::bigint END;
-    IF kind = 'payment' THEN
-      payment_ref := o->>'id';
-    ELSIF kind IN ('refund', 'chargeback') THEN
-      payment_ref := o->>'payment_id';
-      ref := o->>'id';
-    ELSE
-      kind := 'ignored';
-    END IF;
-  ELSIF provider = 'mollie' THEN
-    -- next-gen event; the payment itself when the payload is a snapshot
-    event_id := body->>'id';
-    o := body->'_embedded'->'entity';
-    IF pg_catalog.jsonb_typeof(o) = 'object' AND o->>'resource' = 'payment' THEN
-      kind := 'payment';
-      payment_ref := o->>'id';
-      status := o->>'status';
-      currency := pg_catalog.upper(o->'amount'->>'currency');
-      amount := bench_p._minor_units(o->'amount'->>'value', currency);
-    ELSIF (body->>'entityId') LIKE 'tr\_%' THEN
-      kind := 'fetch';
-      payment_ref := body->>'entityId';
-    END IF;
-  END IF;
-EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
-  kind := 'ignored';
-END
-$$;
-
 CREATE FUNCTION bench_p._interpret(provider text, body jsonb, header_event_id text,
                                     OUT event_id text, OUT kind text, OUT payment_ref text, OUT ref text,
                                     OUT status text, OUT amount bigint, OUT currency text)

@@ -18,41 +18,8 @@ INSERT INTO bench_p.ctx SELECT 'account', payments.create_account('stripe', 'ben
 SELECT payments.add_secret((SELECT v FROM bench_p.ctx WHERE k = 'account')::uuid, 'whsec_bench_secret_0001');
 SELECT payments.set_fee_rule('00000000-0000-4000-b000-0000000000b1', 'platform', 'platform_fee_revenue', 600, 0);
 
--- The PL/pgSQL signature check (Stripe): header parsing, tolerance, HMAC-SHA256 with pgcrypto.
-CREATE FUNCTION bench_p._verify(provider text, body text, h1 text, h2 text, h3 text,
-                                OUT result text, OUT account_id uuid)
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
-  AS $$
-DECLARE
-  ts bigint;
-  sigs text[] := '{}';
-  part text;
-  s record;
-BEGIN
-  IF provider <> 'stripe' THEN result := 'bad_signature'; RETURN; END IF;
-  IF h1 IS NULL THEN result := 'missing_header'; RETURN; END IF;
-  FOREACH part IN ARRAY pg_catalog.string_to_array(h1, ',') LOOP
-    IF part ~ '^t=[0-9]{1,12}$' THEN ts := pg_catalog.substr(part, 3)::bigint;
-    ELSIF part ~ '^v1=[0-9a-f]{64}$' THEN sigs := sigs || pg_catalog.substr(part, 4);
-    END IF;
-  END LOOP;
-  IF ts IS NULL OR pg_catalog.cardinality(sigs) = 0 THEN result := 'malformed_header'; RETURN; END IF;
-  IF pg_catalog.abs(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) - ts) > 300 THEN
-    result := 'timestamp_expired'; RETURN;
-  END IF;
-  FOR s IN SELECT x.account_id, x.secret FROM payments.secrets x JOIN payments.accounts a ON a.id = x.account_id
-            WHERE a.provider = 'stripe' AND x.state = 'active' LOOP
-    IF pg_catalog.encode(public.hmac(pg_catalog.convert_to(ts::text || '.' || body, 'UTF8'), s.secret, 'sha256'), 'hex')
-       = ANY (sigs) THEN
-      result := 'ok'; account_id := s.account_id; RETURN;
-    END IF;
-  END LOOP;
-  result := 'bad_signature';
-END
-$$;
-
--- the PL/pgSQL webhook path of 0.3 (receive, _interpret, _apply,
--- _payment_status) with the check above: the baseline
+-- the baseline: 0.3's PL/pgSQL webhook path (receive, _interpret, _apply,
+-- _payment_status) with a PL/pgSQL signature check (pgcrypto)
 \ir payments_plpgsql.sql
 
 -- A fresh batch: :payments open payments, their deliveries shuffled into bench_p.deliveries.

@@ -3,7 +3,7 @@
 -- exceptions, refunds and chargebacks, the ledger (balanced, append-only,
 -- exact splits), idempotency keys, and who may read what through the API.
 BEGIN;
-SELECT plan(104);
+SELECT plan(108);
 
 
 CREATE TEMP TABLE k (k text PRIMARY KEY, v text);
@@ -129,6 +129,22 @@ SELECT is(pg_temp.post('mollie_webhook', pg_temp.v('m1'), '{"X-Mollie-Signature"
 SELECT is(pg_temp.post('mollie_webhook', pg_temp.v('m1'), pg_temp.mollie_h(pg_temp.v('m1'))), '200 applied',
           'mollie: correct signature applies (amount "10.00" EUR is 1000 cents)');
 SELECT is(pg_temp.status(pg_temp.v('p4')::uuid), 'paid', 'mollie: the payment is paid');
+-- an event whose status we do not know is recorded and ignored (200), not retried for days
+INSERT INTO k VALUES ('m2', '{"resource": "event", "id": "event_m2", "type": "payment.updated", "entityId": "tr_mollie4", '
+  || '"_embedded": {"entity": {"resource": "payment", "id": "tr_mollie4", "amount": {"value": "10.00", "currency": "EUR"}}}}');
+SELECT is(pg_temp.post('mollie_webhook', pg_temp.v('m2'), pg_temp.mollie_h(pg_temp.v('m2'))), '200 ignored',
+          'mollie: a payment without a status is ignored (200)');
+SELECT is((SELECT detail || ' ' || pg_temp.status(pg_temp.v('p4')::uuid) FROM payments.deliveries WHERE event_id = 'event_m2'),
+          'payment.updated paid', 'mollie: and recorded, the payment unchanged');
+INSERT INTO k VALUES ('s_unknown', jsonb_build_object('id', 'evt_unknown_status', 'type', 'refund.updated', 'data', jsonb_build_object('object',
+  jsonb_build_object('id', 're_unknown', 'object', 'refund', 'amount', 100, 'currency', 'eur', 'payment_intent', 'pi_sig1',
+                     'status', 'a_status_added_later')))::text);
+SELECT is(pg_temp.post('stripe_webhook', pg_temp.v('s_unknown'), pg_temp.stripe_h(pg_temp.v('s_unknown'))), '200 ignored',
+          'stripe: a refund status we do not know is ignored (200)');
+SELECT is((SELECT count(*) FROM payments.refunds WHERE provider_ref = 're_unknown') || ' '
+          || (SELECT count(*) FROM payments.events WHERE event_id = 'evt_unknown_status') || ' '
+          || (SELECT string_agg(outcome, ',') FROM payments.deliveries WHERE event_id = 'evt_unknown_status'),
+          '0 0 ignored', 'stripe: and recorded, nothing applied');
 
 -- Mollie classic: id only, a fetch for the relay
 INSERT INTO k SELECT 'p5', pg_temp.pay('tr_classic5', 'mollie', 2500);
