@@ -8,11 +8,13 @@
 -- statements prepared once per backend. Refund and chargeback events still
 -- go to payments._refund_event and payments._chargeback_event.
 --
--- One rule is new: an authenticated event whose status is missing or not
+-- Two rules are new. An authenticated event whose status is missing or not
 -- one we know (a refund status Stripe adds later, a Mollie payment
 -- without a status) is recorded as `ignored` (HTTP 200). 0.3 tried to
 -- apply it and failed on a NOT NULL column, so the provider retried it
--- for days.
+-- for days. And a body with a \u0000 escape in a string is read with
+-- U+FFFD in its place (jsonb cannot hold U+0000; the delivery keeps the
+-- body as sent); 0.3 failed on it, and the provider retried.
 --
 -- The C functions are SECURITY INVOKER: like capacity's they switch to the
 -- owner of schema payments for their statements, which are written with

@@ -45,6 +45,7 @@
 #include "utils/uuid.h"
 
 #include "core/sl_core.h"
+#include "common/sl_jsontext.h"
 #include "common/sl_money.h"
 #include "common/sl_webhook.h"
 #include "payments/payments.h"
@@ -956,11 +957,25 @@ payments_receive(PG_FUNCTION_ARGS)
 			}
 			else
 			{
-				Jsonb	   *doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(raw)));
+				Jsonb	   *doc;
 				PayEvent	ev;
 				Datum		payment_id = (Datum) 0;
 				bool		has_payment = false;
 
+				/*
+				 * The body is read as jsonb, which cannot hold U+0000: a
+				 * \u0000 (in metadata a customer typed) is read as U+FFFD.
+				 * The delivery keeps the body as sent.
+				 */
+				if (strstr(raw, "\\u0000") == NULL)
+					doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(raw)));
+				else
+				{
+					char	   *masked = pstrdup(raw);
+
+					sl_json_mask_nul_escapes(masked, blen);
+					doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(masked)));
+				}
 				interpret(provider, doc, std ? h1 : NULL, &ev);
 				/*
 				 * An event without a status we know (a Stripe refund status

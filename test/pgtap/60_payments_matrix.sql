@@ -3,7 +3,7 @@
 -- exceptions, refunds and chargebacks, the ledger (balanced, append-only,
 -- exact splits), idempotency keys, and who may read what through the API.
 BEGIN;
-SELECT plan(108);
+SELECT plan(110);
 
 
 CREATE TEMP TABLE k (k text PRIMARY KEY, v text);
@@ -129,6 +129,16 @@ SELECT is(pg_temp.post('mollie_webhook', pg_temp.v('m1'), '{"X-Mollie-Signature"
 SELECT is(pg_temp.post('mollie_webhook', pg_temp.v('m1'), pg_temp.mollie_h(pg_temp.v('m1'))), '200 applied',
           'mollie: correct signature applies (amount "10.00" EUR is 1000 cents)');
 SELECT is(pg_temp.status(pg_temp.v('p4')::uuid), 'paid', 'mollie: the payment is paid');
+-- a body with \u0000 in a string (metadata a customer typed): jsonb cannot hold it, the event still applies
+INSERT INTO k SELECT 'p_nul', pg_temp.pay('pi_nul1');
+INSERT INTO k VALUES ('b_nul', '{"id": "evt_nul1", "object": "event", "type": "payment_intent.succeeded", "data": {"object": '
+  || '{"id": "pi_nul1", "object": "payment_intent", "amount": 12345, "amount_received": 12345, "currency": "eur", '
+  || '"metadata": {"note": "a\u0000b", "path": "C:\\u0000"}}}}');
+SELECT is(pg_temp.post('stripe_webhook', pg_temp.v('b_nul'), pg_temp.stripe_h(pg_temp.v('b_nul'))), '200 applied',
+          'stripe: a body with \u0000 in a string applies');
+SELECT is((SELECT (body = pg_temp.v('b_nul'))::text || ' ' || pg_temp.status(pg_temp.v('p_nul')::uuid)
+             FROM payments.deliveries WHERE event_id = 'evt_nul1'),
+          'true paid', 'stripe: and its body is kept as sent');
 -- an event whose status we do not know is recorded and ignored (200), not retried for days
 INSERT INTO k VALUES ('m2', '{"resource": "event", "id": "event_m2", "type": "payment.updated", "entityId": "tr_mollie4", '
   || '"_embedded": {"entity": {"resource": "payment", "id": "tr_mollie4", "amount": {"value": "10.00", "currency": "EUR"}}}}');

@@ -1,0 +1,45 @@
+/*
+ * libFuzzer target for src/common/sl_jsontext.c: masking NUL escapes
+ * never reads past the text, keeps its length, touches only escapes, and
+ * leaves nothing to do for a second pass.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sl_jsontext.h"
+
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char	   *s = malloc(size ? size : 1);
+	size_t		n;
+
+	if (!s)
+		return 0;
+	memcpy(s, data, size);
+	n = sl_json_mask_nul_escapes(s, size);
+	if (sl_json_mask_nul_escapes(s, size) != 0)
+		abort();
+	/* what changed are exactly n runs of "0000" turned into "fffd" */
+	{
+		size_t		changed = 0;
+
+		for (size_t i = 0; i < size; i++)
+			if (s[i] != (char) data[i])
+			{
+				if (i < 2 || i + 3 >= size + 0 || memcmp(s + i, "fffd", 4) != 0 ||
+					memcmp(data + i, "0000", 4) != 0)
+					abort();
+				changed++;
+				i += 3;
+			}
+		if (changed != n)
+			abort();
+	}
+	free(s);
+	return 0;
+}
