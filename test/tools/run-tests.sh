@@ -401,6 +401,17 @@ if has_suite upgrade; then
   if [ "$checked" -eq 0 ]; then
     echo "   (every extension is at its first version: nothing to upgrade from)"
   fi
+  # payments updated from 0.3 with a payment in place: a webhook applies through the new C path
+  if [ -f extension/startlijn_payments--0.3--0.4.sql ]; then
+    got=$(PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres \
+            -c "DROP DATABASE IF EXISTS startlijn_upgrade_pay" -c "CREATE DATABASE startlijn_upgrade_pay" >/dev/null &&
+          "${PSQL[@]}" -d startlijn_upgrade_pay -tA -f test/fixtures/payments_upgrade.sql 2>&1 | tail -1)
+    if [ "$got" = "applied paid 1 0 c" ]; then
+      note_pass 1; echo "   startlijn_payments 0.3 -> $(sed -n "s/^default_version *= *'\(.*\)'/\1/p" extension/startlijn_payments.control) with a payment: a webhook applies in C"
+    else
+      note_fail 1 "payments updated from 0.3 with a payment: expected 'applied paid 1 0 c', got '$got'"
+    fi
+  fi
   # after 0.1 -> 0.2 with data, the tenancy tables are audited
   if [ -n "$(ls extension/startlijn--0.1--*.sql 2>/dev/null)" ]; then
     got=$("${PSQL[@]}" -d startlijn_upgrade_old_ -tA -v ON_ERROR_STOP=1 \
