@@ -527,7 +527,6 @@ payment_status_known(const char *s)
 typedef struct PayLines
 {
 	int			n;
-	Datum		account[PAY_MAX_LINES];
 	int64		amount[PAY_MAX_LINES];
 	const char *name[PAY_MAX_LINES];
 } PayLines;
@@ -611,7 +610,7 @@ post_sale_reversed(const PayRow *p)
 }
 
 static void
-trail_log(const PayRow *p, const char *action, const char *details)
+log_change(const PayRow *p, const char *action, const char *details)
 {
 	Datum		v[4];
 	char	   *subject = psprintf("payment:%s",
@@ -667,7 +666,7 @@ payment_status(const PayRow *p, const PayEvent *ev, const char *provider)
 				json_int(d, "amount", ev->has_amount ? &ev->amount : NULL);
 				json_str(d, "currency", ev->currency);
 				appendStringInfoString(d, "}}");
-				trail_log(p, "payments.exception", d->data);
+				log_change(p, "payments.exception", d->data);
 			}
 			return "amount_mismatch";
 		}
@@ -695,7 +694,7 @@ payment_status(const PayRow *p, const PayEvent *ev, const char *provider)
 			json_str(d, "status", p->status);
 			json_int(d, "amount", &p->amount);
 			appendStringInfoChar(d, '}');
-			trail_log(p, "payments.exception", d->data);
+			log_change(p, "payments.exception", d->data);
 			return "applied";
 		}
 	}
@@ -720,7 +719,7 @@ payment_status(const PayRow *p, const PayEvent *ev, const char *provider)
 	json_int(d, "amount", &p->amount);
 	json_str(d, "currency", p->currency);
 	appendStringInfoChar(d, '}');
-	trail_log(p, "payments.status_changed", d->data);
+	log_change(p, "payments.status_changed", d->data);
 	return "applied";
 }
 
