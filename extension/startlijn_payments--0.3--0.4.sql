@@ -16,6 +16,9 @@
 -- U+FFFD in its place (jsonb cannot hold U+0000; the delivery keeps the
 -- body as sent); 0.3 failed on it, and the provider retried.
 --
+-- payments._http_status becomes C too, so the status a provider sees for
+-- an outcome has one definition, shared with receive.
+--
 -- The C functions are SECURITY INVOKER: like capacity's they switch to the
 -- owner of schema payments for their statements, which are written with
 -- schema-qualified names and operators only, so no search path changes
@@ -45,3 +48,9 @@ ALTER FUNCTION payments.receive(text, json) RESET ALL;
 -- what the C functions replaced
 DROP FUNCTION payments._payment_status(payments.payments, text, bigint, text, jsonb);
 DROP FUNCTION payments._minor_units(text, text);
+
+-- the HTTP status of an outcome has one definition, in C (receive uses it
+-- directly; receive_mollie_classic and record_status call this)
+CREATE OR REPLACE FUNCTION payments._http_status(outcome text, detail text) RETURNS integer
+  LANGUAGE c IMMUTABLE PARALLEL SAFE SECURITY INVOKER
+  AS 'MODULE_PATHNAME', 'payments_http_status';

@@ -136,14 +136,11 @@ static const PayQuery pay_queries[Q_COUNT] = {
 		"DELETE FROM payments.fetch_queue q WHERE q.payment_id" EQ "$1",
 		1, {UUIDOID}
 	},
-	/* credentials are not kept; a body that failed verification only in part */
+	/* credentials are not kept (payments._kept_headers, inlined by the planner) */
 	[Q_DELIVERY] = {
 		"INSERT INTO payments.deliveries (provider, account_id, event_id, payment_id, headers, body,"
 		"                                 body_bytes, body_sha256, outcome, detail)"
-		" VALUES ($1, $2, $3, $4,"
-		"         COALESCE($5, CAST('{}' AS pg_catalog.jsonb)) OPERATOR(pg_catalog.-)"
-		"           CAST('{authorization,apikey,cookie,prefer}' AS pg_catalog.text[]),"
-		"         $6, $7, $8, $9, $10)"
+		" VALUES ($1, $2, $3, $4, payments._kept_headers($5), $6, $7, $8, $9, $10)"
 		" RETURNING id",
 		10, {TEXTOID, UUIDOID, TEXTOID, UUIDOID, JSONBOID, TEXTOID, INT4OID, BYTEAOID, TEXTOID, TEXTOID}
 	},
@@ -872,6 +869,18 @@ http_status(const char *outcome, const char *detail)
 	return 200;
 }
 
+PG_FUNCTION_INFO_V1(payments_http_status);
+
+/* payments._http_status(outcome text, detail text): the same mapping for SQL */
+Datum
+payments_http_status(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_INT32(200);
+	PG_RETURN_INT32(http_status(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+								PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1))));
+}
+
 static bool
 provider_ok(const char *p)
 {
@@ -985,8 +994,7 @@ payments_receive(PG_FUNCTION_ARGS)
 					(ev.status == NULL && strcmp(ev.kind, "fetch") != 0) ||
 					pg_mbstrlen(ev.event_id) > 255)
 				{
-					char	   *t = JsonContainerIsObject(&doc->root) && !JsonContainerIsScalar(&doc->root) ?
-						jtext(&doc->root, "type") : NULL;
+					char	   *t = jtext(&doc->root, "type");
 
 					outcome = "ignored";
 					detail = t ? t : "unrecognised body";
@@ -999,8 +1007,8 @@ payments_receive(PG_FUNCTION_ARGS)
 					qv[1] = UUIDPGetDatum(&account);
 					pay_exec(Q_QUEUE, qv, NULL);
 					outcome = TextDatumGetCString(col(1, &isnull));
-					payment_id = col(2, &has_payment);
-					has_payment = !has_payment;
+					payment_id = col(2, &isnull);
+					has_payment = !isnull;
 				}
 				else
 				{
@@ -1046,8 +1054,8 @@ payments_interpret(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		v[7];
 	bool		n[7];
+	char		nn[7];
 	PayEvent	ev;
-	const char *fields[7];
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -1056,23 +1064,16 @@ payments_interpret(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(1))
 		interpret(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_JSONB_P(1),
 				  PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)), &ev);
-	fields[0] = ev.event_id;
-	fields[1] = ev.kind;
-	fields[2] = ev.payment_ref;
-	fields[3] = ev.ref;
-	fields[4] = ev.status;
-	fields[6] = ev.currency;
+	v[0] = text_or_null(ev.event_id, &nn[0]);
+	v[1] = text_or_null(ev.kind, &nn[1]);
+	v[2] = text_or_null(ev.payment_ref, &nn[2]);
+	v[3] = text_or_null(ev.ref, &nn[3]);
+	v[4] = text_or_null(ev.status, &nn[4]);
+	v[5] = Int64GetDatum(ev.amount);
+	nn[5] = ev.has_amount ? ' ' : 'n';
+	v[6] = text_or_null(ev.currency, &nn[6]);
 	for (int i = 0; i < 7; i++)
-	{
-		if (i == 5)
-		{
-			v[i] = Int64GetDatum(ev.amount);
-			n[i] = !ev.has_amount;
-			continue;
-		}
-		n[i] = fields[i] == NULL;
-		v[i] = n[i] ? (Datum) 0 : CStringGetTextDatum(fields[i]);
-	}
+		n[i] = nn[i] == 'n';
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), v, n)));
 }
 

@@ -31,7 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < size; i++)
 			if (s[i] != (char) data[i])
 			{
-				if (i < 2 || i + 3 >= size + 0 || memcmp(s + i, "fffd", 4) != 0 ||
+				if (i < 2 || i + 3 >= size || memcmp(s + i, "fffd", 4) != 0 ||
 					memcmp(data + i, "0000", 4) != 0)
 					abort();
 				changed++;
