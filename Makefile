@@ -31,6 +31,10 @@ override with_llvm := no
 include $(PGXS)
 endif
 
+# every object depends on every header: PGXS tracks no header dependencies,
+# and a changed struct compiled into only some objects corrupts memory
+$(OBJS): $(wildcard src/*/*.h)
+
 deps:
 	@bash test/tools/deps.sh
 

@@ -9,6 +9,8 @@
 #include <string.h>
 
 static const sl_error_def sl_errors[] = {
+	{"account_erased", 403, "account erased",
+	"This account's personal data was erased at its owner's request; it can no longer act."},
 	{"account_not_found", 404, "payment account not found",
 	"No active payment provider account has this id."},
 	{"allocation_not_found", 404, "allocation not found",
@@ -21,6 +23,8 @@ static const sl_error_def sl_errors[] = {
 	"Audit entries, leaves and checkpoints can never be changed, deleted or truncated."},
 	{"capacity_in_use", 409, "capacity in use",
 	"The capacity cannot go below the units that are allocated or held."},
+	{"capacity_limit", 403, "capacity limit reached",
+	"The change would take the organization past the capacity the platform allows it."},
 	{"code_malformed", 400, "malformed code",
 	"The text is not a signed code: it does not decode as base45 or its bytes do not have the code layout."},
 	{"code_versions_exhausted", 409, "code versions exhausted",
@@ -147,6 +151,8 @@ static const sl_error_def sl_errors[] = {
 	"Another organization already uses this slug."},
 	{"sold_out", 409, "sold out",
 	"Not enough units are available for this request."},
+	{"subject_not_found", 404, "subject not found",
+	"The organization holds no records about this person."},
 	{"table_not_managed", 400, "table not managed by retention",
 	"The table has no retention label, or lacks the columns or trigger its label needs."},
 	{"token_expired", 410, "token expired",

@@ -273,6 +273,38 @@ sl_valid_name(const char *s, size_t len, size_t max_chars)
 		if (c == 0xC2 && i + 1 < len && (unsigned char) s[i + 1] >= 0x80 &&
 			(unsigned char) s[i + 1] <= 0x9F)
 			return 0;
+		/* invisible and direction-changing characters (E2 80 8B.. and EF BB BF) */
+		if ((c == 0xE2 || c == 0xEF) && i + 2 < len &&
+			sl_invisible_char(sl_utf8_decode3(s + i)))
+			return 0;
 	}
 	return 1;
+}
+
+/*
+ * Characters that change how a name is shown without being seen: zero-width
+ * space, non-joiner and joiner, left-to-right and right-to-left marks
+ * (U+200B..U+200F), the bidirectional embeddings and overrides
+ * (U+202A..U+202E), word joiner and invisible operators (U+2060..U+2064),
+ * the bidirectional isolates (U+2066..U+2069) and the byte order mark
+ * U+FEFF. A name holding one can impersonate another in a list ("Anna"
+ * and "An<U+200B>na", or an organiser name reversed by U+202E).
+ */
+int
+sl_invisible_char(long cp)
+{
+	return (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+		(cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) ||
+		cp == 0xFEFF;
+}
+
+/* the code point of a three-byte UTF-8 sequence at s (validated before) */
+long
+sl_utf8_decode3(const char *s)
+{
+	const unsigned char *u = (const unsigned char *) s;
+
+	if ((u[0] & 0xF0) != 0xE0 || (u[1] & 0xC0) != 0x80 || (u[2] & 0xC0) != 0x80)
+		return -1;
+	return ((long) (u[0] & 0x0F) << 12) | ((long) (u[1] & 0x3F) << 6) | (u[2] & 0x3F);
 }

@@ -38,7 +38,8 @@ int			sl_valid_locale(const char *s, size_t len);
 
 /*
  * Display name: valid UTF-8, 1..max_chars code points, no control
- * characters, no leading or trailing whitespace.
+ * characters, no zero-width or bidirectional controls or byte order mark
+ * (sl_invisible_char), no leading or trailing whitespace.
  */
 int			sl_valid_name(const char *s, size_t len, size_t max_chars);
 
@@ -47,5 +48,11 @@ int			sl_valid_name(const char *s, size_t len, size_t max_chars);
  * values above U+10FFFF). Returns -1 for invalid UTF-8.
  */
 long		sl_utf8_length(const char *s, size_t len);
+
+/* 1 for a zero-width, bidirectional-control or byte-order-mark code point */
+int			sl_invisible_char(long cp);
+
+/* the code point of the three-byte UTF-8 sequence at s, or -1 */
+long		sl_utf8_decode3(const char *s);
 
 #endif

@@ -16,11 +16,23 @@
  */
 extern void sl_raise(const char *code, const char *detail, const char *hint) pg_attribute_noreturn();
 
-/* switch to the owner of a schema and back (sl_owner.c) */
+/*
+ * The search_path of code that runs with more rights than its caller:
+ * pg_catalog first, pg_temp named last (an empty or pg_temp-less path
+ * searches pg_temp FIRST for types and relations). SECURITY DEFINER
+ * functions set the same in their SET clause.
+ */
+#define SL_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
+
+/*
+ * Switch to the owner of a schema and back (sl_owner.c). In between,
+ * search_path is SL_SAFE_SEARCH_PATH.
+ */
 typedef struct sl_owner_ctx
 {
 	Oid			saved_user;
 	int			saved_sec;
+	int			guc_nest;
 } sl_owner_ctx;
 
 /* the schema's oid, or ERROR naming the extension to create */

@@ -5,6 +5,13 @@
  * C functions read and write them as the owner of the schema (the
  * installing superuser or BYPASSRLS role), whoever calls, and check
  * authorisation themselves.
+ *
+ * While they run as the owner, search_path is pinned to "pg_catalog,
+ * pg_temp" (as a function's SET clause would pin it): the caller's path
+ * names schemas the caller may write, and an unqualified or empty path
+ * searches pg_temp first for types and relations, where a client role can
+ * plant a type named uuid or jsonb whose cast functions would then run as
+ * the owner. Naming pg_temp last makes it searched last.
  */
 #include "postgres.h"
 
@@ -12,6 +19,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "miscadmin.h"
+#include "utils/guc.h"
 #include "utils/syscache.h"
 
 #include "sl_core.h"
@@ -42,11 +50,21 @@ sl_as_schema_owner(Oid nsp, sl_owner_ctx *ctx)
 	ReleaseSysCache(tup);
 	GetUserIdAndSecContext(&ctx->saved_user, &ctx->saved_sec);
 	SetUserIdAndSecContext(owner, ctx->saved_sec | SECURITY_LOCAL_USERID_CHANGE);
+	ctx->guc_nest = NewGUCNestLevel();
+	(void) set_config_option("search_path", SL_SAFE_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 }
 
+/*
+ * Back to the caller's user and search_path. On an error the transaction's
+ * (or subtransaction's) abort restores both, as it does for a SECURITY
+ * DEFINER function's SET clause.
+ */
 void
 sl_restore_user(const sl_owner_ctx *ctx)
 {
+	AtEOXact_GUC(true, ctx->guc_nest);
 	SetUserIdAndSecContext(ctx->saved_user, ctx->saved_sec);
 }
 

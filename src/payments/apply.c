@@ -26,6 +26,8 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+
 #include <sodium.h>
 
 #include "access/htup_details.h"
@@ -851,6 +853,50 @@ record_delivery(const char *provider, const pg_uuid_t *account, const char *even
 	return DatumGetInt64(col(1, &isnull));
 }
 
+/*
+ * A verified body as jsonb, or NULL with *why set when json accepts it and
+ * jsonb does not (a lone \\ud800 escape, 1e1000000). The parse runs in a
+ * subtransaction so that its error can be recorded instead of raised: a
+ * signed body that is raised about is never recorded, and the provider
+ * retries it for days.
+ */
+static Jsonb *
+read_body(const char *text, char **why)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	Jsonb	   *volatile doc = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *ed;
+
+		MemoryContextSwitchTo(cxt);
+		ed = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		/* only input errors of the body; anything else (out of memory) is raised */
+		if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+			ReThrowError(ed);
+		*why = pstrdup(ed->message);
+		FreeErrorData(ed);
+		doc = NULL;
+	}
+	PG_END_TRY();
+	return doc;
+}
+
 /* the HTTP status a provider should see for an outcome */
 static int
 http_status(const char *outcome, const char *detail)
@@ -966,6 +1012,7 @@ payments_receive(PG_FUNCTION_ARGS)
 			else
 			{
 				Jsonb	   *doc;
+				char	   *unreadable = NULL;
 				PayEvent	ev;
 				Datum		payment_id = (Datum) 0;
 				bool		has_payment = false;
@@ -976,21 +1023,35 @@ payments_receive(PG_FUNCTION_ARGS)
 				 * The delivery keeps the body as sent.
 				 */
 				if (strstr(raw, "\\u0000") == NULL)
-					doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(raw)));
+					doc = read_body(raw, &unreadable);
 				else
 				{
 					char	   *masked = pstrdup(raw);
 
 					sl_json_mask_nul_escapes(masked, blen);
-					doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(masked)));
+					doc = read_body(masked, &unreadable);
 				}
-				interpret(provider, doc, std ? h1 : NULL, &ev);
+				if (doc != NULL)
+					interpret(provider, doc, std ? h1 : NULL, &ev);
+				else
+				{
+					memset(&ev, 0, sizeof ev);
+					ev.kind = "ignored";
+				}
 				/*
 				 * An event without a status we know (a Stripe refund status
 				 * added after this was written, a Mollie payment without
 				 * one) is recorded and ignored: applied, it could only fail.
+				 * So is a signed body that is json but cannot be read as
+				 * jsonb (a lone surrogate escape, a number beyond numeric's
+				 * range): answered 200, the provider stops retrying it.
 				 */
-				if (strcmp(ev.kind, "ignored") == 0 || ev.event_id == NULL || ev.payment_ref == NULL ||
+				if (doc == NULL)
+				{
+					outcome = "ignored";
+					detail = psprintf("unreadable body: %s", unreadable);
+				}
+				else if (strcmp(ev.kind, "ignored") == 0 || ev.event_id == NULL || ev.payment_ref == NULL ||
 					(ev.status == NULL && strcmp(ev.kind, "fetch") != 0) ||
 					pg_mbstrlen(ev.event_id) > 255)
 				{

@@ -23,7 +23,7 @@ GRANT USAGE ON SCHEMA pgrst TO PUBLIC;
 
 -- claims of a caller, as the JWT PostgREST verified would carry them
 CREATE FUNCTION pgrst.claims(who text) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   p record;
@@ -52,7 +52,7 @@ $$;
 
 -- the SQL PostgREST would run for POST /rpc/<fn> with a JSON body
 CREATE FUNCTION pgrst.rpc_sql(fn text, args jsonb) RETURNS text
-  LANGUAGE plpgsql STABLE SET search_path = pg_catalog
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   p record;
@@ -101,7 +101,7 @@ $$;
 -- (search_path is not emulated: every startlijn function pins its own.)
 CREATE FUNCTION pgrst.begin_request(who text, method text, path text, headers jsonb)
   RETURNS void
-  LANGUAGE plpgsql SET search_path = pg_catalog
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   claims jsonb := pgrst.claims(who);
@@ -120,7 +120,7 @@ END
 $$;
 
 CREATE FUNCTION pgrst.end_request() RETURNS void
-  LANGUAGE plpgsql SET search_path = pg_catalog
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM set_config('role', 'none', true);
@@ -133,7 +133,7 @@ $$;
 
 CREATE FUNCTION pgrst.call(who text, fn text, args jsonb DEFAULT '{}', headers jsonb DEFAULT '{}')
   RETURNS jsonb
-  LANGUAGE plpgsql SET search_path = pg_catalog
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   q text := pgrst.rpc_sql(fn, args);
@@ -166,7 +166,7 @@ CREATE FUNCTION pgrst.http_status(state text, role text) RETURNS int
 
 CREATE FUNCTION pgrst.try(who text, fn text, args jsonb DEFAULT '{}', headers jsonb DEFAULT '{}')
   RETURNS jsonb
-  LANGUAGE plpgsql SET search_path = pg_catalog
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   result jsonb;
@@ -190,7 +190,7 @@ $$;
 -- rolled back; a call that set response.status keeps its writes, as in PostgREST.
 CREATE FUNCTION pgrst.post_raw(who text, fn text, body text, headers jsonb DEFAULT '{}')
   RETURNS jsonb
-  LANGUAGE plpgsql SET search_path = pg_catalog
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   result jsonb;
@@ -232,7 +232,7 @@ $$;
 
 -- Run sql as the caller (claims, role) and roll it back: 'rows=N' or 'error=SQLSTATE'.
 CREATE FUNCTION pgrst.sql_as(who text, sql text) RETURNS text
-  LANGUAGE plpgsql SET search_path = pg_catalog
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   n bigint;
@@ -283,7 +283,7 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pgrst TO PUBLIC;
 
 -- A digest of everything the tenancy tables hold, to prove "nothing was written".
 CREATE FUNCTION pgrst.tenancy_digest() RETURNS text
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT md5(string_agg(t, '|' ORDER BY t)) FROM (
       SELECT 'p' || to_jsonb(p)::text AS t FROM startlijn.profiles p

@@ -81,3 +81,27 @@ build_and_install() {
     sudo make -s install >/dev/null
   fi
 }
+
+# Build with -Werror and install into a private copy of the PostgreSQL
+# installation under DIR (make test): the system's directories stay as they
+# were, nothing needs root, and several checkouts can test at once. The
+# server finds its share and lib directories relative to its own binary, so
+# a copied tree serves our extensions (and pg_cron, pgTAP) from DIR.
+# Sets PG_BIN to the private bin directory.
+build_and_install_private() {
+  local dir=$1 jobs libdir sharedir pgroot
+  jobs=$(nproc 2>/dev/null || echo 2)
+  make -s -j"$jobs" all >/dev/null
+  libdir=$("$PG_BIN/pg_config" --pkglibdir)
+  sharedir=$("$PG_BIN/pg_config" --sharedir)
+  pgroot=$(dirname "$PG_BIN")            # /usr/lib/postgresql/15: bin/ and lib/
+  mkdir -p "$dir$(dirname "$pgroot")" "$dir$(dirname "$sharedir")"
+  cp -a "$pgroot" "$dir$(dirname "$pgroot")/" &&
+  cp -a "$sharedir" "$dir$(dirname "$sharedir")/" &&
+  make -s install DESTDIR="$dir" >/dev/null || return 1
+  PG_BIN=$dir$PG_BIN
+  [ "$("$PG_BIN/pg_config" --pkglibdir)" = "$dir$libdir" ] || {
+    echo "the copied PostgreSQL does not relocate (pg_config --pkglibdir: $("$PG_BIN/pg_config" --pkglibdir))" >&2
+    return 1
+  }
+}

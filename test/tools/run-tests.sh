@@ -44,8 +44,13 @@ trap 'exit 130' INT TERM
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 
-echo "== build (-Wall -Wextra -Werror) and install"
-if ! build_and_install > "$RESULTS/build.log" 2>&1; then
+# the throwaway cluster's directory; the build is installed into a private
+# copy of PostgreSQL inside it, never into the system's directories
+TMP=$(mktemp -d /tmp/startlijn-test.XXXXXX)
+chmod 755 "$TMP"
+
+echo "== build (-Wall -Wextra -Werror) and install (into $TMP/install)"
+if ! build_and_install_private "$TMP/install" > "$RESULTS/build.log" 2>&1; then
   cat "$RESULTS/build.log"
   note_fail 1 "build"
   exit 1
@@ -82,8 +87,6 @@ if has_suite fuzz; then
 fi
 
 # --- throwaway cluster --------------------------------------------------------
-TMP=$(mktemp -d /tmp/startlijn-test.XXXXXX)
-chmod 755 "$TMP"
 PORT=$(( 20000 + RANDOM % 40000 ))
 SOCK=$TMP/sock
 echo "== throwaway cluster in $TMP (socket only, port number $PORT)"

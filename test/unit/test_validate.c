@@ -106,4 +106,13 @@ test_validate(void)
 		s[400] = 'x';
 		ok(!sl_valid_name(s, 401, 200), "name: 201 characters rejected");
 	}
+	{
+		ok(!VN("An\xE2\x80\x8Bna"), "name: zero-width space U+200B rejected");
+		ok(!VN("Anna\xE2\x80\xAEnetsiduJ"), "name: right-to-left override U+202E rejected");
+		ok(!VN("\xEF\xBB\xBF" "Anna"), "name: byte order mark U+FEFF rejected");
+		ok(!VN("Anna\xE2\x81\xA6x\xE2\x81\xA9"), "name: bidirectional isolates U+2066/U+2069 rejected");
+		ok(!VN("A\xE2\x80\x8D" "b"), "name: zero-width joiner U+200D rejected");
+		ok(VN("Caf\xC3\xA9 \xE2\x80\x94 Loop") && VN("\xE2\x82\xAC 10 run"), "name: other three-byte characters (em dash, euro sign) accepted");
+		ok(sl_utf8_decode3("\xE2\x80\x8B") == 0x200B && sl_utf8_decode3("abc") == -1, "utf8_decode3");
+	}
 }
