@@ -1348,6 +1348,7 @@ process_table(run_state *r, managed *m)
  * ends), everything else is pseudonymised. Returns the receipt.
  */
 static void erase_one(run_state *r, List *tables, Datum request, const char *reqid);
+static char *subject_orgs_sql(List *tables);
 
 /*
  * One request in a subtransaction: a request that fails (a broken erasure
@@ -1465,32 +1466,23 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 	if (!org_null)
 		org = DirectFunctionCall1(uuid_in, CStringGetDatum(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)));
 
-	/* a legal hold on the subject or one of its organisations blocks the whole request */
+	/*
+	 * A legal hold blocks the whole request: for an organisation's request,
+	 * that organisation's holds on the subject or on all its records; for
+	 * the subject's own request (every organisation), any organisation's.
+	 */
 	{
 		Oid			ht[2] = {UUIDOID, UUIDOID};
 		Datum		ha[2] = {subject, org};
 		char		hn[2] = {' ', org_null ? 'n' : ' '};
-		StringInfoData orgs;
-		ListCell   *lc;
 
-		/* the organisations holding records of the subject */
-		initStringInfo(&orgs);
-		appendStringInfoString(&orgs, "SELECT NULL::uuid");
-		foreach(lc, tables)
-		{
-			managed    *m = (managed *) lfirst(lc);
-
-			if (m->problem || m->lab.subject[0] == '\0')
-				continue;
-			appendStringInfo(&orgs, " UNION SELECT t.%s FROM %s t WHERE t.%s = $1",
-							 q(m->lab.organization), m->qname, q(m->lab.subject));
-		}
 		if (SPI_execute_with_args(psprintf("SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('hold', h.id, 'scope', h.scope, "
 										   "'organization_id', h.organization_id, 'reason', h.reason) ORDER BY h.id)::text "
 										   "FROM retention.holds h WHERE h.lifted_at IS NULL "
-										   "AND ($2::uuid IS NULL OR h.organization_id = $2) "
-										   "AND ((h.scope = 'subject' AND h.subject = $1) OR (h.scope = 'organization' AND "
-										   "     h.organization_id IN (%s)))", orgs.data),
+										   "AND ($2::pg_catalog.uuid IS NULL OR h.organization_id OPERATOR(pg_catalog.=) $2) "
+										   "AND ((h.scope OPERATOR(pg_catalog.=) 'subject' AND h.subject OPERATOR(pg_catalog.=) $1) "
+										   "  OR (h.scope OPERATOR(pg_catalog.=) 'organization' AND h.organization_id IN (%s)))",
+										   subject_orgs_sql(tables)),
 								  2, ht, ha, hn, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "retention: reading legal holds failed");
 		holds = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -1608,10 +1600,7 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 	 */
 	initStringInfo(&hooked);
 	appendStringInfoString(&hooked, "{");
-	/* a database still at version 0.1 has no hooks table (the library serves both) */
-	if (!OidIsValid(get_relname_relid("erasure_hooks", get_namespace_oid("retention", false))))
-		;
-	else if (SPI_execute("SELECT h.name, pg_catalog.to_regprocedure(h.function || '(uuid,uuid,uuid)')::pg_catalog.oid::text "
+	if (SPI_execute("SELECT h.name, pg_catalog.to_regprocedure(h.function || '(uuid,uuid,uuid)')::pg_catalog.oid::text "
 						 "FROM retention.erasure_hooks h ORDER BY h.position, h.name", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "retention: reading the erasure hooks failed");
 	else
@@ -1653,25 +1642,94 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 	}
 	appendStringInfoString(&hooked, "}");
 
-	/* the audit trail loses the subject's personal values; proofs still verify */
+	/*
+	 * The audit trail loses the subject's personal values (proofs still
+	 * verify) only on the subject's own request: destroying the subject's
+	 * key shreds what every organisation's entries hold about them, so one
+	 * organisation's request must not do it. Its entries keep the values,
+	 * readable only by that organisation's auditors, as the record of what
+	 * was done.
+	 */
 	{
 		Oid			ft[2] = {UUIDOID, TEXTOID};
 		Datum		fa[2] = {subject, CStringGetTextDatum(psprintf("erasure request %s", reqid))};
-		Oid			ct[4] = {UUIDOID, TEXTOID, INT8OID, TEXTOID};
-		Datum		ca[4];
+		Oid			ct[5] = {UUIDOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
+		Datum		ca[5];
 
-		engine_exec("SELECT trail.forget_subject($1, $2)", 2, ft, fa, NULL, false);
-		r->forgotten++;
+		if (org_null)
+		{
+			engine_exec("SELECT trail.forget_subject($1, $2)", 2, ft, fa, NULL, false);
+			r->forgotten++;
+		}
 		ca[0] = request;
 		ca[1] = CStringGetTextDatum(receipt.data);
 		ca[2] = Int64GetDatum(r->run_id);
 		ca[3] = CStringGetTextDatum(hooked.data);
+		ca[4] = CStringGetTextDatum(org_null
+									? "personal values in audit entries made unreadable (key destroyed)"
+									: "kept: an organization's request erases its own records; the audit trail's personal values "
+									"are destroyed only on the person's own request");
 		if (SPI_execute_with_args("UPDATE retention.erasure_requests SET status = 'completed', completed_at = pg_catalog.now(), "
-								  "next_attempt_at = NULL, receipt = $4::jsonb || pg_catalog.jsonb_build_object('tables', $2::jsonb, "
-								  "'audit_trail', 'personal values in audit entries made unreadable (key destroyed)', 'run', $3) "
-								  "WHERE id = $1", 4, ct, ca, NULL, false, 0) != SPI_OK_UPDATE)
+								  "next_attempt_at = NULL, receipt = $4::pg_catalog.jsonb OPERATOR(pg_catalog.||) "
+								  "pg_catalog.jsonb_build_object('tables', $2::pg_catalog.jsonb, "
+								  "'audit_trail', $5, 'run', $3) "
+								  "WHERE id OPERATOR(pg_catalog.=) $1", 5, ct, ca, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "retention: completing the erasure request failed");
 	}
+}
+
+/*
+ * SQL for the organisations holding records of subject $1: the
+ * organisation column of every row in a managed table whose subject column
+ * is $1 (one UNION branch per table, each an index scan where the subject
+ * column is indexed).
+ */
+static char *
+subject_orgs_sql(List *tables)
+{
+	StringInfoData orgs;
+	ListCell   *lc;
+
+	initStringInfo(&orgs);
+	appendStringInfoString(&orgs, "SELECT NULL::pg_catalog.uuid");
+	foreach(lc, tables)
+	{
+		managed    *m = (managed *) lfirst(lc);
+
+		if (m->problem || m->lab.subject[0] == '\0')
+			continue;
+		appendStringInfo(&orgs, " UNION SELECT t.%s FROM %s t WHERE t.%s OPERATOR(pg_catalog.=) $1",
+						 q(m->lab.organization), m->qname, q(m->lab.subject));
+	}
+	return orgs.data;
+}
+
+/*
+ * retention.holds_records_of(organization uuid, subject uuid) -> boolean:
+ * does the organisation hold records about the subject in a managed table?
+ * An organisation may erase, or place a legal hold on, only a subject it
+ * has a relationship with.
+ */
+PG_FUNCTION_INFO_V1(retention_holds_records_of);
+Datum
+retention_holds_records_of(PG_FUNCTION_ARGS)
+{
+	Oid			t[2] = {UUIDOID, UUIDOID};
+	Datum		a[2] = {PG_GETARG_DATUM(1), PG_GETARG_DATUM(0)};
+	bool		found;
+	sl_owner_ctx owner;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "retention: SPI_connect failed");
+	sl_as_schema_owner(sl_schema_oid("retention", "startlijn_retention"), &owner);
+	if (SPI_execute_with_args(psprintf("SELECT 1 FROM (%s) o(org) WHERE o.org OPERATOR(pg_catalog.=) $2 LIMIT 1",
+									   subject_orgs_sql(load_managed())),
+							  2, t, a, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "retention: reading the subject's organisations failed");
+	found = SPI_processed > 0;
+	sl_restore_user(&owner);
+	SPI_finish();
+	PG_RETURN_BOOL(found);
 }
 
 /* insert the report row; returns its id */
