@@ -325,7 +325,7 @@ static const CapQuery cap_queries[Q_COUNT] = {
 		6, {UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 	},
 	[Q_LOCK_POOL] = {
-		"SELECT p.organization_id, p.capacity, p.next_slot, s.max_capacity"
+		"SELECT p.organization_id, p.capacity, p.next_slot, s.max_capacity, s.max_growth"
 		"  FROM capacity.pools p, capacity.settings s WHERE p.id OPERATOR(pg_catalog.=) $1 FOR UPDATE OF p",
 		1, {UUIDOID}
 	},
@@ -1534,7 +1534,8 @@ set_capacity_body(FunctionCallInfo fcinfo)
 	Datum		org;
 	int32		current,
 				next_slot,
-				max_capacity;
+				max_capacity,
+				max_growth;
 
 	if (PG_ARGISNULL(0))
 		sl_raise("missing_argument", "The argument pool is required.", NULL);
@@ -1553,9 +1554,15 @@ set_capacity_body(FunctionCallInfo fcinfo)
 	current = DatumGetInt32(col_nn(0, 2));
 	next_slot = DatumGetInt32(col_nn(0, 3));
 	max_capacity = DatumGetInt32(col_nn(0, 4));
+	max_growth = DatumGetInt32(col_nn(0, 5));
 	if (target < 0 || target > max_capacity)
 		sl_raise("invalid_capacity",
 				 psprintf("The capacity must be 0 to %d.", max_capacity), NULL);
+	/* every unit is a row: one call writes at most max_growth of them */
+	if ((int64) target - current > max_growth)
+		sl_raise("invalid_capacity",
+				 psprintf("A pool grows by at most %d units in one call (capacity.settings.max_growth).", max_growth),
+				 "Raise the capacity in steps.");
 	if ((int64) next_slot + (target - current) > PG_INT32_MAX)
 		sl_raise("invalid_capacity", "This pool has used up its unit numbers.", "Create a new pool.");
 	if (target > current)
