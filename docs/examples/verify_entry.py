@@ -2,8 +2,13 @@
 """Verify a startlijn audit entry outside the database, with standard tools.
 
 Usage: verify_entry.py ENTRY_BODY_FILE PROOF_JSON_FILE VKEY
+       verify_entry.py - PROOF_JSON_FILE VKEY
 
-  ENTRY_BODY_FILE  the entry's canonical body (trail.entries.body), bytes as stored
+  ENTRY_BODY_FILE  the entry's canonical body (trail.entries.body), bytes as stored;
+                   "-" takes them from the proof's body_base64 (api.audit_proof
+                   returns them, so a verifier with API access alone needs no
+                   database: re-encoding the parsed entry would not give the
+                   same bytes, e.g. for a number like 0.14285714285714285714)
   PROOF_JSON_FILE  the output of api.audit_proof / trail.inclusion_proof
   VKEY             the verifier key (api.audit_public_key), name+keyid+base64
 
@@ -49,8 +54,11 @@ def verify_inclusion(index, size, leaf, proof, root):
 
 
 def main():
-    body = open(sys.argv[1], "rb").read()
     proof = json.load(open(sys.argv[2]))
+    if sys.argv[1] == "-":
+        body = base64.b64decode(proof["body_base64"])
+    else:
+        body = open(sys.argv[1], "rb").read()
     # key names never contain "+", base64 may: split from the left
     name, keyid_hex, key_b64 = sys.argv[3].split("+", 2)
     typed = base64.b64decode(key_b64)
