@@ -3,7 +3,8 @@
 -- payments.receive (C: signature, body, rules) beside bench_p.receive_plpgsql,
 -- 0.3's PL/pgSQL implementation of the same rules with the signature check
 -- written in PL/pgSQL (pgcrypto). Both write the same rows to the same tables.
-CREATE EXTENSION IF NOT EXISTS startlijn_payments CASCADE;
+-- startlijn for the endpoints (api.stripe_webhook) and the roles PostgREST switches to
+CREATE EXTENSION IF NOT EXISTS startlijn CASCADE;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 DROP SCHEMA IF EXISTS bench_p CASCADE;
 CREATE SCHEMA bench_p;
@@ -100,23 +101,20 @@ BEGIN
   RETURN r;
 END $$;
 
--- one delivery (c_impl 1: payments.receive, 0: the PL/pgSQL baseline, 2: the
--- write floor), as PostgREST would pass it: headers in request.headers, the raw body as json
-CREATE FUNCTION bench_p.deliver(c_impl integer) RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-  d bench_p.deliveries;
-  i bigint := nextval('bench_p.cursor');
-BEGIN
-  SELECT * INTO d FROM bench_p.deliveries WHERE n = i;
-  IF NOT FOUND THEN RETURN NULL; END IF;
-  PERFORM set_config('request.headers', d.headers::text, true);
-  IF c_impl = 1 THEN
-    RETURN payments.receive('stripe', d.body::json);
-  ELSIF c_impl = 2 THEN
-    RETURN to_jsonb(bench_p.floor_deliver(i));
-  END IF;
-  RETURN bench_p.receive_plpgsql('stripe', d.body::json);
-END $$;
+-- The endpoints payments_deliver.sql calls as anon, in PostgREST's shape: the
+-- C path is api.stripe_webhook itself; the baseline and the floor get
+-- endpoints of the same form (a definer function with the raw body as one
+-- json argument; the floor takes the delivery number, its rows are decided
+-- ahead). anon may call these two and nothing else in bench_p.
+CREATE FUNCTION bench_p.stripe_webhook_plpgsql(json) RETURNS jsonb
+  LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = ''
+  AS $$ SELECT bench_p.receive_plpgsql('stripe', $1) $$;
+CREATE FUNCTION bench_p.floor_webhook(n bigint) RETURNS jsonb
+  LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = ''
+  AS $$ SELECT pg_catalog.to_jsonb(bench_p.floor_deliver(n)) $$;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA bench_p FROM PUBLIC;
+GRANT USAGE ON SCHEMA bench_p TO anon;
+GRANT EXECUTE ON FUNCTION bench_p.stripe_webhook_plpgsql(json), bench_p.floor_webhook(bigint) TO anon;
 
 -- after a run: every event applied once, every payment paid once, the ledger balanced
 CREATE FUNCTION bench_p.check(run text, k integer) RETURNS text LANGUAGE sql AS $$

@@ -197,7 +197,7 @@ if part payments; then
       per_client=$(( (n + c - 1) / c ))
       case $impl in c) code=1 ;; plpgsql) code=0 ;; floor) code=2 ;; esac
       t0=$(date +%s.%N)
-      "$PG_BIN/pgbench" -n -c "$c" -j 2 -t "$per_client" -D impl="$code" \
+      "$PG_BIN/pgbench" -n -M prepared -c "$c" -j 2 -t "$per_client" -D impl="$code" \
         -f test/bench/payments_deliver.sql > "$TMP/pay.log" 2>&1 || { cat "$TMP/pay.log"; exit 1; }
       t1=$(date +%s.%N)
       rate=$(calc "$n / ($t1 - $t0)")

@@ -16,6 +16,7 @@ PKGS=(
   libclang-rt-14-dev
   python3
   openssl
+  python3-psycopg2
 )
 
 missing=()

@@ -3,14 +3,14 @@
 # (private unix socket, no TCP), remove it even on failure, and end with
 # one line "N passed, N failed".
 #
-#   SUITES="unit fuzz regress isolation pgtap outside upgrade" (default: all) to run a subset
+#   SUITES="unit fuzz regress isolation pgtap e2e outside upgrade" (default: all) to run a subset
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 # shellcheck source=cluster.sh
 . test/tools/cluster.sh
 
-SUITES=${SUITES:-"unit fuzz regress isolation pgtap outside upgrade"}
+SUITES=${SUITES:-"unit fuzz regress isolation pgtap e2e outside upgrade"}
 RESULTS=$ROOT/test/results
 PASSED=0
 FAILED=0
@@ -179,6 +179,41 @@ if has_suite pgtap; then
   else
     note_fail 1 "pgTAP: could not prepare the database"
   fi
+fi
+
+# --- end to end through the PostgREST-exact driver ---------------------------
+# test/e2e/[0-9]*.py call the API from outside the database as PostgREST 12
+# does (test/driver/pgrst.py: one transaction per call, the caller's role and
+# claims set transaction-locally, COMMIT under that role) and check what was
+# committed with separate superuser queries. Each script gets a fresh
+# database with the demo data and prints TAP.
+if has_suite e2e; then
+  echo "== end to end through the PostgREST-exact driver (test/e2e, python3-psycopg2)"
+  OUT=$RESULTS/e2e; mkdir -p "$OUT"
+  PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+  e2e_start=$(date +%s)
+  for script in test/e2e/[0-9]*.py; do
+    name=$(basename "$script" .py); db=startlijn_e2e_${name#*_}
+    if make_test_db "$db" > "$OUT/$name.setup.log" 2>&1; then
+      PGDATABASE=$db "$PY" "$script" > "$OUT/$name.tap" 2>&1
+      ok=$(grep -cE '^ok [0-9]+' "$OUT/$name.tap" || true)
+      nok=$(grep -cE '^not ok [0-9]+' "$OUT/$name.tap" || true)
+      plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$OUT/$name.tap" | tail -1)
+      note_pass "$ok"
+      if [ "$nok" -gt 0 ]; then
+        note_fail "$nok" "e2e $name: $nok failing (test/results/e2e/$name.tap)"
+        grep -E -A3 '^not ok [0-9]+' "$OUT/$name.tap" | grep -v '^--$' | head -40 | sed 's/^/   /'
+      fi
+      if [ -z "$plan" ] || [ "$plan" -ne $((ok + nok)) ]; then
+        note_fail 1 "e2e $name: plan ${plan:-missing} but $((ok + nok)) results (test/results/e2e/$name.tap)"
+        tail -15 "$OUT/$name.tap" | sed 's/^/   /'
+      fi
+      echo "   $name: $ok ok, $nok not ok"
+    else
+      note_fail 1 "e2e $name: could not prepare the database (test/results/e2e/$name.setup.log)"
+    fi
+  done
+  echo "   e2e took $(( $(date +%s) - e2e_start )) s"
 fi
 
 # --- audit entries verified outside the database -----------------------------
