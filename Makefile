@@ -41,7 +41,7 @@ PG_CPPFLAGS += -Isrc
 
 EXTRA_CLEAN = $(DATA_built) test/unit/run_unit test/fuzz/*.bin test/results
 
-.PHONY: run stop test deps unit fuzz bench
+.PHONY: run stop test deps unit fuzz bench install-scripts
 
 # PGXS targets (all, install, clean) only when pg_config exists: `make run`
 # and `make test` on a machine without PostgreSQL install it first.
@@ -62,6 +62,9 @@ $(call ext_script,$(1)): $(call ext_sources,$(1)) extension/$(1).control Makefil
 	  cat $(call ext_sources,$(1)); } > $$@
 endef
 $(foreach e,$(EXTENSIONS),$(eval $(call install_script_rule,$(e))))
+
+# only the install scripts (the upgrade suite builds those of the previous release)
+install-scripts: $(DATA_built)
 
 deps:
 	@bash test/tools/deps.sh
