@@ -403,7 +403,7 @@ if has_suite upgrade; then
            -f "$OUT/pgrst.sql" -f "$OUT/demo.sql" "${update[@]}" > "$OUT/update.log" 2>&1 &&
          make_test_db startlijn_upgrade_fresh >> "$OUT/update.log" 2>&1; then
         for db in startlijn_upgrade startlijn_upgrade_fresh; do
-          "${PSQL[@]}" -d "$db" -f test/helpers/extension_catalog.sql | grep -v '^version ' > "$OUT/$db.catalog"
+          "${PSQL[@]}" -d "$db" -f test/helpers/extension_catalog.sql | grep -v '^version ' | LC_ALL=C sort > "$OUT/$db.catalog"
         done
         if diff "$OUT/startlijn_upgrade.catalog" "$OUT/startlijn_upgrade_fresh.catalog" > "$OUT/catalog.diff"; then
           note_pass 1; echo "   $release -> now (${updates[*]}), with the release's demo data: equal to a fresh install"
