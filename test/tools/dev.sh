@@ -82,20 +82,22 @@ PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$SOCK" -p "$(cat "$STATE/port"
 if [ "$fresh" = 1 ] || ! "${PSQL[@]}" -d postgres -tAc "select 1 from pg_database where datname='$DB'" | grep -q 1; then
   "${PSQL[@]}" -d postgres -c "CREATE DATABASE $DB"
 fi
+# The database is built from the installed extension scripts. There are no
+# upgrade scripts before the first release (docs/architecture.md): when the
+# scripts differ from those the database was built with (a fingerprint in
+# .pgdata/scripts.sha256; none for databases of older checkouts), the
+# database is recreated with the demo data.
+scripts_hash() { cat $(ls extension/*.control extension/*--*.sql | sort) | sha256sum | cut -d' ' -f1; }
 installed=$("${PSQL[@]}" -d "$DB" -tAc "select extversion from pg_extension where extname='startlijn'")
-if [ -z "$installed" ]; then
-  "${PSQL[@]}" -d "$DB" -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION startlijn CASCADE"
-  "${PSQL[@]}" -d "$DB" -f test/fixtures/demo.sql
-  echo "startlijn: database $DB created with demo data"
-else
-  # startlijn 0.4 needs startlijn_retention 0.2, 0.5 needs startlijn_capacity
-  # and the 0.2 of audit, payments and tokens: create what is missing, update
-  # every installed startlijn extension, the platform last; a failed update is
-  # reported, not hidden
-  "${PSQL[@]}" -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS startlijn_retention CASCADE" \
-    -c "CREATE EXTENSION IF NOT EXISTS startlijn_capacity CASCADE"
-  for ext in $("${PSQL[@]}" -d "$DB" -tAc "SELECT extname FROM pg_extension WHERE extname LIKE 'startlijn_%' ORDER BY 1") startlijn; do
-    "${PSQL[@]}" -d "$DB" -c "ALTER EXTENSION $ext UPDATE"
-  done
+if [ -n "$installed" ] && [ "$(cat "$STATE/scripts.sha256" 2>/dev/null)" != "$(scripts_hash)" ]; then
+  "${PSQL[@]}" -d postgres -c "DROP DATABASE $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+  created="startlijn: the extension scripts changed since database $DB was built (startlijn $installed): recreated it with demo data"
+  installed=
 fi
+if [ -z "$installed" ]; then
+  "${PSQL[@]}" -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS pg_cron" -c "CREATE EXTENSION startlijn CASCADE"
+  "${PSQL[@]}" -d "$DB" -f test/fixtures/demo.sql
+  echo "${created:-startlijn: database $DB created with demo data}"
+fi
+scripts_hash > "$STATE/scripts.sha256"
 connect_info

@@ -394,71 +394,65 @@ if has_suite regress || has_suite pgtap || has_suite isolation; then
 fi
 
 # --- extension upgrade paths --------------------------------------------------
-# For every extension with an older full install script: install it, update
-# to the default version, and compare the members with a fresh install.
+# No upgrade scripts until the first release (docs/architecture.md, "Releases
+# and upgrades"). From then on, with the latest git tag v* (or UPGRADE_FROM=<ref>):
+# the release's install scripts are built from the tag and installed beside
+# the current ones, a database is created at the release with the release's
+# demo data, every extension is updated with ALTER EXTENSION ... UPDATE, and
+# the result must equal a fresh install (test/helpers/extension_catalog.sql,
+# versions aside). An extension whose SQL changed since the release without a
+# new version (and an upgrade script) fails.
 if has_suite upgrade; then
-  echo "== upgrade paths (extension/*--A--B.sql)"
-  "${PSQL[@]}" -d postgres -c "CREATE DATABASE startlijn_upgrade_fresh" >/dev/null
-  members_sql="SELECT pg_describe_object(classid, objid, objsubid) FROM pg_depend
-                WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
-                  AND refobjid = (SELECT oid FROM pg_extension WHERE extname = '%s') ORDER BY 1"
-  checked=0
-  for control in extension/*.control; do
-    ext=$(basename "$control" .control)
-    default=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$control")
-    for script in extension/"$ext"--*.sql; do
-      v=${script#extension/"$ext"--}; v=${v%.sql}
-      [[ "$v" == *--* ]] && continue          # an upgrade script
-      [ "$v" = "$default" ] && continue
-      checked=$((checked + 1))
-      # the platform is updated with its demo data in place: rows survive
-      fixture=()
-      [ "$ext" = startlijn ] && fixture=(-f test/fixtures/demo.sql)
-      # one database per extension: dropping one (CASCADE) must not drop
-      # another extension's upgraded objects (startlijn requires retention)
-      old_db=startlijn_upgrade_old_${ext#startlijn}
-      if PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $old_db" -c "CREATE DATABASE $old_db" >/dev/null &&
-         "${PSQL[@]}" -d "$old_db" \
-           -c "CREATE EXTENSION $ext VERSION '$v' CASCADE" "${fixture[@]}" -c "ALTER EXTENSION $ext UPDATE" \
-           > "$RESULTS/upgrade-$ext-$v.log" 2>&1 &&
-         "${PSQL[@]}" -d startlijn_upgrade_fresh -c "DROP EXTENSION IF EXISTS $ext CASCADE" \
-           -c "CREATE EXTENSION $ext CASCADE" >> "$RESULTS/upgrade-$ext-$v.log" 2>&1; then
-        # shellcheck disable=SC2059
-        q=$(printf "$members_sql" "$ext")
-        if diff <("${PSQL[@]}" -d "$old_db" -tAc "$q") \
-                <("${PSQL[@]}" -d startlijn_upgrade_fresh -tAc "$q") >> "$RESULTS/upgrade-$ext-$v.log"; then
-          note_pass 1; echo "   $ext $v -> $default: ok"
+  echo "== upgrade paths (from the previous release)"
+  release=${UPGRADE_FROM:-$(git tag -l 'v*' --sort=-v:refname 2>/dev/null | head -1)}
+  if [ -z "$release" ]; then
+    echo "   no release yet (no git tag v*): nothing to update from, nothing counted"
+  else
+    OUT=$RESULTS/upgrade; rm -rf "$OUT"; mkdir -p "$OUT/release"
+    exts="startlijn_audit startlijn_payments startlijn_retention startlijn_capacity startlijn_tokens startlijn"
+    version_of() { sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$1/extension/$2.control"; }
+    sharedir=$("$PG_BIN/pg_config" --sharedir)/extension
+    if git archive "$release" | tar -x -C "$OUT/release" &&
+       make -s -C "$OUT/release" install-scripts > "$OUT/build.log" 2>&1; then
+      updates=()
+      for ext in $exts; do
+        old=$(version_of "$OUT/release" "$ext"); new=$(version_of "$ROOT" "$ext")
+        if [ "$old" = "$new" ]; then
+          if cmp -s "$OUT/release/extension/$ext--$old.sql" "extension/$ext--$new.sql"; then
+            echo "   $ext: $old, unchanged since $release"
+          else
+            note_fail 1 "$ext changed since $release but is still $new: give it a new version and an upgrade script"
+          fi
         else
-          note_fail 1 "upgrade $ext $v -> $default: members differ (test/results/upgrade-$ext-$v.log)"
+          as_root install -m 644 "$OUT/release/extension/$ext--$old.sql" "$sharedir/"
+          updates+=("$ext $old $new")
         fi
-      else
-        note_fail 1 "upgrade $ext $v -> $default failed (test/results/upgrade-$ext-$v.log)"
+      done
+      PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS startlijn_upgrade" \
+        -c "CREATE DATABASE startlijn_upgrade" >/dev/null
+      git show "$release:test/helpers/pgrst.sql" > "$OUT/pgrst.sql" && git show "$release:test/fixtures/demo.sql" > "$OUT/demo.sql"
+      create=(); update=()
+      for ext in $exts; do
+        create+=(-c "CREATE EXTENSION $ext VERSION '$(version_of "$OUT/release" "$ext")'")
+        update+=(-c "ALTER EXTENSION $ext UPDATE")
+      done
+      if [ ${#updates[@]} -gt 0 ] &&
+         PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d startlijn_upgrade "${create[@]}" -c "CREATE EXTENSION pgcrypto" \
+           -f "$OUT/pgrst.sql" -f "$OUT/demo.sql" "${update[@]}" > "$OUT/update.log" 2>&1 &&
+         make_test_db startlijn_upgrade_fresh >> "$OUT/update.log" 2>&1; then
+        for db in startlijn_upgrade startlijn_upgrade_fresh; do
+          "${PSQL[@]}" -d "$db" -f test/helpers/extension_catalog.sql | grep -v '^version ' | LC_ALL=C sort > "$OUT/$db.catalog"
+        done
+        if diff "$OUT/startlijn_upgrade.catalog" "$OUT/startlijn_upgrade_fresh.catalog" > "$OUT/catalog.diff"; then
+          note_pass 1; echo "   $release -> now (${updates[*]}), with the release's demo data: equal to a fresh install"
+        else
+          note_fail 1 "updated from $release: differs from a fresh install (test/results/upgrade/catalog.diff)"
+        fi
+      elif [ ${#updates[@]} -gt 0 ]; then
+        note_fail 1 "update from $release failed (test/results/upgrade/update.log)"
       fi
-    done
-  done
-  if [ "$checked" -eq 0 ]; then
-    echo "   (every extension is at its first version: nothing to upgrade from)"
-  fi
-  # payments updated from 0.3 with a payment in place: a webhook applies through the new C path
-  if [ -f extension/startlijn_payments--0.3--0.4.sql ]; then
-    got=$(PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres \
-            -c "DROP DATABASE IF EXISTS startlijn_upgrade_pay" -c "CREATE DATABASE startlijn_upgrade_pay" >/dev/null &&
-          "${PSQL[@]}" -d startlijn_upgrade_pay -tA -f test/fixtures/payments_upgrade.sql 2>&1 | tail -1)
-    if [ "$got" = "applied paid 1 0 c" ]; then
-      note_pass 1; echo "   startlijn_payments 0.3 -> $(sed -n "s/^default_version *= *'\(.*\)'/\1/p" extension/startlijn_payments.control) with a payment: a webhook applies in C"
     else
-      note_fail 1 "payments updated from 0.3 with a payment: expected 'applied paid 1 0 c', got '$got'"
-    fi
-  fi
-  # after 0.1 -> 0.2 with data, the tenancy tables are audited
-  if [ -n "$(ls extension/startlijn--0.1--*.sql 2>/dev/null)" ]; then
-    got=$("${PSQL[@]}" -d startlijn_upgrade_old_ -tA -v ON_ERROR_STOP=1 \
-      -c "UPDATE startlijn.organizations SET name = name || ' (bijgewerkt)' WHERE slug = 'loopgroep-utrecht'" \
-      -c "SELECT count(*) || ' ' || (SELECT count(*) FROM startlijn.organizations) FROM trail.entries WHERE action = 'update' AND table_name = 'startlijn.organizations'" 2>&1 | tail -1)
-    if [ "$got" = "1 3" ]; then
-      note_pass 1; echo "   startlijn updated with data: rows kept, later changes audited"
-    else
-      note_fail 1 "startlijn updated with data: expected '1 3', got '$got'"
+      note_fail 1 "could not build the install scripts of $release (test/results/upgrade/build.log)"
     fi
   fi
 fi

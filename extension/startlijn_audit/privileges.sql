@@ -1,0 +1,15 @@
+-- startlijn_audit/privileges.sql: function privileges (last: it covers every function).
+
+-------------------------------------------------------------------------------
+-- Privileges: nothing for PUBLIC; the integrating system grants what it needs
+-- (the platform exposes reads through its own api functions).
+-------------------------------------------------------------------------------
+DO $priv$
+DECLARE f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+            WHERE p.pronamespace = 'trail'::regnamespace LOOP
+    EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+  END LOOP;
+END
+$priv$;

@@ -1,0 +1,21 @@
+-- startlijn_payments/restore.sql: step 1 of the documented restore (docs/operations.md,
+-- "Backup and restore").
+
+-- Step 1 of a restore, on the new database: remove the install-time
+-- settings row (the dump holds the real one). Refuses once accounts or
+-- payments exist.
+CREATE FUNCTION payments.prepare_restore() RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  AS $$
+BEGIN
+  PERFORM trail._require_superuser('payments.prepare_restore()');  -- startlijn_audit 0.2
+  IF EXISTS (SELECT 1 FROM payments.accounts) OR EXISTS (SELECT 1 FROM payments.payments)
+     OR EXISTS (SELECT 1 FROM payments.journal) THEN
+    RAISE EXCEPTION 'this payments schema is in use: it is no restore target'
+      USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'It has provider accounts, payments or ledger entries.',
+            HINT = 'Restore into a new database: CREATE DATABASE, pg_restore --schema-only, then this.';
+  END IF;
+  DELETE FROM payments.settings;
+  RETURN pg_catalog.jsonb_build_object('settings', 1);
+END
+$$;

@@ -1,0 +1,95 @@
+-- startlijn_retention/erasure.sql: erasure requests and the erasure hooks of the
+-- integrating system (the table is in tables.sql).
+
+-------------------------------------------------------------------------------
+-- Erasure requests
+-------------------------------------------------------------------------------
+
+-- Record a request to erase a subject's personal data (in one organisation,
+-- or in every one when organization_id is NULL). Returns the request id; a
+-- repeated request returns the open one. The job executes it.
+CREATE FUNCTION retention.request_erasure(
+    subject uuid, organization_id uuid DEFAULT NULL, reason text DEFAULT NULL, requested_by text DEFAULT NULL)
+  RETURNS uuid LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  AS $fn$
+DECLARE id uuid;
+BEGIN
+  IF subject IS NULL THEN
+    PERFORM retention.raise('missing_argument', 'The data subject is required.');
+  END IF;
+  IF pg_catalog.length(reason) > 2000 THEN
+    PERFORM retention.raise('invalid_argument', 'The reason is at most 2000 characters.');
+  END IF;
+  INSERT INTO retention.erasure_requests AS e (subject, organization_id, reason, requested_by)
+  VALUES (request_erasure.subject, request_erasure.organization_id, request_erasure.reason,
+          COALESCE(request_erasure.requested_by, retention.actor()))
+  ON CONFLICT DO NOTHING
+  RETURNING e.id INTO id;
+  IF id IS NULL THEN
+    SELECT e.id INTO id FROM retention.erasure_requests e
+     WHERE e.subject = request_erasure.subject AND e.status <> 'completed'
+       AND e.organization_id IS NOT DISTINCT FROM request_erasure.organization_id;
+    RETURN id;
+  END IF;
+  PERFORM trail.log(request_erasure.organization_id, 'retention.erasure_requested',
+                    'retention.erasure_requests:' OPERATOR(pg_catalog.||) id::text,
+                    pg_catalog.jsonb_build_object('request', id, 'subject', request_erasure.subject),
+                    request_erasure.reason);
+  RETURN id;
+END
+$fn$;
+
+CREATE FUNCTION retention.execute_erasure(request uuid) RETURNS jsonb
+  LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'retention_execute_erasure';
+COMMENT ON FUNCTION retention.execute_erasure(uuid) IS
+  'execute one erasure request now, in this transaction; returns its receipt (the job does the same for every open request)';
+
+CREATE FUNCTION retention.erasure_request(request uuid) RETURNS jsonb
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  AS $fn$
+  SELECT pg_catalog.jsonb_build_object('id', e.id, 'subject', e.subject, 'organization_id', e.organization_id,
+           'status', e.status, 'received_at', e.received_at, 'completed_at', e.completed_at, 'receipt', e.receipt)
+    FROM retention.erasure_requests e WHERE e.id = request
+$fn$;
+
+-- Register (or replace) a hook. The function must exist with the signature
+-- (uuid, uuid, uuid) and return jsonb.
+CREATE FUNCTION retention.add_erasure_hook(name text, fn regprocedure, "position" integer DEFAULT 100,
+                                           extension name DEFAULT NULL)
+  RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  AS $fn$
+DECLARE
+  p pg_catalog.pg_proc;
+BEGIN
+  IF name IS NULL OR name !~ '^[a-z][a-z0-9_]{0,39}$' OR name IN ('tables', 'audit_trail', 'run') THEN
+    PERFORM retention.raise('invalid_argument', 'A hook name is 1 to 40 characters of a-z, 0-9 and _, and not tables, audit_trail or run.');
+  END IF;
+  SELECT * INTO p FROM pg_catalog.pg_proc x WHERE x.oid = fn;
+  IF p.oid IS NULL OR p.pronargs <> 3 OR p.prokind <> 'f' OR p.prorettype <> 'jsonb'::pg_catalog.regtype
+     OR p.proargtypes[0] <> 'uuid'::pg_catalog.regtype OR p.proargtypes[1] <> 'uuid'::pg_catalog.regtype
+     OR p.proargtypes[2] <> 'uuid'::pg_catalog.regtype THEN
+    PERFORM retention.raise('invalid_argument', 'An erasure hook is a function (request uuid, subject uuid, organization_id uuid) returning jsonb.');
+  END IF;
+  INSERT INTO retention.erasure_hooks AS h (name, function, position, extension)
+  VALUES (add_erasure_hook.name, pg_catalog.format('%I.%I', p.pronamespace::regnamespace::text, p.proname),
+          COALESCE(add_erasure_hook.position, 100), add_erasure_hook.extension)
+  ON CONFLICT ON CONSTRAINT erasure_hooks_pkey DO UPDATE
+     SET function = EXCLUDED.function, position = EXCLUDED.position, extension = EXCLUDED.extension;
+  PERFORM trail.log(NULL, 'retention.erasure_hook_added', 'retention.erasure_hooks:' OPERATOR(pg_catalog.||) name,
+                    pg_catalog.jsonb_build_object('name', name, 'function', fn::text), NULL);
+END
+$fn$;
+
+CREATE FUNCTION retention.remove_erasure_hook(name text) RETURNS boolean
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  AS $fn$
+BEGIN
+  DELETE FROM retention.erasure_hooks h WHERE h.name = remove_erasure_hook.name;
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  PERFORM trail.log(NULL, 'retention.erasure_hook_removed', 'retention.erasure_hooks:' OPERATOR(pg_catalog.||) name,
+                    pg_catalog.jsonb_build_object('name', name), NULL);
+  RETURN true;
+END
+$fn$;
