@@ -23,7 +23,7 @@ UPDATE trail.settings SET superadmin_check = 'startlijn.is_superadmin()'::regpro
 --    for every organisation and the platform log (organization_id => NULL).
 -------------------------------------------------------------------------------
 CREATE FUNCTION startlijn.require_audit_reader(organization_id uuid) RETURNS uuid
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   IF organization_id IS NULL THEN
@@ -44,7 +44,7 @@ $$;
 CREATE FUNCTION startlijn.audit_entries(
     organization_id uuid, subject text, table_name text, action text,
     since timestamptz, until timestamptz, before bigint, page_size integer)
-  RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   log uuid := startlijn.require_audit_reader(organization_id);
@@ -68,7 +68,7 @@ END
 $$;
 
 CREATE FUNCTION startlijn.audit_checkpoint(organization_id uuid) RETURNS text
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   RETURN trail.checkpoint(startlijn.require_audit_reader(organization_id));
@@ -76,7 +76,7 @@ END
 $$;
 
 CREATE FUNCTION startlijn.audit_proof(entry_id bigint, tree_size bigint) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   log uuid;
@@ -100,7 +100,13 @@ BEGIN
   EXCEPTION WHEN SQLSTATE 'PT404' THEN
     PERFORM startlijn.raise('entry_not_found');
   END;
-  RETURN trail.inclusion_proof(entry_id, tree_size);
+  -- with the entry's stored bytes: a verifier with API access alone hashes
+  -- exactly these (the parsed entry, re-encoded, may differ: 1/7.0 is kept
+  -- as 0.14285714285714285714, which a JSON parser rounds)
+  RETURN trail.inclusion_proof(entry_id, tree_size) OPERATOR(pg_catalog.||)
+         (SELECT pg_catalog.jsonb_build_object('body', e.body, 'body_base64',
+                   pg_catalog.translate(pg_catalog.encode(pg_catalog.convert_to(e.body, 'UTF8'), 'base64'), E'\n', ''))
+            FROM trail.entries e WHERE e.id = audit_proof.entry_id);
 END
 $$;
 
@@ -108,23 +114,23 @@ CREATE FUNCTION api.audit_entries(
     organization_id uuid, subject text DEFAULT NULL, table_name text DEFAULT NULL,
     action text DEFAULT NULL, since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
     before bigint DEFAULT NULL, page_size integer DEFAULT 50)
-  RETURNS jsonb LANGUAGE sql STABLE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.audit_entries(organization_id, subject, table_name, action, since, until, before, page_size) $$;
 
 CREATE FUNCTION api.audit_checkpoint(organization_id uuid) RETURNS text
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.audit_checkpoint(organization_id) $$;
 
 CREATE FUNCTION api.audit_proof(entry_id bigint, tree_size bigint DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.audit_proof(entry_id, tree_size) $$;
 
 -- The verifier key is public: anyone may pin it.
 CREATE FUNCTION startlijn.audit_public_key() RETURNS text
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$ SELECT trail.public_key() $$;
 CREATE FUNCTION api.audit_public_key() RETURNS text
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.audit_public_key() $$;
 
 GRANT EXECUTE ON FUNCTION

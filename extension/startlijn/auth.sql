@@ -4,7 +4,7 @@
 -- Schemas: startlijn (tables and SECURITY DEFINER internals, not exposed),
 -- api (what PostgREST exposes: SECURITY INVOKER wrappers only).
 -- Every object is schema-qualified; every SECURITY DEFINER function pins
--- search_path to ''; EXECUTE is revoked from PUBLIC and granted explicitly;
+-- search_path to pg_catalog, pg_temp (pg_temp last); EXECUTE is revoked from PUBLIC and granted explicitly;
 -- every table has RLS enabled and forced.
 --
 -- The install script extension/startlijn--<version>.sql is built by the Makefile
@@ -81,11 +81,11 @@ BEGIN
   FOR fn IN
     SELECT * FROM (VALUES
       ('uid', 'uuid', 'SELECT COALESCE(NULLIF(pg_catalog.current_setting(''request.jwt.claim.sub'', true), ''''),
-         (NULLIF(pg_catalog.current_setting(''request.jwt.claims'', true), '''')::jsonb OPERATOR(pg_catalog.->>) ''sub''))::uuid'),
+         (NULLIF(pg_catalog.current_setting(''request.jwt.claims'', true), '''')::pg_catalog.jsonb OPERATOR(pg_catalog.->>) ''sub''))::pg_catalog.uuid'),
       ('role', 'text', 'SELECT COALESCE(NULLIF(pg_catalog.current_setting(''request.jwt.claim.role'', true), ''''),
-         (NULLIF(pg_catalog.current_setting(''request.jwt.claims'', true), '''')::jsonb OPERATOR(pg_catalog.->>) ''role''))::text'),
+         (NULLIF(pg_catalog.current_setting(''request.jwt.claims'', true), '''')::pg_catalog.jsonb OPERATOR(pg_catalog.->>) ''role''))::pg_catalog.text'),
       ('jwt', 'jsonb', 'SELECT COALESCE(NULLIF(pg_catalog.current_setting(''request.jwt.claim'', true), ''''),
-         NULLIF(pg_catalog.current_setting(''request.jwt.claims'', true), ''''))::jsonb')
+         NULLIF(pg_catalog.current_setting(''request.jwt.claims'', true), ''''))::pg_catalog.jsonb')
     ) AS f(name, rettype, body)
   LOOP
     IF pg_catalog.to_regprocedure(pg_catalog.format('auth.%I()', fn.name)) IS NULL THEN

@@ -20,7 +20,7 @@
 -- 'people': they and support read holds and waitlists;
 -- 'read':   every member reads pools and items.
 CREATE FUNCTION startlijn.require_capacity_role(organization_id uuid, need text) RETURNS text
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
   SELECT CASE need
     WHEN 'manage' THEN startlijn.require_org_roles(organization_id, '{owner,admin,superadmin}',
@@ -33,7 +33,7 @@ $$;
 -- The id when it names a row of the organisation; the *_not_found error of
 -- its kind otherwise (also for another organisation's row: no existence leak).
 CREATE FUNCTION startlijn.capacity_id(organization_id uuid, kind text, id uuid) RETURNS uuid
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   found boolean;
@@ -64,37 +64,39 @@ $$;
 -------------------------------------------------------------------------------
 
 CREATE FUNCTION startlijn.create_capacity_pool(organization_id uuid, name text, capacity integer) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_capacity_role(organization_id, 'manage');
   IF capacity IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'The argument capacity is required.');
   END IF;
+  PERFORM startlijn.check_capacity_limit(organization_id, NULL, capacity);
   RETURN capacity.create_pool(organization_id, name, capacity);
 END
 $$;
 CREATE FUNCTION api.create_capacity_pool(organization_id uuid, name text DEFAULT NULL, capacity integer DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.create_capacity_pool(organization_id, name, capacity) $$;
 
 CREATE FUNCTION startlijn.set_pool_capacity(organization_id uuid, pool_id uuid, capacity integer, reason text)
-  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_capacity_role(organization_id, 'manage');
+  PERFORM startlijn.check_capacity_limit(organization_id, startlijn.capacity_id(organization_id, 'pool', pool_id), capacity);
   RETURN capacity.set_capacity(startlijn.capacity_id(organization_id, 'pool', pool_id), capacity,
                                NULLIF(pg_catalog.btrim(reason), ''));
 END
 $$;
 CREATE FUNCTION api.set_pool_capacity(organization_id uuid, pool_id uuid DEFAULT NULL, capacity integer DEFAULT NULL,
                                       reason text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.set_pool_capacity(organization_id, pool_id, capacity, reason) $$;
 
 -- exact figures per pool, by name
 CREATE FUNCTION startlijn.capacity_pools(organization_id uuid) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_capacity_role(organization_id, 'read');
@@ -103,11 +105,11 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.capacity_pools(organization_id uuid) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.capacity_pools(organization_id) $$;
 
 CREATE FUNCTION startlijn.create_capacity_item(organization_id uuid, name text, pools jsonb) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_capacity_role(organization_id, 'manage');
@@ -115,11 +117,11 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.create_capacity_item(organization_id uuid, name text DEFAULT NULL, pools jsonb DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.create_capacity_item(organization_id, name, pools) $$;
 
 CREATE FUNCTION startlijn.capacity_items(organization_id uuid) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_capacity_role(organization_id, 'read');
@@ -128,7 +130,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.capacity_items(organization_id uuid) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.capacity_items(organization_id) $$;
 
 -------------------------------------------------------------------------------
@@ -140,7 +142,7 @@ CREATE FUNCTION api.capacity_items(organization_id uuid) RETURNS jsonb
 -- 15 minutes, the life of an iDEAL payment.
 CREATE FUNCTION startlijn.hold_capacity(organization_id uuid, lines jsonb, ttl interval, holder text,
                                         idempotency_key text) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_capacity_role(organization_id, 'manage');
@@ -150,11 +152,11 @@ END
 $$;
 CREATE FUNCTION api.hold_capacity(organization_id uuid, lines jsonb DEFAULT NULL, ttl interval DEFAULT NULL,
                                   holder text DEFAULT NULL, idempotency_key text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.hold_capacity(organization_id, lines, ttl, holder, idempotency_key) $$;
 
 CREATE FUNCTION startlijn.confirm_hold(organization_id uuid, hold_id uuid) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_capacity_role(organization_id, 'manage');
@@ -162,11 +164,11 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.confirm_hold(organization_id uuid, hold_id uuid DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.confirm_hold(organization_id, hold_id) $$;
 
 CREATE FUNCTION startlijn.release_hold(organization_id uuid, hold_id uuid, reason text) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_capacity_role(organization_id, 'manage');
@@ -175,11 +177,11 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.release_hold(organization_id uuid, hold_id uuid DEFAULT NULL, reason text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.release_hold(organization_id, hold_id, reason) $$;
 
 CREATE FUNCTION startlijn.extend_hold(organization_id uuid, hold_id uuid, ttl interval) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_capacity_role(organization_id, 'manage');
@@ -187,13 +189,13 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.extend_hold(organization_id uuid, hold_id uuid DEFAULT NULL, ttl interval DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.extend_hold(organization_id, hold_id, ttl) $$;
 
 -- a cancellation: confirmed units go back (to the waitlist first)
 CREATE FUNCTION startlijn.return_capacity_units(organization_id uuid, allocation_id uuid, quantity integer,
                                                 reason text) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_capacity_role(organization_id, 'manage');
@@ -203,14 +205,14 @@ END
 $$;
 CREATE FUNCTION api.return_capacity_units(organization_id uuid, allocation_id uuid DEFAULT NULL,
                                           quantity integer DEFAULT NULL, reason text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.return_capacity_units(organization_id, allocation_id, quantity, reason) $$;
 
 -- holds of the organisation, newest first; state as the buyer sees it
 -- (a held hold past its expiry is 'expired'); page with before.
 CREATE FUNCTION startlijn.capacity_holds(organization_id uuid, state text, holder text, before timestamptz,
                                          max_rows integer) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_capacity_role(organization_id, 'people');
@@ -234,7 +236,7 @@ END
 $$;
 CREATE FUNCTION api.capacity_holds(organization_id uuid, state text DEFAULT NULL, holder text DEFAULT NULL,
                                    before timestamptz DEFAULT NULL, max_rows integer DEFAULT 100)
-  RETURNS jsonb LANGUAGE sql STABLE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.capacity_holds(organization_id, state, holder, before, max_rows) $$;
 
 -------------------------------------------------------------------------------
@@ -245,7 +247,7 @@ CREATE FUNCTION api.capacity_holds(organization_id uuid, state text DEFAULT NULL
 -- unless include_closed.
 CREATE FUNCTION startlijn.capacity_waitlist(organization_id uuid, pool_id uuid, item_id uuid,
                                             include_closed boolean) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_capacity_role(organization_id, 'people');
@@ -268,7 +270,7 @@ END
 $$;
 CREATE FUNCTION api.capacity_waitlist(organization_id uuid, pool_id uuid DEFAULT NULL, item_id uuid DEFAULT NULL,
                                       include_closed boolean DEFAULT false)
-  RETURNS jsonb LANGUAGE sql STABLE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.capacity_waitlist(organization_id, pool_id, item_id, include_closed) $$;
 
 -- Join a waitlist. A participant joins for themselves (at most 10 places,
@@ -276,7 +278,7 @@ CREATE FUNCTION api.capacity_waitlist(organization_id uuid, pool_id uuid DEFAULT
 -- set a priority, up to the engine's maximum quantity.
 CREATE FUNCTION startlijn.join_waitlist(organization_id uuid, quantity integer, pool_id uuid, item_id uuid,
                                         holder text, priority integer) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   uid uuid := startlijn.require_user();
@@ -306,14 +308,14 @@ END
 $$;
 CREATE FUNCTION api.join_waitlist(organization_id uuid, quantity integer DEFAULT 1, pool_id uuid DEFAULT NULL,
                                   item_id uuid DEFAULT NULL, holder text DEFAULT NULL, priority integer DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.join_waitlist(organization_id, quantity, pool_id, item_id, holder, priority) $$;
 
 -- Leave a waitlist (an entry holding an offer declines it: the units pass
 -- to the next entry). The participant leaves their own entry; owners and
 -- admins of its organisation may take any entry off.
 CREATE FUNCTION startlijn.leave_waitlist(entry_id uuid, reason text) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   uid uuid := startlijn.require_user();
@@ -332,13 +334,13 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.leave_waitlist(entry_id uuid DEFAULT NULL, reason text DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.leave_waitlist(entry_id, reason) $$;
 
 -- The caller's own entries in every organisation, open ones first: position
 -- while waiting, the offer and until when it stands while offered.
 CREATE FUNCTION startlijn.my_waitlist() RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   IF auth.uid() IS NULL THEN
@@ -354,7 +356,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.my_waitlist() RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.my_waitlist() $$;
 
 -------------------------------------------------------------------------------

@@ -4,13 +4,17 @@
 -- Internals of the RPCs (SECURITY DEFINER, outside the exposed schema)
 -------------------------------------------------------------------------------
 
--- The calling user's id; raises not_authenticated for anon. Creates the
--- caller's profile on first use from the JWT (sub, email).
-CREATE FUNCTION startlijn.require_user() RETURNS uuid
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+-- The state of the caller's profile, without writing: raises
+-- not_authenticated for anon, account_erased for an erased profile, and
+-- email_in_use when there is no profile yet and the token's e-mail belongs
+-- to another one (the profile could never be created). Returns the caller's
+-- id and whether the profile exists. Every RPC that acts as a user passes
+-- here (require_user, require_org_role, my_profile).
+CREATE FUNCTION startlijn.caller(OUT uid uuid, OUT has_profile boolean)
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
-  uid uuid;
+  erased boolean;
   claim_email text;
 BEGIN
   BEGIN
@@ -21,23 +25,57 @@ BEGIN
   IF uid IS NULL THEN
     PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
-  IF NOT EXISTS (SELECT 1 FROM startlijn.profiles p WHERE p.id = uid) THEN
-    claim_email := NULLIF(pg_catalog.btrim(auth.jwt() OPERATOR(pg_catalog.->>) 'email'), '');
-    IF claim_email IS NOT NULL AND NOT startlijn.valid_email(claim_email) THEN
-      claim_email := NULL;
-    END IF;
-    INSERT INTO startlijn.profiles (id, email) VALUES (uid, pg_catalog.lower(claim_email))
-      ON CONFLICT DO NOTHING;
-  ELSIF EXISTS (SELECT 1 FROM startlijn.profiles p WHERE p.id = uid AND p.deleted_at IS NOT NULL) THEN
-    PERFORM startlijn.raise('not_authenticated', 'This account has been deleted.');
+  SELECT p.deleted_at IS NOT NULL INTO erased FROM startlijn.profiles p WHERE p.id = uid;
+  has_profile := FOUND;
+  IF erased THEN
+    PERFORM startlijn.raise('account_erased', NULL,
+      'The operator deletes the sign-in account; a new account starts afresh.');
   END IF;
-  RETURN uid;
+  IF NOT has_profile THEN
+    claim_email := startlijn.claim_email();
+    IF claim_email IS NOT NULL AND EXISTS (
+         SELECT 1 FROM startlijn.profiles p
+          WHERE pg_catalog.lower(p.email) = claim_email AND p.deleted_at IS NULL) THEN
+      PERFORM startlijn.raise('email_in_use', 'Another account already uses the e-mail address of this sign-in.',
+        'Sign in with that account, or ask support to merge the two accounts.');
+    END IF;
+  END IF;
+END
+$$;
+
+-- The e-mail of the caller's token, lowercased, when it is a valid address.
+CREATE FUNCTION startlijn.claim_email() RETURNS text
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+  SELECT CASE WHEN startlijn.valid_email(e) THEN pg_catalog.lower(e) END
+    FROM (SELECT NULLIF(pg_catalog.btrim(auth.jwt() OPERATOR(pg_catalog.->>) 'email'), '') AS e) x
+$$;
+
+-- The calling user's id (startlijn.caller's checks). Creates the caller's
+-- profile on first use from the JWT (sub, email).
+CREATE FUNCTION startlijn.require_user() RETURNS uuid
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  c record;
+BEGIN
+  c := startlijn.caller();
+  IF NOT c.has_profile THEN
+    BEGIN
+      INSERT INTO startlijn.profiles (id, email) VALUES (c.uid, startlijn.claim_email())
+        ON CONFLICT (id) DO NOTHING;
+    EXCEPTION WHEN unique_violation THEN      -- the e-mail, taken by a concurrent sign-up
+      PERFORM startlijn.raise('email_in_use', 'Another account already uses the e-mail address of this sign-in.',
+        'Sign in with that account, or ask support to merge the two accounts.');
+    END;
+  END IF;
+  RETURN c.uid;
 END
 $$;
 
 -- Shared argument checks: one place per kind of value.
 CREATE FUNCTION startlijn.check_name(value text, what text DEFAULT 'name') RETURNS text
-  LANGUAGE plpgsql IMMUTABLE SET search_path = ''
+  LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   IF value IS NULL THEN
@@ -51,7 +89,7 @@ END
 $$;
 
 CREATE FUNCTION startlijn.check_slug(value text) RETURNS text
-  LANGUAGE plpgsql IMMUTABLE SET search_path = ''
+  LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   IF value IS NULL THEN
@@ -66,7 +104,7 @@ END
 $$;
 
 CREATE FUNCTION startlijn.check_role(value text) RETURNS text
-  LANGUAGE plpgsql IMMUTABLE SET search_path = ''
+  LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   IF value IS NULL THEN
@@ -80,7 +118,7 @@ END
 $$;
 
 CREATE FUNCTION startlijn.check_clear(clear text[], allowed text[]) RETURNS text[]
-  LANGUAGE plpgsql IMMUTABLE SET search_path = ''
+  LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   f text;
@@ -98,13 +136,17 @@ $$;
 -- Resolve an organisation the caller can see; not_found otherwise (no
 -- existence leak across tenants). Returns the caller's effective role.
 CREATE FUNCTION startlijn.require_org_role(organization_id uuid) RETURNS text
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   r text;
 BEGIN
   IF organization_id IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'The argument organization_id is required.');
+  END IF;
+  -- an erased account keeps no rights, not even where it stays the last owner
+  IF auth.uid() IS NOT NULL THEN
+    PERFORM startlijn.caller();
   END IF;
   r := startlijn.caller_role(organization_id);
   IF r IS NULL THEN
@@ -119,7 +161,7 @@ $$;
 -- no existence leak), one of the roles (insufficient_role with the detail).
 -- Returns the caller's role.
 CREATE FUNCTION startlijn.require_org_roles(organization_id uuid, roles text[], detail text)
-  RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   r text;

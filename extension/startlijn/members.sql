@@ -1,7 +1,7 @@
 -- startlijn/members.sql: members of an organisation through the API.
 
 CREATE FUNCTION startlijn.member_json(m startlijn.organization_members) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT pg_catalog.jsonb_build_object(
       'organization_id', m.organization_id, 'user_id', m.user_id, 'role', m.role,
@@ -11,7 +11,7 @@ CREATE FUNCTION startlijn.member_json(m startlijn.organization_members) RETURNS 
 
 -- Resolve the target profile of add_member: by user id or by (verified) email.
 CREATE FUNCTION startlijn.find_profile(user_id uuid, email text) RETURNS uuid
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   found_id uuid;
@@ -38,7 +38,7 @@ $$;
 
 CREATE FUNCTION startlijn.add_member(organization_id uuid, role text, user_id uuid, email text)
   RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 #variable_conflict use_column
 DECLARE
@@ -71,7 +71,7 @@ $$;
 -- Lock and return the active membership of user_id in organization_id.
 CREATE FUNCTION startlijn.lock_member(organization_id uuid, user_id uuid)
   RETURNS startlijn.organization_members
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   m startlijn.organization_members;
@@ -92,7 +92,7 @@ $$;
 
 CREATE FUNCTION startlijn.change_member_role(organization_id uuid, user_id uuid, role text)
   RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   uid uuid := startlijn.require_user();
@@ -120,7 +120,7 @@ $$;
 
 CREATE FUNCTION startlijn.remove_member(organization_id uuid, user_id uuid)
   RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   uid uuid := startlijn.require_user();
@@ -144,7 +144,7 @@ $$;
 
 CREATE FUNCTION startlijn.leave_organization(organization_id uuid)
   RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   uid uuid := startlijn.require_user();
@@ -167,7 +167,7 @@ $$;
 
 CREATE FUNCTION startlijn.list_members(organization_id uuid)
   RETURNS TABLE (user_id uuid, full_name text, email text, role text, invited_by uuid, joined_at timestamptz)
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   my_role text;
@@ -194,24 +194,24 @@ $$;
 
 CREATE FUNCTION api.add_member(
     organization_id uuid, role text, user_id uuid DEFAULT NULL, email text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.add_member(organization_id, role, user_id, email) $$;
 
 CREATE FUNCTION api.change_member_role(organization_id uuid, user_id uuid, role text)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.change_member_role(organization_id, user_id, role) $$;
 
 CREATE FUNCTION api.remove_member(organization_id uuid, user_id uuid)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.remove_member(organization_id, user_id) $$;
 
 CREATE FUNCTION api.leave_organization(organization_id uuid)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.leave_organization(organization_id) $$;
 
 CREATE FUNCTION api.list_members(organization_id uuid)
   RETURNS TABLE (user_id uuid, full_name text, email text, role text, invited_by uuid, joined_at timestamptz)
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT * FROM startlijn.list_members(organization_id) $$;
 
 -- as for every RPC: anon is told not_authenticated (401) by the check inside

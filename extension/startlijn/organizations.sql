@@ -1,7 +1,7 @@
 -- startlijn/organizations.sql: organisations through the API.
 
 CREATE FUNCTION startlijn.organization_json(o startlijn.organizations) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT pg_catalog.jsonb_build_object(
       'id', o.id, 'name', o.name, 'slug', o.slug, 'kvk_number', o.kvk_number,
@@ -12,7 +12,7 @@ CREATE FUNCTION startlijn.organization_json(o startlijn.organizations) RETURNS j
 CREATE FUNCTION startlijn.create_organization(
     name text, slug text, kvk_number text, country text, settings jsonb)
   RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   uid uuid := startlijn.require_user();
@@ -51,7 +51,7 @@ CREATE FUNCTION startlijn.update_organization(
     organization_id uuid, name text, slug text, kvk_number text, country text,
     settings jsonb, clear text[])
   RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   uid uuid := startlijn.require_user();
@@ -102,7 +102,7 @@ $$;
 
 CREATE FUNCTION startlijn.my_organizations()
   RETURNS TABLE (id uuid, name text, slug text, role text, via text, joined_at timestamptz)
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   IF auth.uid() IS NULL THEN
@@ -133,19 +133,19 @@ $$;
 CREATE FUNCTION api.create_organization(
     name text, slug text, kvk_number text DEFAULT NULL, country text DEFAULT 'NL',
     settings jsonb DEFAULT '{}'::jsonb)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.create_organization(name, slug, kvk_number, country, settings) $$;
 
 CREATE FUNCTION api.update_organization(
     organization_id uuid, name text DEFAULT NULL, slug text DEFAULT NULL,
     kvk_number text DEFAULT NULL, country text DEFAULT NULL, settings jsonb DEFAULT NULL,
     clear text[] DEFAULT '{}')
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.update_organization(organization_id, name, slug, kvk_number, country, settings, clear) $$;
 
 CREATE FUNCTION api.my_organizations()
   RETURNS TABLE (id uuid, name text, slug text, role text, via text, joined_at timestamptz)
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT * FROM startlijn.my_organizations() $$;
 
 -- The API: invoker wrappers and the definer internals they call. anon may

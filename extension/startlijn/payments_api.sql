@@ -11,7 +11,7 @@
 
 -- owner, finance or the platform superadmin; returns the organisation
 CREATE FUNCTION startlijn.require_payments_reader(organization_id uuid) RETURNS uuid
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_org_roles(organization_id, '{owner,finance,superadmin}',
@@ -23,7 +23,7 @@ $$;
 -- the organisation of a payment the caller may see; payment_not_found
 -- otherwise (no existence leak across tenants)
 CREATE FUNCTION startlijn.payment_organization(payment_id uuid) RETURNS uuid
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   org uuid;
@@ -47,31 +47,31 @@ $$;
 -- Webhooks (anon: the signature authenticates)
 -------------------------------------------------------------------------------
 CREATE FUNCTION startlijn.receive_webhook(provider text, body json) RETURNS jsonb
-  LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$ SELECT payments.receive(provider, body) $$;
 
 CREATE FUNCTION startlijn.receive_mollie_classic(id text) RETURNS jsonb
-  LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$ SELECT payments.receive_mollie_classic(id) $$;
 
 CREATE FUNCTION api.stripe_webhook(json) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.receive_webhook('stripe', $1) $$;
 CREATE FUNCTION api.standard_webhook(json) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.receive_webhook('standard', $1) $$;
 CREATE FUNCTION api.mollie_webhook(json) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.receive_webhook('mollie', $1) $$;
 CREATE FUNCTION api.mollie_classic_webhook(id text) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.receive_mollie_classic(id) $$;
 
 -------------------------------------------------------------------------------
 -- The Mollie relay (service role only)
 -------------------------------------------------------------------------------
 CREATE FUNCTION startlijn.require_service_role() RETURNS void
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   IF auth.role() IS NULL OR auth.role() = 'anon' THEN
@@ -85,7 +85,7 @@ $$;
 
 CREATE FUNCTION startlijn.record_payment_status(provider text, provider_ref text, status text,
                                                 amount bigint, currency text) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_service_role();
@@ -94,11 +94,11 @@ END
 $$;
 CREATE FUNCTION api.record_payment_status(provider text, provider_ref text, status text,
                                           amount bigint DEFAULT NULL, currency text DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.record_payment_status(provider, provider_ref, status, amount, currency) $$;
 
 CREATE FUNCTION startlijn.payment_fetches(max_rows integer) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_service_role();
@@ -107,7 +107,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.payment_fetches(max_rows integer DEFAULT 10) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.payment_fetches(max_rows) $$;
 
 -------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ CREATE FUNCTION api.payment_fetches(max_rows integer DEFAULT 10) RETURNS jsonb
 -------------------------------------------------------------------------------
 CREATE FUNCTION startlijn.list_payments(organization_id uuid, status text, exceptions_only boolean,
                                         before timestamptz, max_rows integer) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_payments_reader(organization_id);
@@ -125,11 +125,11 @@ END
 $$;
 CREATE FUNCTION api.payments(organization_id uuid, status text DEFAULT NULL, exceptions_only boolean DEFAULT false,
                              before timestamptz DEFAULT NULL, max_rows integer DEFAULT 50) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.list_payments(organization_id, status, exceptions_only, before, max_rows) $$;
 
 CREATE FUNCTION startlijn.get_payment(payment_id uuid) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.payment_organization(payment_id);
@@ -137,11 +137,11 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.payment(payment_id uuid) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.get_payment(payment_id) $$;
 
 CREATE FUNCTION startlijn.ledger_balances(organization_id uuid) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_payments_reader(organization_id);
@@ -150,12 +150,12 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.ledger_balances(organization_id uuid) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.ledger_balances(organization_id) $$;
 
 -- the body of an idempotent refund request: {payment_id, amount, reason}
 CREATE FUNCTION startlijn.refund_payment(request jsonb) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   pid uuid;
@@ -172,7 +172,7 @@ END
 $$;
 
 CREATE FUNCTION startlijn.request_refund(payment_id uuid, amount bigint, reason text, idempotency_key text)
-  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   req jsonb := pg_catalog.jsonb_build_object('payment_id', payment_id, 'amount', amount, 'reason', reason);
@@ -186,11 +186,11 @@ END
 $$;
 CREATE FUNCTION api.request_refund(payment_id uuid, amount bigint DEFAULT NULL, reason text DEFAULT NULL,
                                    idempotency_key text DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.request_refund(payment_id, amount, reason, idempotency_key) $$;
 
 CREATE FUNCTION startlijn.resolve_payment_exception(payment_id uuid, resolution text, reason text) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.payment_organization(payment_id);
@@ -198,13 +198,13 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.resolve_payment_exception(payment_id uuid, resolution text, reason text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.resolve_payment_exception(payment_id, resolution, reason) $$;
 
 -- Fee rules are the platform's commercial terms: the superadmin sets them.
 CREATE FUNCTION startlijn.set_fee_rule(organization_id uuid, name text, account text, basis_points integer,
                                        fixed bigint, "position" integer) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   IF startlijn.require_org_role(organization_id) IS DISTINCT FROM 'superadmin' THEN
@@ -215,7 +215,7 @@ END
 $$;
 CREATE FUNCTION api.set_fee_rule(organization_id uuid, name text, account text, basis_points integer DEFAULT 0,
                                  fixed bigint DEFAULT 0, "position" integer DEFAULT 1) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.set_fee_rule(organization_id, name, account, basis_points, fixed, "position") $$;
 
 -------------------------------------------------------------------------------

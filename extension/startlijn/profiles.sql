@@ -1,7 +1,7 @@
 -- startlijn/profiles.sql: the caller's own profile through the API.
 
 CREATE FUNCTION startlijn.profile_json(p startlijn.profiles) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT pg_catalog.jsonb_build_object(
       'id', p.id, 'full_name', p.full_name, 'email', p.email, 'phone', p.phone,
@@ -12,7 +12,7 @@ CREATE FUNCTION startlijn.profile_json(p startlijn.profiles) RETURNS jsonb
 CREATE FUNCTION startlijn.update_my_profile(
     full_name text, phone text, date_of_birth date, locale text, clear text[])
   RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   uid uuid := startlijn.require_user();
@@ -62,14 +62,12 @@ END
 $$;
 
 CREATE FUNCTION startlijn.my_profile() RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   p startlijn.profiles;
 BEGIN
-  IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated');
-  END IF;
+  PERFORM startlijn.caller();
   SELECT * INTO p FROM startlijn.profiles pr WHERE pr.id = auth.uid() AND pr.deleted_at IS NULL;
   IF p.id IS NULL THEN
     PERFORM startlijn.raise('profile_not_found', 'You have no profile yet.', 'Call update_my_profile to create it.');
@@ -81,11 +79,11 @@ $$;
 CREATE FUNCTION api.update_my_profile(
     full_name text DEFAULT NULL, phone text DEFAULT NULL, date_of_birth date DEFAULT NULL,
     locale text DEFAULT NULL, clear text[] DEFAULT '{}')
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.update_my_profile(full_name, phone, date_of_birth, locale, clear) $$;
 
 CREATE FUNCTION api.my_profile()
-  RETURNS jsonb LANGUAGE sql STABLE SET search_path = ''
+  RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.my_profile() $$;
 
 -- as for every RPC: anon is told not_authenticated (401) by the check inside

@@ -12,7 +12,7 @@ SELECT pg_catalog.pg_extension_config_dump('startlijn.organization_relationships
 -- pg_restore --schema-only): every installed startlijn extension removes
 -- the install-time rows its dump holds too. Refuses on a database in use.
 CREATE FUNCTION startlijn.prepare_restore() RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   res jsonb := '{}';
@@ -25,6 +25,9 @@ BEGIN
       USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'It has organizations or profiles.',
             HINT = 'Restore into a new database: CREATE DATABASE, pg_restore --schema-only, then this.';
   END IF;
+  -- the platform's install-time settings row (the dump holds the real one)
+  DELETE FROM startlijn.platform_settings;
+  res := res OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('startlijn', pg_catalog.jsonb_build_object('platform_settings', 1));
   -- the generic extensions, when installed, each with its own step
   FOR e IN SELECT x.extname, n.nspname FROM pg_catalog.pg_extension x
              JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace
@@ -41,7 +44,7 @@ $$;
 -- triggers back to ENABLE ALWAYS and every log verified (trail), and the
 -- platform's own invariants checked on the restored rows.
 CREATE FUNCTION startlijn.finish_restore(verify boolean DEFAULT true) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   trail_report jsonb;

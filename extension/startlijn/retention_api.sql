@@ -16,7 +16,7 @@
 -- owner, admin or the platform superadmin of the organisation (owner or
 -- superadmin when owner_only); returns the caller's role
 CREATE FUNCTION startlijn.require_retention_admin(organization_id uuid, owner_only boolean DEFAULT false)
-  RETURNS text LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  RETURNS text LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
   SELECT CASE WHEN owner_only
     THEN startlijn.require_org_roles(organization_id, '{owner,superadmin}',
@@ -30,7 +30,7 @@ $$;
 -- (its reason is the organisation's: a dispute, an investigation), and that
 -- a failed attempt is retried, not the internal error.
 CREATE FUNCTION startlijn.erasure_json(e retention.erasure_requests, for_subject boolean DEFAULT false) RETURNS jsonb
-  LANGUAGE sql IMMUTABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$
   SELECT pg_catalog.jsonb_build_object('id', e.id, 'subject', e.subject, 'organization_id', e.organization_id,
            'status', e.status, 'reason', e.reason, 'received_at', e.received_at,
@@ -39,8 +39,15 @@ CREATE FUNCTION startlijn.erasure_json(e retention.erasure_requests, for_subject
                            THEN (e.receipt OPERATOR(pg_catalog.-) 'blocked_by') OPERATOR(pg_catalog.||)
                                 pg_catalog.jsonb_build_object(
                                   'legal_holds', pg_catalog.jsonb_array_length(e.receipt OPERATOR(pg_catalog.->) 'blocked_by'),
+                                  -- which organisations (not the matter): the person can ask them
+                                  'blocked_by', (SELECT pg_catalog.jsonb_agg(DISTINCT pg_catalog.jsonb_build_object(
+                                                          'organization_id', o.id, 'organization_name', o.name))
+                                                   FROM pg_catalog.jsonb_array_elements(e.receipt OPERATOR(pg_catalog.->) 'blocked_by') b
+                                                   JOIN startlijn.organizations o
+                                                     ON o.id = (b OPERATOR(pg_catalog.->>) 'organization_id')::pg_catalog.uuid),
                                   'why', 'An organization must keep records about you for a legal matter (a legal hold). '
-                                         'Your request is carried out as soon as the hold is lifted.')
+                                         'Your request is carried out as soon as the hold is lifted; '
+                                         'blocked_by names the organizations to ask.')
                            WHEN for_subject AND e.receipt OPERATOR(pg_catalog.?) 'error'
                            THEN (e.receipt OPERATOR(pg_catalog.-) 'error') OPERATOR(pg_catalog.||)
                                 pg_catalog.jsonb_build_object('why',
@@ -57,7 +64,7 @@ $$;
 -- The only owner of an organisation must hand it over first: an
 -- organisation cannot be left without an owner.
 CREATE FUNCTION startlijn.request_erasure(reason text) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   uid uuid := startlijn.require_user();
@@ -84,11 +91,11 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.request_erasure(reason text DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.request_erasure(reason) $$;
 
 CREATE FUNCTION startlijn.my_erasure_requests() RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   IF auth.uid() IS NULL THEN
@@ -99,7 +106,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.my_erasure_requests() RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.my_erasure_requests() $$;
 
 -- When a request without an organisation (the person's own, in every
@@ -110,7 +117,7 @@ CREATE FUNCTION api.my_erasure_requests() RETURNS jsonb
 -- it destroys the subject's audit key, in the same transaction, so the trail
 -- entries of these changes are shredded with the rest.
 CREATE FUNCTION startlijn.erasure_hook(request uuid, subject uuid, organization_id uuid) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   m record;
@@ -153,10 +160,26 @@ SELECT retention.add_erasure_hook('platform', 'startlijn.erasure_hook(uuid, uuid
 -- Organisation owners and admins
 -------------------------------------------------------------------------------
 
+-- Does the organisation hold records about the person: a membership, now or
+-- in the past, or a row of a table managed by startlijn_retention? An
+-- organisation may erase, or hold, only what concerns a person it has a
+-- relationship with; anything else would let any organisation act on any
+-- person of the platform.
+CREATE FUNCTION startlijn.holds_records_of(organization_id uuid, subject uuid) RETURNS boolean
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+  SELECT EXISTS (SELECT 1 FROM startlijn.organization_members m
+                  WHERE m.organization_id = holds_records_of.organization_id AND m.user_id = holds_records_of.subject)
+      OR retention.holds_records_of(organization_id, subject)
+$$;
+
 -- Erase a data subject's personal data in this organisation (a participant
 -- who asked the organiser, a supplier contact). The reason is required.
+-- The organisation must hold records about the person; its request erases
+-- its own records and never destroys the person's audit key (only the
+-- person's own request does that).
 CREATE FUNCTION startlijn.request_subject_erasure(organization_id uuid, subject uuid, reason text) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   req uuid;
@@ -170,6 +193,10 @@ BEGIN
     PERFORM startlijn.raise('missing_argument', 'An erasure on behalf of a person needs a reason.',
                             'Say how the request reached you, for example the date of the email.');
   END IF;
+  IF NOT startlijn.holds_records_of(organization_id, subject) THEN
+    PERFORM startlijn.raise('subject_not_found', NULL,
+      'Only a person the organization has records about (a member, a participant) can be erased from it.');
+  END IF;
   req := retention.request_erasure(subject, organization_id, reason, 'user:' OPERATOR(pg_catalog.||) auth.uid()::text);
   SELECT * INTO e FROM retention.erasure_requests r WHERE r.id = req;
   RETURN startlijn.erasure_json(e);
@@ -177,11 +204,11 @@ END
 $$;
 CREATE FUNCTION api.request_subject_erasure(organization_id uuid, subject uuid DEFAULT NULL, reason text DEFAULT NULL)
   RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.request_subject_erasure(organization_id, subject, reason) $$;
 
 CREATE FUNCTION startlijn.erasure_requests(organization_id uuid, status text) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_retention_admin(organization_id);
@@ -195,13 +222,13 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.erasure_requests(organization_id uuid, status text DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.erasure_requests(organization_id, status) $$;
 
 -- Signals of the job: records whose retention period passed (they are
 -- anonymised or destroyed after the grace period unless a hold is placed).
 CREATE FUNCTION startlijn.retention_notifications(organization_id uuid, include_delivered boolean, max_rows integer)
-  RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_retention_admin(organization_id);
@@ -220,11 +247,11 @@ END
 $$;
 CREATE FUNCTION api.retention_notifications(organization_id uuid, include_delivered boolean DEFAULT false,
                                             max_rows integer DEFAULT 50) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.retention_notifications(organization_id, include_delivered, max_rows) $$;
 
 CREATE FUNCTION startlijn.acknowledge_retention_notifications(organization_id uuid, ids bigint[]) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   n bigint;
@@ -241,12 +268,12 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.acknowledge_retention_notifications(organization_id uuid, ids bigint[] DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.acknowledge_retention_notifications(organization_id, ids) $$;
 
 -- The organisation's retention choices and the periods they give.
 CREATE FUNCTION startlijn.retention_settings(organization_id uuid) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   s retention.settings;
@@ -271,12 +298,12 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.retention_settings(organization_id uuid) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.retention_settings(organization_id) $$;
 
 CREATE FUNCTION startlijn.configure_retention(organization_id uuid, profile text, strategy text,
                                               grace interval, notify boolean) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_retention_admin(organization_id, true);
@@ -286,12 +313,12 @@ END
 $$;
 CREATE FUNCTION api.configure_retention(organization_id uuid, profile text DEFAULT NULL, strategy text DEFAULT NULL,
                                         grace interval DEFAULT NULL, notify boolean DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.configure_retention(organization_id, profile, strategy, grace, notify) $$;
 
 -- Legal holds on the organisation or on one data subject in it.
 CREATE FUNCTION startlijn.hold_json(h retention.holds) RETURNS jsonb
-  LANGUAGE sql IMMUTABLE SET search_path = ''
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
   AS $$
   SELECT pg_catalog.jsonb_build_object('id', h.id, 'organization_id', h.organization_id, 'scope', h.scope,
            'subject', h.subject, 'reason', h.reason, 'placed_by', h.placed_by, 'placed_at', h.placed_at,
@@ -299,24 +326,30 @@ CREATE FUNCTION startlijn.hold_json(h retention.holds) RETURNS jsonb
 $$;
 
 CREATE FUNCTION startlijn.place_legal_hold(organization_id uuid, reason text, subject uuid) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   hid uuid;
   h retention.holds;
 BEGIN
   PERFORM startlijn.require_retention_admin(organization_id);
+  -- a hold on a person blocks their own erasure everywhere: only for a
+  -- person the organisation holds records about
+  IF subject IS NOT NULL AND NOT startlijn.holds_records_of(organization_id, subject) THEN
+    PERFORM startlijn.raise('subject_not_found', NULL,
+      'A legal hold can name only a person the organization has records about.');
+  END IF;
   hid := retention.place_hold(organization_id, reason, subject);
   SELECT * INTO h FROM retention.holds x WHERE x.id = hid;
   RETURN startlijn.hold_json(h);
 END
 $$;
 CREATE FUNCTION api.place_legal_hold(organization_id uuid, reason text DEFAULT NULL, subject uuid DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.place_legal_hold(organization_id, reason, subject) $$;
 
 CREATE FUNCTION startlijn.lift_legal_hold(organization_id uuid, hold_id uuid, reason text) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   h retention.holds;
@@ -336,11 +369,11 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.lift_legal_hold(organization_id uuid, hold_id uuid DEFAULT NULL, reason text DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = ''
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.lift_legal_hold(organization_id, hold_id, reason) $$;
 
 CREATE FUNCTION startlijn.legal_holds(organization_id uuid, include_lifted boolean) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM startlijn.require_retention_admin(organization_id);
@@ -352,7 +385,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.legal_holds(organization_id uuid, include_lifted boolean DEFAULT false) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.legal_holds(organization_id, include_lifted) $$;
 
 -------------------------------------------------------------------------------

@@ -33,6 +33,11 @@ CREATE TABLE startlijn.organizations (
                       AND pg_catalog.octet_length(settings::text) <= 65536),
   owner_count  integer NOT NULL DEFAULT 0 CHECK (owner_count >= 0),
   created_by   uuid REFERENCES startlijn.profiles (id),
+  -- set by the platform's operators (startlijn.set_organization_limits):
+  -- a verified organiser gets the verified limits, anyone else the limits
+  -- of an organisation a stranger made a minute ago (limits.sql)
+  verified_at    timestamptz,
+  capacity_limit integer CHECK (capacity_limit IS NULL OR capacity_limit >= 0),
   created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
   deleted_at   timestamptz,
@@ -110,11 +115,19 @@ CREATE TRIGGER touch_timestamps BEFORE INSERT OR UPDATE ON startlijn.organizatio
 -------------------------------------------------------------------------------
 
 -- Profiles: only an operator (a role other than the API roles) sets the
--- superadmin flag; soft-deleted rows are frozen.
+-- superadmin flag, on insert as on update; soft-deleted rows are frozen.
 CREATE FUNCTION startlijn.profiles_guard() RETURNS trigger
-  LANGUAGE plpgsql SET search_path = ''
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
+  IF TG_OP = 'INSERT' THEN
+    IF NEW.is_superadmin AND current_user::text IN ('anon', 'authenticated', 'service_role', 'authenticator') THEN
+      RAISE EXCEPTION 'only an operator can set the superadmin flag'
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = 'The platform superadmin flag is set by operators in psql, never through the API.';
+    END IF;
+    RETURN NEW;
+  END IF;
   IF OLD.deleted_at IS NOT NULL THEN
     RAISE EXCEPTION 'deleted profiles cannot be changed'
       USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -134,7 +147,7 @@ BEGIN
   RETURN NEW;
 END
 $$;
-CREATE TRIGGER profiles_guard BEFORE UPDATE ON startlijn.profiles
+CREATE TRIGGER profiles_guard BEFORE INSERT OR UPDATE ON startlijn.profiles
   FOR EACH ROW EXECUTE FUNCTION startlijn.profiles_guard();
 
 -- Members: identity columns are immutable, removed rows are frozen, and the
@@ -142,7 +155,7 @@ CREATE TRIGGER profiles_guard BEFORE UPDATE ON startlijn.profiles
 -- organisation row, so concurrent demotions serialise on that row and the
 -- CHECK/trigger sees the true count in every isolation level.
 CREATE FUNCTION startlijn.organization_members_guard() RETURNS trigger
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   IF TG_OP = 'UPDATE' THEN
@@ -164,7 +177,7 @@ CREATE TRIGGER organization_members_guard BEFORE UPDATE ON startlijn.organizatio
   FOR EACH ROW EXECUTE FUNCTION startlijn.organization_members_guard();
 
 CREATE FUNCTION startlijn.organization_members_count_owners() RETURNS trigger
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   was_owner boolean := TG_OP <> 'INSERT' AND OLD.role = 'owner' AND OLD.deleted_at IS NULL;
@@ -193,7 +206,7 @@ CREATE TRIGGER organization_members_count_owners
 
 -- An organisation must have an owner when its creating transaction commits.
 CREATE FUNCTION startlijn.organizations_require_owner() RETURNS trigger
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   n integer;
@@ -217,7 +230,7 @@ CREATE CONSTRAINT TRIGGER organizations_require_owner
 --    ((select ...) initplans), never per row.
 -------------------------------------------------------------------------------
 CREATE FUNCTION startlijn.is_superadmin() RETURNS boolean
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT COALESCE((SELECT p.is_superadmin FROM startlijn.profiles p
                       WHERE p.id = auth.uid() AND p.deleted_at IS NULL), false)
@@ -225,7 +238,7 @@ CREATE FUNCTION startlijn.is_superadmin() RETURNS boolean
 
 -- Organisations where the caller is an active direct member (optionally with one of roles).
 CREATE FUNCTION startlijn.my_member_organization_ids(roles text[] DEFAULT NULL) RETURNS uuid[]
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT COALESCE(pg_catalog.array_agg(m.organization_id), '{}')
       FROM startlijn.organization_members m
@@ -237,7 +250,7 @@ CREATE FUNCTION startlijn.my_member_organization_ids(roles text[] DEFAULT NULL) 
 -- Organisations the caller may act in: direct memberships plus active
 -- relationships of organisations the caller belongs to.
 CREATE FUNCTION startlijn.my_organization_ids(roles text[] DEFAULT NULL) RETURNS uuid[]
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT COALESCE(pg_catalog.array_agg(DISTINCT x.org), '{}')
       FROM (
@@ -258,7 +271,7 @@ CREATE FUNCTION startlijn.my_organization_ids(roles text[] DEFAULT NULL) RETURNS
 
 -- Profiles the caller may see: co-members of organisations they belong to.
 CREATE FUNCTION startlijn.visible_profile_ids() RETURNS uuid[]
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT COALESCE(pg_catalog.array_agg(DISTINCT other.user_id), '{}')
       FROM startlijn.organization_members me
@@ -270,7 +283,7 @@ CREATE FUNCTION startlijn.visible_profile_ids() RETURNS uuid[]
 -- The caller's effective role in an organisation: 'superadmin', a direct
 -- member role, a role granted through a relationship, or NULL.
 CREATE FUNCTION startlijn.caller_role(organization_id uuid) RETURNS text
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT CASE
       WHEN NOT EXISTS (SELECT 1 FROM startlijn.organizations o
@@ -294,7 +307,7 @@ CREATE FUNCTION startlijn.caller_role(organization_id uuid) RETURNS text
 -- May a caller with role `actor` grant, change or revoke the member role `target`?
 -- Owners (and the superadmin) manage every role; admins manage support and finance.
 CREATE FUNCTION startlijn.can_manage_role(actor text, target text) RETURNS boolean
-  LANGUAGE sql IMMUTABLE SET search_path = ''
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT CASE
       WHEN actor IN ('superadmin', 'owner') THEN true
@@ -359,7 +372,11 @@ GRANT SELECT (id, full_name, email, phone, locale, is_superadmin, created_at, up
   ON startlijn.profiles TO authenticated;
 GRANT SELECT ON startlijn.organizations, startlijn.organization_members,
   startlijn.organization_relationships TO authenticated;
-GRANT SELECT, INSERT ON startlijn.profiles TO service_role;
+-- service_role inserts profiles without the superadmin flag (the column is
+-- not granted; the guard refuses it too, for any API role)
+GRANT SELECT ON startlijn.profiles TO service_role;
+GRANT INSERT (id, full_name, email, phone, date_of_birth, locale, created_at, updated_at)
+  ON startlijn.profiles TO service_role;
 GRANT UPDATE (full_name, email, phone, date_of_birth, locale, deleted_at)
   ON startlijn.profiles TO service_role;
 GRANT SELECT, INSERT, UPDATE ON startlijn.organizations, startlijn.organization_members,

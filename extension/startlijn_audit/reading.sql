@@ -8,7 +8,7 @@ CREATE FUNCTION trail.entries_page(
     log uuid, subject text DEFAULT NULL, table_name text DEFAULT NULL, action text DEFAULT NULL,
     since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
     before bigint DEFAULT NULL, page_size integer DEFAULT 50)
-  RETURNS SETOF jsonb LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  RETURNS SETOF jsonb LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT trail.open_entry(e) OPERATOR(pg_catalog.||)
            pg_catalog.jsonb_build_object('sealed', EXISTS (SELECT 1 FROM trail.leaves l WHERE l.entry_id = e.id))

@@ -31,7 +31,7 @@ CREATE FUNCTION trail.enable(
     personal_columns name[] DEFAULT '{}',
     soft_delete_column name DEFAULT 'deleted_at',
     ignore_columns name[] DEFAULT '{updated_at}')
-  RETURNS void LANGUAGE plpgsql VOLATILE SET search_path = ''
+  RETURNS void LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE
   col name;
@@ -101,7 +101,7 @@ END
 $fn$;
 
 CREATE FUNCTION trail.disable(tbl regclass) RETURNS void
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $fn$
 BEGIN
   -- quietly: enable() re-attaches through here
@@ -116,7 +116,7 @@ $fn$;
 -- table hold personal data of which subject. Values of these columns are
 -- stored encrypted under the subject's key from now on.
 CREATE FUNCTION trail.set_personal(tbl regclass, columns name[], subject_column name)
-  RETURNS void LANGUAGE plpgsql VOLATILE SET search_path = ''
+  RETURNS void LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE t trail.tracked_tables;
 BEGIN

@@ -19,7 +19,7 @@
 
 -- The guarded tables and their triggers, as guard.sql creates them.
 CREATE FUNCTION trail._set_guards(always boolean) RETURNS void
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   t text;
@@ -35,7 +35,7 @@ END
 $$;
 
 CREATE FUNCTION trail._require_superuser(what text) RETURNS void
-  LANGUAGE plpgsql STABLE SET search_path = ''
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
@@ -51,7 +51,7 @@ $$;
 -- --schema-only) just made: remove what the install wrote and the dump
 -- holds as well. Refuses on a database whose trail was ever used.
 CREATE FUNCTION trail.prepare_restore() RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   n_entries bigint;
@@ -89,7 +89,7 @@ $$;
 -- table), the restored state checked, every log verified (verify => false
 -- skips the recomputation, which reads every entry).
 CREATE FUNCTION trail.finish_restore(verify boolean DEFAULT true) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   t regclass;

@@ -4,7 +4,7 @@
 -- Scheduling (pg_cron, when installed)
 -------------------------------------------------------------------------------
 CREATE FUNCTION trail.schedule_sealing(every interval DEFAULT '1 minute') RETURNS bigint
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE
   cron_version text;

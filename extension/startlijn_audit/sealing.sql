@@ -20,7 +20,7 @@ COMMENT ON FUNCTION trail.public_key(uuid) IS 'the current verifier key, signed-
 
 CREATE FUNCTION trail.public_keys(
     OUT vkey text, OUT created_at timestamptz, OUT retire_after timestamptz, OUT signing boolean)
-  RETURNS SETOF record LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  RETURNS SETOF record LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT trail.vkey(k.name, k.public_key), k.created_at, k.retire_after,
            k.seed IS NOT NULL AND (k.retire_after IS NULL OR k.retire_after > pg_catalog.now())

@@ -8,7 +8,7 @@
 
 -- The pools a waitlist entry draws from.
 CREATE FUNCTION capacity._entry_pools(pool_id uuid, item_id uuid) RETURNS uuid[]
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT CASE WHEN _entry_pools.pool_id IS NOT NULL THEN ARRAY[_entry_pools.pool_id]
            ELSE (SELECT COALESCE(pg_catalog.array_agg(ip.pool_id ORDER BY ip.pool_id), '{}')
@@ -19,7 +19,7 @@ CREATE FUNCTION capacity._entry_pools(pool_id uuid, item_id uuid) RETURNS uuid[]
 -- entries per pool. Pool rows are locked in id order: no deadlock between
 -- two entries touching the same pools.
 CREATE FUNCTION capacity._waitlist_pending() RETURNS trigger
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   was_open boolean := TG_OP = 'UPDATE' AND OLD.state IN ('waiting', 'offered');
@@ -41,7 +41,7 @@ CREATE TRIGGER waitlist_pending AFTER INSERT OR UPDATE OF state ON capacity.wait
   FOR EACH ROW EXECUTE FUNCTION capacity._waitlist_pending();
 
 CREATE FUNCTION capacity._touch() RETURNS trigger
-  LANGUAGE plpgsql SET search_path = ''
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$ BEGIN NEW.updated_at := pg_catalog.now(); RETURN NEW; END $$;
 CREATE TRIGGER touch BEFORE UPDATE ON capacity.pools
   FOR EACH ROW EXECUTE FUNCTION capacity._touch();
@@ -54,7 +54,7 @@ CREATE FUNCTION capacity.hold_info(hold uuid) RETURNS jsonb
   AS 'MODULE_PATHNAME', 'capacity_hold_info';
 
 CREATE FUNCTION capacity.waitlist_json(w capacity.waitlist) RETURNS jsonb
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
       'entry_id', w.id, 'organization_id', w.organization_id, 'pool_id', w.pool_id,
@@ -73,7 +73,7 @@ CREATE FUNCTION capacity.waitlist_json(w capacity.waitlist) RETURNS jsonb
 
 -- Exact counts of a pool, as of now.
 CREATE FUNCTION capacity.pool_status(pool uuid) RETURNS jsonb
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT pg_catalog.jsonb_build_object(
       'pool_id', p.id, 'organization_id', p.organization_id, 'name', p.name,
@@ -93,7 +93,7 @@ CREATE FUNCTION capacity.pool_status(pool uuid) RETURNS jsonb
 -- Units a new public hold could take from the pool right now (exact):
 -- zero while the waitlist has entries, whose offers come first.
 CREATE FUNCTION capacity.available(pool uuid) RETURNS integer
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT CASE WHEN p.waitlist_pending > 0 THEN 0
            ELSE (SELECT pg_catalog.count(*)::integer FROM capacity.slots s
@@ -105,11 +105,11 @@ CREATE FUNCTION capacity.available(pool uuid) RETURNS integer
 -- change) computed, at most settings.approx_refresh plus the sweep
 -- interval old. Never use it to decide whether a sale may happen.
 CREATE FUNCTION capacity.available_approx(pool uuid) RETURNS integer
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$ SELECT p.approx_available FROM capacity.pools p WHERE p.id = pool $$;
 
 CREATE FUNCTION capacity._refresh_approx(pools uuid[]) RETURNS integer
-  LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     WITH u AS (
       UPDATE capacity.pools p
@@ -121,3 +121,8 @@ CREATE FUNCTION capacity._refresh_approx(pools uuid[]) RETURNS integer
       RETURNING 1)
     SELECT pg_catalog.count(*)::integer FROM u
   $$;
+
+-- A display name (pools, items): 1 to 200 characters, no control,
+-- zero-width or direction-changing characters (the platform's validator).
+CREATE FUNCTION capacity._valid_name(text) RETURNS boolean
+  LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'startlijn_valid_name';

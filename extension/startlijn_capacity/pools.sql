@@ -6,7 +6,7 @@
 -------------------------------------------------------------------------------
 
 CREATE FUNCTION capacity.create_pool(organization_id uuid, name text, capacity integer)
-  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   p capacity.pools;
@@ -14,8 +14,8 @@ BEGIN
   IF organization_id IS NULL THEN
     PERFORM capacity.raise('missing_argument', 'The argument organization_id is required.');
   END IF;
-  IF name IS NULL OR pg_catalog.length(pg_catalog.btrim(name)) NOT BETWEEN 1 AND 200 THEN
-    PERFORM capacity.raise('invalid_name', 'A pool name has 1 to 200 characters.');
+  IF name IS NULL OR NOT capacity._valid_name(pg_catalog.btrim(name)) THEN
+    PERFORM capacity.raise('invalid_name', 'A pool name has 1 to 200 characters, without control, zero-width or direction-changing characters.');
   END IF;
   INSERT INTO capacity.pools AS x (organization_id, name)
   VALUES (create_pool.organization_id, pg_catalog.btrim(create_pool.name))
@@ -27,7 +27,7 @@ END
 $$;
 
 CREATE FUNCTION capacity.create_item(organization_id uuid, name text, pools jsonb)
-  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   i capacity.items;
@@ -39,8 +39,8 @@ BEGIN
   IF organization_id IS NULL THEN
     PERFORM capacity.raise('missing_argument', 'The argument organization_id is required.');
   END IF;
-  IF name IS NULL OR pg_catalog.length(pg_catalog.btrim(name)) NOT BETWEEN 1 AND 200 THEN
-    PERFORM capacity.raise('invalid_name', 'An item name has 1 to 200 characters.');
+  IF name IS NULL OR NOT capacity._valid_name(pg_catalog.btrim(name)) THEN
+    PERFORM capacity.raise('invalid_name', 'An item name has 1 to 200 characters, without control, zero-width or direction-changing characters.');
   END IF;
   IF pools IS NULL OR pg_catalog.jsonb_typeof(pools) <> 'array'
      OR pg_catalog.jsonb_array_length(pools) NOT BETWEEN 1 AND 20 THEN
@@ -82,7 +82,7 @@ END
 $$;
 
 CREATE FUNCTION capacity.item_json(item uuid) RETURNS jsonb
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT pg_catalog.jsonb_build_object(
       'item_id', i.id, 'organization_id', i.organization_id, 'name', i.name,

@@ -4,7 +4,7 @@
 -- Step 1 of a restore, on the new database: remove the install-time
 -- settings row (the dump holds the real one). Refuses once pools exist.
 CREATE FUNCTION capacity.prepare_restore() RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM trail._require_superuser('capacity.prepare_restore()');  -- startlijn_audit 0.2

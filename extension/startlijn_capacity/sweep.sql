@@ -6,7 +6,7 @@
 -- waitlists, refresh the approximate figures. Expired units are free for
 -- new holds before this runs; the sweep is what moves them to waitlists.
 CREATE FUNCTION capacity.sweep(max_rows integer DEFAULT 10000) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   h record;
@@ -42,7 +42,7 @@ END
 $$;
 
 CREATE FUNCTION capacity.schedule_sweep(schedule text DEFAULT '* * * * *') RETURNS bigint
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $fn$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN

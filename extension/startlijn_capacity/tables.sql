@@ -60,6 +60,8 @@ CREATE TABLE capacity.settings (
   max_quantity      integer NOT NULL DEFAULT 100 CHECK (max_quantity BETWEEN 1 AND 10000),
   max_lines         integer NOT NULL DEFAULT 20 CHECK (max_lines BETWEEN 1 AND 200),
   max_capacity      integer NOT NULL DEFAULT 1000000 CHECK (max_capacity BETWEEN 1 AND 100000000),
+  -- every unit is a row: one call adds at most this many (about 1 s of writes)
+  max_growth        integer NOT NULL DEFAULT 100000 CHECK (max_growth BETWEEN 1 AND 10000000),
   max_skips         integer NOT NULL DEFAULT 3 CHECK (max_skips BETWEEN 0 AND 1000),
   approx_refresh    interval NOT NULL DEFAULT '1 minute' CHECK (approx_refresh >= interval '1 second')
 );

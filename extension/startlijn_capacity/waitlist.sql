@@ -4,7 +4,7 @@
 CREATE FUNCTION capacity.join_waitlist(
     organization_id uuid, holder text, quantity integer,
     pool_id uuid DEFAULT NULL, item_id uuid DEFAULT NULL, priority integer DEFAULT 0)
-  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   w capacity.waitlist;
@@ -58,7 +58,7 @@ $$;
 -- Leave the waitlist; an entry holding an offer declines it (its units
 -- pass to the next entry).
 CREATE FUNCTION capacity.leave_waitlist(entry uuid, reason text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   SET lock_timeout = '3s'
   AS $$
 DECLARE

@@ -12,7 +12,7 @@ CREATE FUNCTION payments._decode_secret(provider text, secret text, OUT kind tex
   LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'payments_decode_secret';
 
 CREATE FUNCTION payments.create_account(provider text, name text) RETURNS uuid
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   aid uuid;
@@ -35,7 +35,7 @@ $$;
 -- Webhooks whsec_... or whpk_..., Mollie's shared secret). Older secrets
 -- stay active until retired: deliveries signed with either verify.
 CREATE FUNCTION payments.add_secret(account_id uuid, secret text) RETURNS uuid
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   a payments.accounts;
@@ -59,7 +59,7 @@ END
 $$;
 
 CREATE FUNCTION payments.retire_secret(secret_id uuid) RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   aid uuid;
@@ -79,7 +79,7 @@ $$;
 CREATE FUNCTION payments.secrets_status()
   RETURNS TABLE (account_id uuid, provider text, account text, secret_id uuid, kind text, state text,
                  created_at timestamptz, retired_at timestamptz)
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT a.id, a.provider, a.name, s.id, s.kind, s.state, s.created_at, s.retired_at
       FROM payments.accounts a JOIN payments.secrets s ON s.account_id = a.id

@@ -9,7 +9,7 @@
 -- returns the stored response. fn takes and returns jsonb. Errors are not
 -- stored: the failed call wrote nothing, so the same key may be retried.
 CREATE FUNCTION payments.idempotent(caller text, key text, fn regprocedure, request jsonb) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   k payments.idempotency_keys;
@@ -53,7 +53,7 @@ $$;
 
 -- Housekeeping for pg_cron: expired idempotency keys and leases.
 CREATE FUNCTION payments.maintain(max_rows integer DEFAULT 10000) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   n bigint;
@@ -67,7 +67,7 @@ END
 $$;
 
 CREATE FUNCTION payments.schedule_maintenance(schedule text DEFAULT '17 * * * *') RETURNS bigint
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $fn$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN

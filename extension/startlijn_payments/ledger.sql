@@ -2,10 +2,10 @@
 -- postings balanced at commit, the fee split and the posting helpers, balances.
 --
 -- The statements of the posting helpers are PL/pgSQL, which prepares each
--- statement once per backend; they keep SET search_path = ''.
+-- statement once per backend; they keep SET search_path = pg_catalog, pg_temp.
 
 CREATE FUNCTION payments._append_only() RETURNS trigger
-  LANGUAGE plpgsql SET search_path = ''
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM payments.raise('append_only',
@@ -24,8 +24,11 @@ CREATE TRIGGER postings_no_truncate BEFORE TRUNCATE ON payments.postings
 
 -- Balanced at commit: every entry's postings sum to zero and carry the
 -- entry's currency and organisation. Checked once per entry (its line 1).
+-- A deferred trigger runs at COMMIT as whatever role is current then (under
+-- PostgREST: anon, authenticated or service_role, none of which may read
+-- this schema), so the function is SECURITY DEFINER with a pinned path.
 CREATE FUNCTION payments._balanced() RETURNS trigger
-  LANGUAGE plpgsql SET search_path = ''
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   total numeric;
@@ -55,7 +58,7 @@ CREATE CONSTRAINT TRIGGER postings_balanced AFTER INSERT ON payments.postings
 -- Split amount by fee rules: [{"account", "amount"}] in rule order, then
 -- organiser_payable with the rest. The parts always sum to amount.
 CREATE FUNCTION payments.split(organization_id uuid, amount bigint) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   r record;
@@ -86,7 +89,7 @@ $$;
 -- to x exactly and equals parts when x = total.
 CREATE FUNCTION payments._portion(parts jsonb, total bigint, x bigint)
   RETURNS TABLE (ord bigint, account text, amount bigint)
-  LANGUAGE plpgsql IMMUTABLE SET search_path = ''
+  LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
   AS $$
 #variable_conflict use_column
 BEGIN
@@ -110,7 +113,7 @@ $$;
 -- (debit positive); lines with amount 0 are dropped.
 CREATE FUNCTION payments._post(p payments.payments, kind text, lines jsonb,
                                refund_id uuid DEFAULT NULL, chargeback_id uuid DEFAULT NULL)
-  RETURNS bigint LANGUAGE plpgsql SET search_path = ''
+  RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   jid bigint;
@@ -131,7 +134,7 @@ $$;
 -- lines crediting (sign -1) or debiting (sign 1) a portion of the split
 -- lines crediting (sign -1) or debiting (sign 1) a portion of the split
 CREATE FUNCTION payments._split_lines(p payments.payments, x bigint, sign integer) RETURNS jsonb
-  LANGUAGE plpgsql IMMUTABLE SET search_path = ''
+  LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(s.account, sign * s.amount)), '[]'::jsonb)
@@ -141,7 +144,7 @@ $$;
 
 -- the sale of p (sign 1: receivable against the split) or its reversal (-1)
 CREATE FUNCTION payments._post_sale(p payments.payments, sign integer) RETURNS bigint
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   RETURN payments._post(p, CASE WHEN sign > 0 THEN 'sale' ELSE 'sale_reversed' END,
@@ -153,7 +156,7 @@ $$;
 -- amount moves from the credit account to the debit account
 CREATE FUNCTION payments._post_move(p payments.payments, kind text, debit text, credit text, amount bigint,
                                     refund_id uuid DEFAULT NULL, chargeback_id uuid DEFAULT NULL)
-  RETURNS bigint LANGUAGE plpgsql VOLATILE SET search_path = ''
+  RETURNS bigint LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   RETURN payments._post(p, kind, pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(debit, amount),
@@ -164,7 +167,7 @@ $$;
 
 CREATE FUNCTION payments.balances(organization_id uuid)
   RETURNS TABLE (account text, currency text, balance bigint)
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT x.account, x.currency, pg_catalog.sum(x.amount)::bigint
       FROM payments.postings x WHERE x.organization_id = balances.organization_id
@@ -175,7 +178,7 @@ CREATE FUNCTION payments.balances(organization_id uuid)
 -- to zero: empty when the ledger is sound.
 CREATE FUNCTION payments.ledger_problems()
   RETURNS TABLE (organization_id uuid, journal_id bigint, currency text, total numeric)
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT x.organization_id, x.journal_id, x.currency, pg_catalog.sum(x.amount)
       FROM payments.postings x GROUP BY x.organization_id, x.journal_id, x.currency

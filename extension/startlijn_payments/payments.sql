@@ -7,7 +7,7 @@
 CREATE FUNCTION payments.set_fee_rule(organization_id uuid, name text, account text,
                                       basis_points integer DEFAULT 0, fixed bigint DEFAULT 0,
                                       "position" integer DEFAULT 1)
-  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   f payments.fee_rules;
@@ -37,7 +37,7 @@ END
 $$;
 
 CREATE FUNCTION payments.delete_fee_rule(organization_id uuid, name text) RETURNS boolean
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   DELETE FROM payments.fee_rules f
@@ -51,7 +51,7 @@ END
 $$;
 
 CREATE FUNCTION payments.payment_json(p payments.payments) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT pg_catalog.jsonb_build_object(
       'id', p.id, 'organization_id', p.organization_id, 'payable_ref', p.payable_ref,
@@ -68,7 +68,7 @@ CREATE FUNCTION payments.payment_json(p payments.payments) RETURNS jsonb
 CREATE FUNCTION payments.create_payment(organization_id uuid, payable_ref text, amount bigint,
                                         currency text, account_id uuid, provider_ref text DEFAULT NULL,
                                         metadata jsonb DEFAULT '{}'::jsonb)
-  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   a payments.accounts;
@@ -115,7 +115,7 @@ $$;
 -- The adapter that created the payment at the provider records its id
 -- (created -> open).
 CREATE FUNCTION payments.set_provider_ref(payment_id uuid, provider_ref text) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   p payments.payments;

@@ -5,11 +5,11 @@
 -------------------------------------------------------------------------------
 
 CREATE FUNCTION payments.organization_of(payment_id uuid) RETURNS uuid
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$ SELECT p.organization_id FROM payments.payments p WHERE p.id = organization_of.payment_id $$;
 
 CREATE FUNCTION payments.payment(payment_id uuid) RETURNS jsonb
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT payments.payment_json(p)
            || pg_catalog.jsonb_build_object(
@@ -24,7 +24,7 @@ CREATE FUNCTION payments.payment(payment_id uuid) RETURNS jsonb
 
 CREATE FUNCTION payments.list(organization_id uuid, status text DEFAULT NULL, exceptions_only boolean DEFAULT false,
                               before timestamptz DEFAULT NULL, max_rows integer DEFAULT 50)
-  RETURNS SETOF jsonb LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  RETURNS SETOF jsonb LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT payments.payment_json(p) FROM payments.payments p
      WHERE p.organization_id = list.organization_id

@@ -3,7 +3,7 @@
 
 -- Ledger of a refund changing state (old_status NULL: new refund).
 CREATE FUNCTION payments._refund_posted(p payments.payments, r payments.refunds, old_status text, refunded_before bigint)
-  RETURNS void LANGUAGE plpgsql SET search_path = ''
+  RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   lines jsonb;
@@ -42,7 +42,7 @@ $$;
 -- started it (a dashboard refund) or matched to our requested refund.
 CREATE FUNCTION payments._refund_event(p payments.payments, ref text, new_status text, ev_amount bigint,
                                        ev_currency text, source jsonb)
-  RETURNS text LANGUAGE plpgsql SET search_path = ''
+  RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   r payments.refunds;
@@ -92,7 +92,7 @@ $$;
 
 CREATE FUNCTION payments._chargeback_event(p payments.payments, ref text, new_status text, ev_amount bigint,
                                            ev_currency text, source jsonb)
-  RETURNS text LANGUAGE plpgsql SET search_path = ''
+  RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   c payments.chargebacks;
@@ -146,7 +146,7 @@ $$;
 -------------------------------------------------------------------------------
 
 CREATE FUNCTION payments.refund_json(r payments.refunds) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT pg_catalog.jsonb_build_object('id', r.id, 'payment_id', r.payment_id, 'amount', r.amount,
       'status', r.status, 'provider_ref', r.provider_ref, 'reason', r.reason,
@@ -157,7 +157,7 @@ CREATE FUNCTION payments.refund_json(r payments.refunds) RETURNS jsonb
 -- adapter sends it and the provider's refund events complete it.
 CREATE FUNCTION payments.request_refund(payment_id uuid, amount bigint DEFAULT NULL, reason text DEFAULT NULL,
                                         requested_by text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   p payments.payments;
@@ -197,7 +197,7 @@ $$;
 
 -- The adapter reports what happened when it sent a refund to the provider.
 CREATE FUNCTION payments.update_refund(refund_id uuid, status text, provider_ref text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   r payments.refunds;
@@ -236,7 +236,7 @@ $$;
 -- is requested) or 'dismissed' (amount mismatch handled outside).
 CREATE FUNCTION payments.resolve_exception(payment_id uuid, resolution text, reason text DEFAULT NULL,
                                            resolved_by text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   p payments.payments;

@@ -4,7 +4,7 @@
 -- do not fetch the same one.
 CREATE FUNCTION payments.claim_fetches(max_rows integer DEFAULT 10)
   RETURNS TABLE (provider_ref text, payment_id uuid, requested_at timestamptz, deliveries integer)
-  LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
     UPDATE payments.fetch_queue q SET leased_until = pg_catalog.now() + interval '1 minute'
       FROM payments.payments p
@@ -21,7 +21,7 @@ CREATE FUNCTION payments.claim_fetches(max_rows integer DEFAULT 10)
 -- exactly once per (payment, status).
 CREATE FUNCTION payments.record_status(provider text, provider_ref text, status text,
                                        amount bigint, currency text) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   res record;
@@ -32,6 +32,10 @@ BEGIN
   END IF;
   IF provider_ref IS NULL OR status IS NULL THEN
     PERFORM payments.raise('missing_argument', 'The arguments provider_ref and status are required.');
+  END IF;
+  -- provider ids are short (Stripe pi_..., Mollie tr_...): bounded before any index sees them
+  IF pg_catalog.octet_length(provider_ref) > 255 OR pg_catalog.octet_length(currency) > 3 THEN
+    PERFORM payments.raise('invalid_argument', 'The provider_ref has at most 255 bytes and the currency 3 letters.');
   END IF;
   IF status NOT IN ('open', 'pending', 'authorized', 'paid', 'failed', 'canceled', 'expired') THEN
     PERFORM payments.raise('invalid_argument', 'The status must be open, pending, authorized, paid, failed, canceled or expired.');

@@ -5,7 +5,7 @@
 -- settings row (the dump holds the real one). Refuses once accounts or
 -- payments exist.
 CREATE FUNCTION payments.prepare_restore() RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM trail._require_superuser('payments.prepare_restore()');  -- startlijn_audit 0.2

@@ -18,7 +18,7 @@ CREATE FUNCTION payments._rank(status text) RETURNS integer
   $$;
 
 CREATE FUNCTION payments._payments_guard() RETURNS trigger
-  LANGUAGE plpgsql SET search_path = ''
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   IF NEW.id <> OLD.id OR NEW.organization_id <> OLD.organization_id OR NEW.amount <> OLD.amount
@@ -44,7 +44,7 @@ CREATE TRIGGER payments_guard BEFORE UPDATE ON payments.payments
   FOR EACH ROW EXECUTE FUNCTION payments._payments_guard();
 
 CREATE FUNCTION payments._refunds_guard() RETURNS trigger
-  LANGUAGE plpgsql SET search_path = ''
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   ok boolean;
@@ -74,7 +74,7 @@ CREATE TRIGGER refunds_guard BEFORE UPDATE ON payments.refunds
 -- pending, succeeded), payments.charged_back the chargebacks (received,
 -- lost); the CHECKs on payments do the rest.
 CREATE FUNCTION payments._totals() RETURNS trigger
-  LANGUAGE plpgsql SET search_path = ''
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   holding text[] := CASE TG_TABLE_NAME WHEN 'refunds' THEN ARRAY['requested', 'pending', 'succeeded']
@@ -95,7 +95,7 @@ CREATE TRIGGER refunds_total AFTER INSERT OR UPDATE OF status ON payments.refund
   FOR EACH ROW EXECUTE FUNCTION payments._totals();
 
 CREATE FUNCTION payments._chargebacks_guard() RETURNS trigger
-  LANGUAGE plpgsql SET search_path = ''
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   IF NEW.amount <> OLD.amount OR NEW.payment_id <> OLD.payment_id OR NEW.provider_ref <> OLD.provider_ref

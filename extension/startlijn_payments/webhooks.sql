@@ -32,17 +32,16 @@ CREATE FUNCTION payments._interpret(provider text, body jsonb, header_event_id t
   LANGUAGE c IMMUTABLE SECURITY INVOKER
   AS 'MODULE_PATHNAME', 'payments_interpret';
 
--- The headers worth keeping: everything but credentials.
+-- The headers worth keeping: no credentials (authorization, api keys,
+-- tokens, secrets, cookies, sessions), at most 40, each value cut to 512
+-- bytes (a refused delivery stores what anyone sent). In C: apply.c and
+-- src/common/sl_webhook.c (sl_wh_header_kept).
 CREATE FUNCTION payments._kept_headers(h jsonb) RETURNS jsonb
-  LANGUAGE sql IMMUTABLE
-  AS $$
-    SELECT COALESCE(h, '{}'::jsonb) OPERATOR(pg_catalog.-)
-           ARRAY['authorization', 'apikey', 'cookie', 'prefer']::text[]
-  $$;
+  LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'payments_kept_headers';
 
 CREATE FUNCTION payments._delivery(provider text, account_id uuid, event_id text, payment_id uuid,
                                    headers jsonb, body text, keep_body boolean, outcome text, detail text)
-  RETURNS bigint LANGUAGE plpgsql VOLATILE SET search_path = ''
+  RETURNS bigint LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   id bigint;
@@ -75,7 +74,7 @@ CREATE FUNCTION payments.receive(provider text, body json) RETURNS jsonb
 
 -- Mollie classic: only the payment id is known. Queue a fetch for the relay.
 CREATE FUNCTION payments._queue_fetch(provider_ref text, account_id uuid, OUT outcome text, OUT payment_id uuid)
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   SELECT p.id INTO payment_id FROM payments.payments p
@@ -93,7 +92,7 @@ END
 $$;
 
 CREATE FUNCTION payments.receive_mollie_classic(id text) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   hdr jsonb := COALESCE(NULLIF(pg_catalog.current_setting('request.headers', true), '')::jsonb, '{}'::jsonb);

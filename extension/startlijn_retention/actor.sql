@@ -5,7 +5,7 @@
 -- claims; they are recorded as job:<database role>, never as a user.
 -------------------------------------------------------------------------------
 CREATE FUNCTION retention.actor() RETURNS text
-  LANGUAGE plpgsql STABLE SET search_path = ''
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE
   raw text := pg_catalog.current_setting('request.jwt.claims', true);

@@ -10,7 +10,7 @@
 -- repeated request returns the open one. The job executes it.
 CREATE FUNCTION retention.request_erasure(
     subject uuid, organization_id uuid DEFAULT NULL, reason text DEFAULT NULL, requested_by text DEFAULT NULL)
-  RETURNS uuid LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS uuid LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE id uuid;
 BEGIN
@@ -39,13 +39,20 @@ BEGIN
 END
 $fn$;
 
+-- Does the organisation hold records about the subject in a managed table?
+-- (The integrating system adds its own relationships, e.g. memberships.)
+CREATE FUNCTION retention.holds_records_of(organization_id uuid, subject uuid) RETURNS boolean
+  LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'retention_holds_records_of';
+COMMENT ON FUNCTION retention.holds_records_of(uuid, uuid) IS
+  'true when a managed (labelled) table holds a row of the organisation about the subject';
+
 CREATE FUNCTION retention.execute_erasure(request uuid) RETURNS jsonb
   LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'retention_execute_erasure';
 COMMENT ON FUNCTION retention.execute_erasure(uuid) IS
   'execute one erasure request now, in this transaction; returns its receipt (the job does the same for every open request)';
 
 CREATE FUNCTION retention.erasure_request(request uuid) RETURNS jsonb
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
   SELECT pg_catalog.jsonb_build_object('id', e.id, 'subject', e.subject, 'organization_id', e.organization_id,
            'status', e.status, 'received_at', e.received_at, 'completed_at', e.completed_at, 'receipt', e.receipt)
@@ -56,7 +63,7 @@ $fn$;
 -- (uuid, uuid, uuid) and return jsonb.
 CREATE FUNCTION retention.add_erasure_hook(name text, fn regprocedure, "position" integer DEFAULT 100,
                                            extension name DEFAULT NULL)
-  RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE
   p pg_catalog.pg_proc;
@@ -81,7 +88,7 @@ END
 $fn$;
 
 CREATE FUNCTION retention.remove_erasure_hook(name text) RETURNS boolean
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 BEGIN
   DELETE FROM retention.erasure_hooks h WHERE h.name = remove_erasure_hook.name;

@@ -7,7 +7,7 @@
 CREATE FUNCTION retention.place_hold(
     organization_id uuid, reason text, subject uuid DEFAULT NULL,
     tbl regclass DEFAULT NULL, record text DEFAULT NULL)
-  RETURNS uuid LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS uuid LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE
   id uuid;
@@ -35,7 +35,7 @@ END
 $fn$;
 
 CREATE FUNCTION retention.lift_hold(hold uuid, reason text) RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE h retention.holds;
 BEGIN

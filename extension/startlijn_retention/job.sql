@@ -12,7 +12,7 @@ COMMENT ON PROCEDURE retention.run(integer, integer, boolean) IS
 
 CREATE FUNCTION retention.schedule(cron_expression text DEFAULT '23 3 * * *',
                                    max_rows integer DEFAULT 100000, max_seconds integer DEFAULT 600)
-  RETURNS bigint LANGUAGE plpgsql VOLATILE SET search_path = ''
+  RETURNS bigint LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $fn$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
@@ -28,7 +28,7 @@ END
 $fn$;
 
 CREATE FUNCTION retention.last_runs(max_rows integer DEFAULT 10) RETURNS SETOF retention.runs
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
-  SELECT * FROM retention.runs r ORDER BY r.id DESC LIMIT LEAST(GREATEST(max_rows, 1), 1000)
+  SELECT * FROM retention.runs r ORDER BY r.id DESC LIMIT LEAST(GREATEST(last_runs.max_rows, 1), 1000)
 $fn$;

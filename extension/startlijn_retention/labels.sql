@@ -7,7 +7,7 @@
 -- SECURITY LABEL needs the provider loaded in the session; these wrappers
 -- load it first. The caller must own the table, as for SECURITY LABEL.
 CREATE FUNCTION retention.label_table(tbl regclass, label text) RETURNS void
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $fn$
 BEGIN
   PERFORM retention._loaded();
@@ -16,7 +16,7 @@ END
 $fn$;
 
 CREATE FUNCTION retention.label_column(tbl regclass, col name, label text) RETURNS void
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $fn$
 BEGIN
   PERFORM retention._loaded();
@@ -38,7 +38,7 @@ COMMENT ON FUNCTION retention.guard() IS
 
 -- The labels of a table as the job reads them.
 CREATE FUNCTION retention.describe(tbl regclass) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = ''
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
   AS $fn$
   SELECT pg_catalog.jsonb_build_object(
     'table', tbl::text,
@@ -57,7 +57,7 @@ $fn$;
 -- Put a labelled table under management: check its labels, attach the
 -- guard trigger, and tell the audit trail which columns are personal.
 CREATE FUNCTION retention.manage(tbl regclass) RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE
   d jsonb;

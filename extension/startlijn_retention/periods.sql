@@ -16,7 +16,7 @@ CREATE FUNCTION retention.period(organization_id uuid, classification text, resu
 
 -- Validate a profile, strategy and grace period (NULL = not given).
 CREATE FUNCTION retention._check_choices(profile text, strategy text, grace interval) RETURNS void
-  LANGUAGE plpgsql STABLE SET search_path = ''
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
   AS $fn$
 BEGIN
   IF profile IS NOT NULL AND NOT EXISTS (SELECT 1 FROM retention.profiles p WHERE p.id = profile) THEN
@@ -35,7 +35,7 @@ $fn$;
 CREATE FUNCTION retention.configure(
     organization_id uuid, profile text DEFAULT NULL, strategy text DEFAULT NULL,
     grace interval DEFAULT NULL, notify boolean DEFAULT NULL)
-  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE s retention.settings;
 BEGIN
@@ -61,7 +61,7 @@ $fn$;
 
 -- Platform-wide defaults (NULL keeps the current value).
 CREATE FUNCTION retention.set_defaults(profile text DEFAULT NULL, strategy text DEFAULT NULL, grace interval DEFAULT NULL)
-  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE c retention.config;
 BEGIN
@@ -85,7 +85,7 @@ CREATE FUNCTION retention._recompute(organization_id uuid) RETURNS bigint
 -- Override (or with period NULL, remove the override of) one period.
 CREATE FUNCTION retention.set_override(
     organization_id uuid, classification text, period interval, result text DEFAULT '')
-  RETURNS bigint LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS bigint LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE changed bigint;
 BEGIN

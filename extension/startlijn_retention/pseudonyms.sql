@@ -12,7 +12,7 @@ CREATE FUNCTION retention.letters(n bigint) RETURNS text
 -- without a subject is numbered by its value (fallback), so the same text
 -- gets the same pseudonym.
 CREATE FUNCTION retention._pseudonym(organization_id uuid, subject uuid, class text, fallback text)
-  RETURNS integer LANGUAGE plpgsql VOLATILE SET search_path = ''
+  RETURNS integer LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE
   who uuid := COALESCE(subject, pg_catalog.md5(pg_catalog.lower(pg_catalog.btrim(COALESCE(fallback, ''))))::uuid);

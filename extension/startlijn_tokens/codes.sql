@@ -11,7 +11,7 @@ CREATE FUNCTION tokens._add_signing_key(scope text) RETURNS integer
 
 -- Revoke every version of payload up to up_to_version (re-issue or cancel).
 CREATE FUNCTION tokens._revoke_versions(scope text, payload bytea, up_to_version integer, reason text)
-  RETURNS bigint LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS bigint LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
   WITH s AS (
     UPDATE tokens.scopes x SET revocation_seq = x.revocation_seq + 1
@@ -24,7 +24,7 @@ $fn$;
 CREATE FUNCTION tokens.public_keys(scope text)
   RETURNS TABLE (key_id integer, public_key text, state text, created_at timestamptz,
                  rotated_at timestamptz, retired_at timestamptz)
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
   SELECT k.key_id, pg_catalog.encode(k.public_key, 'base64'), k.state, k.created_at, k.rotated_at, k.retired_at
     FROM tokens.signing_keys k WHERE k.scope = public_keys.scope ORDER BY k.key_id
@@ -34,7 +34,7 @@ COMMENT ON FUNCTION tokens.public_keys(text) IS 'every key of the scope (public 
 -- The scope's active key; creates the scope and its first key when missing.
 CREATE FUNCTION tokens.signing_key(scope text, organization_id uuid DEFAULT NULL,
     OUT key_id integer, OUT public_key text, OUT created_at timestamptz)
-  RETURNS record LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS record LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE s tokens.scopes;
 BEGIN
@@ -61,7 +61,7 @@ $fn$;
 
 -- A new key signs from now on; the old one keeps verifying (its seed is wiped).
 CREATE FUNCTION tokens.rotate_signing_key(scope text) RETURNS integer
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE s tokens.scopes; old integer; new_id integer;
 BEGIN
@@ -82,7 +82,7 @@ $fn$;
 
 -- Codes signed by a retired key no longer verify. The active key cannot be retired.
 CREATE FUNCTION tokens.retire_signing_key(scope text, key_id integer) RETURNS void
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE s tokens.scopes;
 BEGIN
@@ -114,7 +114,7 @@ COMMENT ON FUNCTION tokens.verify_code(text, text) IS
 
 -- Cancel a payload's current code (a refunded ticket). NULL when never issued.
 CREATE FUNCTION tokens.revoke_code(scope text, payload bytea, reason text DEFAULT NULL) RETURNS bigint
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE c tokens.codes; seq bigint; org uuid;
 BEGIN
@@ -139,7 +139,7 @@ $fn$;
 -- The delta feed: revocations of the scope after seq since, oldest first.
 CREATE FUNCTION tokens.revocations(scope text, since bigint DEFAULT 0, max_rows integer DEFAULT 1000)
   RETURNS TABLE (seq bigint, payload bytea, up_to_version integer, reason text, revoked_at timestamptz)
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
   SELECT r.seq, r.payload, r.up_to_version, r.reason, r.revoked_at
     FROM tokens.revocations r
@@ -150,7 +150,7 @@ $fn$;
 
 -- Everything an offline scanner needs, as one JSON document.
 CREATE FUNCTION tokens.scanner_bundle(scope text, since bigint DEFAULT 0) RETURNS jsonb
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
   SELECT pg_catalog.jsonb_build_object(
     'scope', s.scope,

@@ -7,7 +7,7 @@
 -- Delete tokens that ended (expired, used up or revoked) more than keep ago,
 -- and failure windows older than a day.
 CREATE FUNCTION tokens.prune(keep interval DEFAULT '30 days') RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE n_tokens bigint; n_failures bigint;
 BEGIN
@@ -25,7 +25,7 @@ END
 $fn$;
 
 CREATE FUNCTION tokens.schedule_pruning(schedule text DEFAULT '17 * * * *') RETURNS bigint
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $fn$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN

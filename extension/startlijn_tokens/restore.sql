@@ -7,7 +7,7 @@
 -- last one window.
 
 CREATE FUNCTION tokens.prepare_restore() RETURNS jsonb
-  LANGUAGE plpgsql VOLATILE SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM trail._require_superuser('tokens.prepare_restore()');  -- startlijn_audit 0.2

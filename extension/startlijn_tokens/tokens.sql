@@ -7,7 +7,7 @@
 -- Who is calling, for throttling: the signed-in user, else the client address
 -- from X-Forwarded-For (settings.forwarded_for_hop), else the database role.
 CREATE FUNCTION tokens.caller() RETURNS text
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE
   claims jsonb := NULLIF(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
@@ -37,7 +37,7 @@ CREATE FUNCTION tokens.define_purpose(
     default_ttl interval DEFAULT '7 days', max_ttl interval DEFAULT '30 days',
     max_uses_limit integer DEFAULT 100, max_failures integer DEFAULT 10,
     failure_window interval DEFAULT '15 minutes')
-  RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 BEGIN
   IF purpose IS NULL OR purpose !~ '^[a-z][a-z0-9_]{0,39}$' THEN
@@ -97,7 +97,7 @@ COMMENT ON FUNCTION tokens.peek(text, text, text) IS
   'check a token as redeem does (failures count the same) without using it';
 
 CREATE FUNCTION tokens.revoke(token_id uuid, reason text DEFAULT NULL) RETURNS boolean
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE t tokens.tokens;
 BEGIN
@@ -120,7 +120,7 @@ END
 $fn$;
 
 CREATE FUNCTION tokens.revoke_subject(purpose text, subject text, reason text DEFAULT NULL) RETURNS integer
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = ''
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $fn$
 DECLARE n integer := 0; t tokens.tokens;
 BEGIN

@@ -419,3 +419,47 @@ sl_wh_mollie_verify(const sl_wh_secret *secrets, int nsecrets,
 	*matched = found;
 	return SL_WH_OK;
 }
+
+/* a byte string contains a lowercase ASCII word */
+static int
+contains(const char *s, size_t len, const char *word)
+{
+	size_t		n = strlen(word),
+				i;
+
+	for (i = 0; i + n <= len; i++)
+		if (memcmp(s + i, word, n) == 0)
+			return 1;
+	return 0;
+}
+
+int
+sl_wh_header_kept(const char *name, size_t len)
+{
+	static const char *const signature_headers[] = {
+		"stripe-signature", "webhook-id", "webhook-timestamp", "webhook-signature", "x-mollie-signature",
+	};
+	static const char *const credential_words[] = {
+		"auth", "key", "token", "secret", "cookie", "session", "password", "passwd", "credential",
+		"signature", "prefer",
+	};
+	size_t		i;
+
+	if (name == NULL || len == 0 || len > SL_WH_HEADER_NAME_MAX)
+		return 0;
+	for (i = 0; i < sizeof(signature_headers) / sizeof(signature_headers[0]); i++)
+		if (strlen(signature_headers[i]) == len && memcmp(signature_headers[i], name, len) == 0)
+			return 1;
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) name[i];
+
+		/* header names are lowercased tokens (RFC 9110): anything else is not kept */
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+			return 0;
+	}
+	for (i = 0; i < sizeof(credential_words) / sizeof(credential_words[0]); i++)
+		if (contains(name, len, credential_words[i]))
+			return 0;
+	return 1;
+}

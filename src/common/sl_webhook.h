@@ -117,4 +117,17 @@ extern sl_wh_result sl_wh_mollie_verify(const sl_wh_secret *secrets, int nsecret
 										const char *header, size_t hlen,
 										const char *body, size_t blen, int *matched);
 
+/*
+ * Which request headers a delivery record keeps: the signature headers of
+ * the three schemes always; any other whose lowercase name (at most
+ * SL_WH_HEADER_NAME_MAX bytes) names no credential (authorization, api
+ * keys, tokens, secrets, cookies, sessions, passwords). 1 to keep.
+ * Values longer than SL_WH_HEADER_VALUE_MAX bytes are cut, and at most
+ * SL_WH_HEADERS_MAX headers are kept.
+ */
+#define SL_WH_HEADER_NAME_MAX 64
+#define SL_WH_HEADER_VALUE_MAX 512
+#define SL_WH_HEADERS_MAX 40
+extern int sl_wh_header_kept(const char *name, size_t len);
+
 #endif

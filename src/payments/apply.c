@@ -915,6 +915,52 @@ http_status(const char *outcome, const char *detail)
 	return 200;
 }
 
+PG_FUNCTION_INFO_V1(payments_kept_headers);
+
+/*
+ * payments._kept_headers(h jsonb) -> jsonb: the request headers a delivery
+ * record keeps (sl_wh_header_kept: no credentials; at most
+ * SL_WH_HEADERS_MAX headers, string values cut to SL_WH_HEADER_VALUE_MAX
+ * bytes at a character boundary). A refused delivery stores what anyone
+ * sent, so what it stores is bounded.
+ */
+Datum
+payments_kept_headers(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *in;
+	JsonbIterator *it;
+	JsonbValue	k,
+				v;
+	JsonbIteratorToken tok;
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+	int			kept = 0;
+
+	if (PG_ARGISNULL(0) || !JB_ROOT_IS_OBJECT(PG_GETARG_JSONB_P(0)))
+		PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT,
+														   pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL))));
+	in = PG_GETARG_JSONB_P(0);
+	(void) pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	it = JsonbIteratorInit(&in->root);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		tok = JsonbIteratorNext(&it, &v, true);	/* the value (skipNested: a container is one token) */
+		if (kept >= SL_WH_HEADERS_MAX || !sl_wh_header_kept(k.val.string.val, k.val.string.len))
+			continue;
+		if (v.type == jbvString && v.val.string.len > SL_WH_HEADER_VALUE_MAX)
+			v.val.string.len = pg_mbcliplen(v.val.string.val, v.val.string.len, SL_WH_HEADER_VALUE_MAX);
+		else if (v.type == jbvBinary)
+			continue;			/* headers are strings */
+		(void) pushJsonbValue(&st, WJB_KEY, &k);
+		(void) pushJsonbValue(&st, WJB_VALUE, &v);
+		kept++;
+	}
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
+}
+
 PG_FUNCTION_INFO_V1(payments_http_status);
 
 /* payments._http_status(outcome text, detail text): the same mapping for SQL */

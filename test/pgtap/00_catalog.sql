@@ -1,7 +1,7 @@
 -- Catalog rules that fail the build when broken, for every extension we ship
 -- (every extension whose name starts with startlijn) and every schema they own.
 BEGIN;
-SELECT plan(15);
+SELECT plan(17);
 
 CREATE TEMP VIEW our_ext AS
   SELECT oid, extname FROM pg_extension WHERE extname LIKE 'startlijn%';
@@ -41,8 +41,20 @@ SELECT is_empty($$ SELECT name FROM our_functions
 SELECT is_empty($$ SELECT name FROM our_functions f
                     WHERE f.prosecdef AND EXISTS (
                       SELECT 1 FROM unnest(f.proconfig) c
-                       WHERE c LIKE 'search_path=%' AND c NOT IN ('search_path=""', 'search_path=pg_catalog, pg_temp')) $$,
-  'definer search_path is empty or pg_catalog, pg_temp');
+                       WHERE c LIKE 'search_path=%' AND c <> 'search_path=pg_catalog, pg_temp') $$,
+  'definer search_path is pg_catalog, pg_temp (an empty path searches pg_temp first for types and tables)');
+SELECT is_empty($$ SELECT name FROM our_functions f
+                    WHERE EXISTS (SELECT 1 FROM unnest(f.proconfig) c
+                                   WHERE c LIKE 'search_path=%' AND c <> 'search_path=pg_catalog, pg_temp') $$,
+  'every pinned search_path is pg_catalog, pg_temp');
+-- deferred and constraint triggers run at COMMIT as whatever role is current
+-- then (under PostgREST the caller's): their functions run as the owner
+SELECT is_empty($$ SELECT t.tgname, p.oid::regprocedure
+                     FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+                    WHERE NOT t.tgisinternal AND (t.tgdeferrable OR t.tgconstraint <> 0)
+                      AND t.tgrelid IN (SELECT oid FROM our_tables)
+                      AND NOT (p.prosecdef AND 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig)) $$,
+  'every deferred or constraint trigger function is SECURITY DEFINER with search_path pg_catalog, pg_temp');
 SELECT is_empty($$ SELECT name FROM our_functions WHERE schema = 'api' AND prosecdef $$,
   'no SECURITY DEFINER function in the exposed schema api');
 
@@ -92,6 +104,7 @@ SELECT is_empty($$
 SELECT is_empty($$
   SELECT t.name FROM our_tables t
    WHERE t.name LIKE 'startlijn.%'
+     AND t.name <> 'startlijn.platform_settings'      -- a settings singleton, no domain table
      AND (NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'deleted_at')
           OR NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = t.oid
                           AND g.tgfoid = 'startlijn.touch_timestamps()'::regprocedure)) $$,

@@ -3,7 +3,7 @@
 -- keys, receipt), erasure on behalf of a subject, legal holds, retention
 -- settings and signals; who may call what; bad input writes nothing.
 BEGIN;
-SELECT plan(76);
+SELECT plan(77);
 
 CREATE TEMP TABLE k (k text PRIMARY KEY, v text);
 CREATE FUNCTION pg_temp.v(name text) RETURNS text LANGUAGE sql AS $$ SELECT v FROM k WHERE k.k = name $$;
@@ -220,6 +220,9 @@ SELECT is(pgrst.call('00000000-0000-4000-a000-000000000008', 'my_erasure_request
           'The request could not be completed yet; it is retried automatically.',
           'the person is told it is retried, not the internal error');
 SELECT ok(retention.remove_erasure_hook('crm'), 'a hook is removed');
+
+-- the operator's view of the job (docs/operations.md, docs/retention.md)
+SELECT lives_ok('SELECT * FROM retention.last_runs(5)', 'retention.last_runs(5) answers (its argument is not shadowed by the column max_rows)');
 
 SELECT * FROM finish();
 ROLLBACK;

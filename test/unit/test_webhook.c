@@ -185,4 +185,22 @@ test_webhook(void)
 	ok(t == 0 && sl_wh_parse_timestamp(S("")) == -1 && sl_wh_parse_timestamp(S("1e9")) == -1 &&
 	   sl_wh_parse_timestamp(S("9999999999999")) == -1, "timestamps: digits only, no leading zeros, bounded");
 	ok(strcmp(sl_wh_result_name(SL_WH_TIMESTAMP_FUTURE), "timestamp_future") == 0, "result names");
+	{
+#define HK(s) sl_wh_header_kept((s), strlen(s))
+		ok(HK("stripe-signature") && HK("webhook-signature") && HK("x-mollie-signature") && HK("webhook-id"),
+		   "headers: the signature headers are kept");
+		ok(HK("user-agent") && HK("content-type") && HK("x-forwarded-for") && HK("x-request-id"),
+		   "headers: ordinary headers are kept");
+		ok(!HK("authorization") && !HK("apikey") && !HK("x-api-key") && !HK("cookie") && !HK("x-session-token")
+		   && !HK("x-client-secret") && !HK("proxy-authorization") && !HK("prefer") && !HK("x-other-signature"),
+		   "headers: credential-like headers are dropped");
+		ok(!HK("X-Api-Key") && !HK("") && !HK("a b"), "headers: names that are not lowercase tokens are dropped");
+		{
+			char		longname[80];
+
+			memset(longname, 'a', sizeof longname);
+			ok(sl_wh_header_kept(longname, 64) && !sl_wh_header_kept(longname, 65), "headers: names up to 64 bytes");
+		}
+#undef HK
+	}
 }
