@@ -42,8 +42,8 @@ DECLARE
   lim integer;
   others bigint;
 BEGIN
-  IF capacity IS NULL THEN
-    RETURN;                        -- the engine says missing_argument
+  IF capacity IS NULL OR capacity < 0 OR capacity > (SELECT s.max_capacity FROM capacity.settings s) THEN
+    RETURN;                        -- bad input: the engine says missing_argument or invalid_capacity
   END IF;
   PERFORM 1 FROM startlijn.organizations o WHERE o.id = check_capacity_limit.organization_id FOR UPDATE;
   lim := startlijn.capacity_limit(organization_id);

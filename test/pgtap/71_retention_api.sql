@@ -52,6 +52,10 @@ SELECT is(pgrst.call('joost', 'my_erasure_requests') -> 0 ->> 'reason', 'Ik stop
 -------------------------------------------------------------------------------
 -- On behalf of a subject: owners and admins of the organisation
 -------------------------------------------------------------------------------
+-- Joost ran with Loopgroep Utrecht last season: the organisation holds
+-- records about him (an organisation may act only on such a person)
+INSERT INTO startlijn.organization_members (organization_id, user_id, role, deleted_at)
+  VALUES (pg_temp.v('org1')::uuid, pg_temp.v('joost')::uuid, 'support', now() - interval '30 days');
 SELECT is(pg_temp.t('bram', 'request_subject_erasure',
                     pg_temp.o(jsonb_build_object('subject', pg_temp.v('joost'), 'reason', 'E-mail van 3 november.')), 'status'),
           '200 received', 'an admin asks for the erasure of a subject in the organisation');
