@@ -1,7 +1,7 @@
 -- Issue 21, items 2-10: what an attack run got through, each reproduced as
 -- the attacker did it (through the API, as PostgREST calls it) and refused.
 BEGIN;
-SELECT plan(42);
+SELECT plan(44);
 
 CREATE TEMP TABLE k (k text PRIMARY KEY, v text);
 CREATE FUNCTION pg_temp.v(name text) RETURNS text LANGUAGE sql AS $$ SELECT v FROM k WHERE k.k = name $$;
@@ -87,6 +87,10 @@ SELECT is(pg_temp.t('kim', 'create_capacity_pool', jsonb_build_object('organizat
 SELECT ok((pgrst.try('kim', 'create_capacity_pool', jsonb_build_object('organization_id', pg_temp.v('orgk'),
                      'name', 'Nog een', 'capacity', 1000000))) ->> 'hint' LIKE '%verif%',
           'the hint says how to get a higher limit');
+SELECT is((startlijn.set_organization_limits(pg_temp.v('orgk')::uuid, capacity_limit => 600)) ->> 'capacity_limit', '600',
+          'an operator gives an organisation a limit of its own (docs/operations.md)');
+SELECT is((startlijn.set_organization_limits(pg_temp.v('orgk')::uuid, clear_limit => true)) ->> 'capacity_limit',
+          (SELECT new_organization_capacity::text FROM startlijn.platform_settings), '... and clears it again');
 SELECT startlijn.set_organization_limits(pg_temp.v('orgk')::uuid, verified => true);
 SELECT is(pg_temp.t('kim', 'set_pool_capacity', jsonb_build_object('organization_id', pg_temp.v('orgk'),
                     'pool_id', pg_temp.v('poolk'), 'capacity', 20000), 'capacity'),
