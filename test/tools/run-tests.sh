@@ -75,7 +75,8 @@ if has_suite fuzz; then
   bash test/tools/fuzz.sh 5 > "$RESULTS/fuzz.tap" 2>&1 || true
   ok=$(grep -c '^ok ' "$RESULTS/fuzz.tap" || true)
   nok=$(grep -c '^not ok ' "$RESULTS/fuzz.tap" || true)
-  sed 's/^/   /' "$RESULTS/fuzz.tap" | grep -E 'ok|#'
+  # the result lines only: "ok - ...", "not ok - ..." and "# ..." (not "== fuzz_token (5s)")
+  grep -E '^(ok|not ok) |^#' "$RESULTS/fuzz.tap" | sed 's/^/   /'
   note_pass "$ok"
   [ "$nok" -gt 0 ] && note_fail "$nok" "fuzz: $nok target(s) found a crash (test/results/fuzz/)"
   [ $((ok + nok)) -eq 0 ] && note_fail 1 "fuzz: no target ran (test/results/fuzz.tap)"
