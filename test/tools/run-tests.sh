@@ -233,30 +233,62 @@ if has_suite outside; then
 fi
 
 # --- backup and restore: every extension's rows come back ---------------------
-# The documented procedure (docs/operations.md, "Backup and restore") on a
-# database with activity in every extension: the restored tables equal the
-# source row for row, the trail verifies, a token issued before still
-# redeems, a signed code still verifies, and work goes on (a new audited
-# change, a new seal consistent with the restored checkpoints).
+# The documented procedure (docs/operations.md, "Backup and restore"): its
+# three ```sh blocks are read from the doc and run as they are (only their
+# NAME=value lines are replaced), so the doc and the test cannot drift.
+# The source is the pg_cron database (cron.database_name = 'startlijn_cron'),
+# like production's: pg_cron installed, every job scheduled, activity in every
+# extension. Restored under another name: the tables equal the source row for
+# row, the trail verifies, a token issued before still redeems, a signed code
+# still verifies, and work goes on (a new audited change, a new seal
+# consistent with the restored checkpoints). Restored under its own name
+# (production): the same rows, and the schedule step gives the same jobs.
 if has_suite outside; then
-  echo "== backup and restore (pg_dump, the documented pg_restore steps)"
+  echo "== backup and restore (the commands of docs/operations.md, on the pg_cron database)"
   OUT=$RESULTS/restore; mkdir -p "$OUT"
+  CRON_DB=startlijn_cron
   digest() { PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d "$1" -tA -f test/helpers/restore_digest.sql; }
-  if make_test_db startlijn_backup > "$OUT/setup.log" 2>&1 &&
-     "${PSQL[@]}" -d startlijn_backup -f test/fixtures/activity.sql >> "$OUT/setup.log" 2>&1 &&
-     "$PG_BIN/pg_dump" -Fc -d startlijn_backup -f "$OUT/dump" 2>> "$OUT/setup.log" &&
-     PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS startlijn_back" \
-       -c "CREATE DATABASE startlijn_back" >/dev/null &&
-     "$PG_BIN/pg_restore" --schema-only --exit-on-error -d startlijn_back "$OUT/dump" > "$OUT/restore.log" 2>&1 &&
-     "${PSQL[@]}" -d startlijn_back -tAc "SELECT startlijn.prepare_restore()" >> "$OUT/restore.log" 2>&1 &&
-     "$PG_BIN/pg_restore" --data-only --disable-triggers --exit-on-error -d startlijn_back "$OUT/dump" >> "$OUT/restore.log" 2>&1 &&
+  jobs_of() { "${PSQL[@]}" -d "$1" -tA -c "SELECT jobname, schedule, command, database, username, active FROM cron.job ORDER BY jobname"; }
+  # doc_block NAME: the ```sh block after "<!-- make test: NAME -->" in docs/operations.md, without its NAME=value lines
+  doc_block() {
+    awk -v m="<!-- make test: $1 -->" '$0 == m {f = 1; next} f == 1 && /^```sh/ {f = 2; next} f == 2 && /^```/ {exit} f == 2' \
+      docs/operations.md | grep -v -E '^[A-Z_]+='
+  }
+  # run_doc NAME VAR=value...: run that block with these variables, bash -e, the cluster's client programs first on PATH
+  run_doc() {
+    local name=$1 block; shift
+    block=$(doc_block "$name")
+    if [ -z "$block" ]; then echo "no '$name' block in docs/operations.md" >&2; return 1; fi
+    printf '%s\n' "$block" | sed 's/^/+ /' >&2
+    env "$@" PATH="$PG_BIN:$PATH" bash -e -o pipefail -c "$block"
+  }
+  # the dump and a digest of the same state: jobs (sealing, the sweep) may commit meanwhile, so retry until both agree
+  consistent_backup() {
+    local i
+    for i in 1 2 3 4 5; do
+      digest "$CRON_DB" > "$OUT/source.digest" &&
+      run_doc backup SOURCE="$CRON_DB" DUMP="$OUT/startlijn.dump" &&
+      digest "$CRON_DB" > "$OUT/source.after" || return 1
+      cmp -s "$OUT/source.digest" "$OUT/source.after" && return 0
+      echo "a job changed the source during the dump; again" >&2
+    done
+    return 1
+  }
+  if make_test_db "$CRON_DB" -c "CREATE EXTENSION pg_cron" > "$OUT/setup.log" 2>&1 &&
+     "${PSQL[@]}" -d "$CRON_DB" -f test/fixtures/activity.sql >> "$OUT/setup.log" 2>&1 &&
+     run_doc schedule TARGET="$CRON_DB" >> "$OUT/setup.log" 2>&1 &&
+     jobs_of "$CRON_DB" > "$OUT/source.jobs" && [ "$(wc -l < "$OUT/source.jobs")" -eq 5 ] &&
+     consistent_backup >> "$OUT/setup.log" 2>&1 &&
+     PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS startlijn_back" >/dev/null &&
+     run_doc restore TARGET=startlijn_back DUMP="$OUT/startlijn.dump" > "$OUT/restore.log" 2>&1 &&
      finish=$("${PSQL[@]}" -d startlijn_back -tA -F' ' -c "SELECT r ->> 'ok', r -> 'trail' ->> 'logs_verified', r -> 'trail' ->> 'entries',
                                                                   r ->> 'owner_count_mismatches', r::text
                                                              FROM startlijn.finish_restore() r" 2>> "$OUT/restore.log"); then
-    digest startlijn_backup > "$OUT/source.digest"; digest startlijn_back > "$OUT/restored.digest"
+    echo "   the source: pg_cron and $(wc -l < "$OUT/source.jobs") jobs ($(cut -d'|' -f1 "$OUT/source.jobs" | tr '\n' ' '))in $CRON_DB"
+    digest startlijn_back > "$OUT/restored.digest"
     tables=$(wc -l < "$OUT/source.digest")
     if diff "$OUT/source.digest" "$OUT/restored.digest" > "$OUT/digest.diff" && [ "$tables" -ge 60 ]; then
-      note_pass 1; echo "   $tables tables and sequences of every extension restored row for row"
+      note_pass 1; echo "   restored as startlijn_back: $tables tables and sequences of every extension row for row"
     else
       note_fail 1 "restored tables differ from the source (test/results/restore/digest.diff)"
     fi
@@ -273,23 +305,40 @@ SELECT (SELECT t.subject FROM tokens.redeem('transfer', (SELECT v FROM public.ke
        trail.seal() ->> 'complete',
        (SELECT count(*) FROM pg_trigger WHERE tgname IN ('trail_capture', 'trail_capture_truncate', 'trail_append_only',
                                                          'trail_no_truncate') AND tgenabled <> 'A'),
-       trail.verify('00000000-0000-4000-b000-000000000001') ->> 'ok';
+       trail.verify('00000000-0000-4000-b000-000000000001') ->> 'ok',
+       (SELECT count(*) FROM pg_namespace WHERE nspname = 'cron');
 SQL
 )
-    if [ "$after" = "ticket-1 valid +31612345888 true 0 true" ]; then
-      note_pass 1; echo "   after the restore: the old token redeems, the old code verifies, a change is audited and sealed"
+    if [ "$after" = "ticket-1 valid +31612345888 true 0 true 0" ]; then
+      note_pass 1; echo "   after the restore: the old token redeems, the old code verifies, a change is audited and sealed; no pg_cron there"
     else
-      note_fail 1 "after the restore: expected 'ticket-1 valid +31612345888 true 0 true', got '$after' (test/results/restore/)"
+      note_fail 1 "after the restore: expected 'ticket-1 valid +31612345888 true 0 true 0', got '$after' (test/results/restore/)"
     fi
-    refused=$("${PSQL[@]}" -d startlijn_backup -tAc "SELECT startlijn.prepare_restore()" 2>&1 || true)
+    refused=$("${PSQL[@]}" -d "$CRON_DB" -tAc "SELECT startlijn.prepare_restore()" 2>&1 || true)
     if [[ "$refused" == *"is in use: it is no restore target"* ]]; then
       note_pass 1; echo "   prepare_restore refuses a database in use"
     else
       note_fail 1 "prepare_restore on the source database: '$refused'"
     fi
+    # production: the cron database restored under its own name, then its jobs scheduled
+    if "${PSQL[@]}" -d postgres -c "DROP DATABASE $CRON_DB WITH (FORCE)" > "$OUT/same-name.log" 2>&1 &&
+       run_doc restore TARGET="$CRON_DB" DUMP="$OUT/startlijn.dump" >> "$OUT/same-name.log" 2>&1 &&
+       digest "$CRON_DB" > "$OUT/same-name.digest" &&
+       run_doc schedule TARGET="$CRON_DB" >> "$OUT/same-name.log" 2>&1 &&
+       jobs_of "$CRON_DB" > "$OUT/same-name.jobs" &&
+       diff "$OUT/source.digest" "$OUT/same-name.digest" > "$OUT/same-name.diff" &&
+       diff "$OUT/source.jobs" "$OUT/same-name.jobs" >> "$OUT/same-name.diff" &&
+       grep -q '"ok": true' "$OUT/same-name.log"; then
+      note_pass 1; echo "   restored as $CRON_DB itself (production): the same rows, finish_restore ok, the same $(wc -l < "$OUT/same-name.jobs") jobs scheduled"
+    else
+      note_fail 1 "restore into the pg_cron database under its own name (test/results/restore/same-name.log, same-name.diff)"
+    fi
   else
     note_fail 1 "backup and restore: setup or restore failed (test/results/restore/setup.log, restore.log)"
+    tail -5 "$OUT/setup.log" "$OUT/restore.log" 2>/dev/null | sed 's/^/   /'
   fi
+  # the retention section below makes its own pg_cron database
+  PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $CRON_DB WITH (FORCE)" >/dev/null 2>&1 || true
 fi
 
 # --- retention: labels survive dump and restore; the pg_cron job ------------
