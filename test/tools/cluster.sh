@@ -55,7 +55,9 @@ cluster_init() {
 
 cluster_start() {
   local data=$1 log=$2
-  as_server "$PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null
+  # the server must not inherit our descriptors beyond stdio: a lock taken
+  # with flock(1) around `make run` would otherwise be held by the server
+  as_server "$PG_BIN/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
 }
 
 cluster_stop() {
