@@ -341,6 +341,92 @@ SQL
   PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $CRON_DB WITH (FORCE)" >/dev/null 2>&1 || true
 fi
 
+# --- acting as a user: make run's test/tools/as.sh and jwt.sh -----------------
+# as.sh calls the API as PostgREST does (one transaction as authenticator,
+# role and request.* set locally, read-only for STABLE functions, COMMIT as
+# the caller); jwt.sh mints HS256 JWTs, which a standard library (npm's jose,
+# installed into a temporary directory, nothing vendored) must accept.
+# The dev-only demo data (test/fixtures/demo_dev.sql) loads on top of demo.sql.
+if has_suite outside; then
+  echo "== acting as a user (test/tools/as.sh, test/tools/jwt.sh, demo_dev.sql)"
+  OUT=$RESULTS/asuser; mkdir -p "$OUT"
+  asdb=(env PGDATABASE=startlijn_asuser JWT_SECRET_FILE="$OUT/jwt-secret" PG_BIN="$PG_BIN")
+  (umask 077; head -c 48 /dev/urandom | base64 -w0 | tr '+/' '-_' > "$OUT/jwt-secret")
+  if make_test_db startlijn_asuser > "$OUT/setup.log" 2>&1 &&
+     "${PSQL[@]}" -d startlijn_asuser -f test/fixtures/demo_dev.sql >> "$OUT/setup.log" 2>&1 &&
+     "${PSQL[@]}" -d startlijn_asuser -f test/fixtures/demo_dev.sql >> "$OUT/setup.log" 2>&1 &&
+     [ "$("${PSQL[@]}" -d startlijn_asuser -tAc "SELECT (SELECT count(*) FROM payments.payments) || ' ' || (SELECT count(*) FROM capacity.items) || ' ' || (SELECT count(*) FROM tokens.purposes)")" = "2 1 1" ]; then
+    note_pass 1; echo "   demo_dev.sql loads on the demo data, once (2 payments, a capacity item, a token purpose)"
+  else
+    note_fail 1 "demo_dev.sql (test/results/asuser/setup.log)"
+  fi
+  as() { "${asdb[@]}" bash test/tools/as.sh "$@" 2>> "$OUT/as.log"; }
+  j() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+  got="$(as anna my_profile | j 'd["email"]') $(as anon audit_public_key | j 'd.startswith("startlijn")')"
+  got+=" $(as anon my_profile >/dev/null; echo $?) $(tail -1 "$OUT/as.log")"
+  got+=" $(as anna update_my_profile '{"phone": "+31612345777"}' | j 'd["phone"]')"
+  got+=" $("${PSQL[@]}" -d startlijn_asuser -tAc "SELECT body::jsonb #>> '{actor,db_role}' FROM trail.entries
+                                                   WHERE table_name = 'startlijn.profiles' AND actor_uid = '00000000-0000-4000-a000-000000000001'
+                                                   ORDER BY id DESC LIMIT 1")"
+  got+=" $(as daan payments '{"organization_id": "00000000-0000-4000-b000-000000000001"}' | j 'len(d)')"
+  got+=" $(as eva payments '{"organization_id": "00000000-0000-4000-b000-000000000001"}' >/dev/null; echo $?)"
+  # STABLE functions run in a read-only transaction, others read-write
+  got+=" $(AS_SHOW_SQL=1 "${asdb[@]}" bash test/tools/as.sh anna my_profile 2>&1 >/dev/null | grep -c '^BEGIN .* READ ONLY;$')"
+  got+=" $(AS_SHOW_SQL=1 "${asdb[@]}" bash test/tools/as.sh anna update_my_profile '{}' 2>&1 >/dev/null | grep -c '^BEGIN .* READ WRITE;$')"
+  want="anna@loopgroep-utrecht.nl True 1 HTTP 401 (SQLSTATE PT401) +31612345777 authenticated 2 1 1 1"
+  if [ "$got" = "$want" ]; then
+    note_pass 1; echo "   as.sh: a user's read and change (committed as authenticated), anon refused with 401, another tenant's payments refused"
+  else
+    note_fail 1 "as.sh: expected '$want', got '$got' (test/results/asuser/as.log)"
+  fi
+  # JWTs: as.sh verifies them as PostgREST does and takes their claims
+  token=$("${asdb[@]}" bash test/tools/jwt.sh anna 2>> "$OUT/as.log")
+  got="$(as "$token" my_profile | j 'd["id"]') $(as "${token%?}A" my_profile >/dev/null; echo $?)"
+  if [ "$got" = "00000000-0000-4000-a000-000000000001 1" ]; then
+    note_pass 1; echo "   as.sh with a minted JWT acts as its subject; a JWT with a changed signature is refused"
+  else
+    note_fail 1 "as.sh with a JWT: got '$got' (test/results/asuser/as.log)"
+  fi
+  # ... and a standard JWT library agrees
+  if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+    echo "   (skipped: no npm/node on this machine to install jose and check the JWTs with it)"
+  elif ! npm install --prefix "$OUT/jose" --no-audit --no-fund --no-save --silent jose@6 > "$OUT/npm.log" 2>&1; then
+    echo "   (skipped: 'npm install jose' failed, offline? test/results/asuser/npm.log)"
+  else
+    {
+      echo "ANNA=$token"
+      echo "ANON=$("${asdb[@]}" bash test/tools/jwt.sh anon)"
+      echo "OLD=$("${asdb[@]}" JWT_TTL=-60 bash test/tools/jwt.sh bram)"
+      echo "FOREIGN=$(head -c 48 /dev/urandom | base64 -w0 > "$OUT/other-secret"; env PGDATABASE=startlijn_asuser JWT_SECRET_FILE="$OUT/other-secret" PG_BIN="$PG_BIN" bash test/tools/jwt.sh kim)"
+    } > "$OUT/tokens.env" 2>> "$OUT/as.log"
+    cat > "$OUT/jose/verify.mjs" <<'JS'
+import { jwtVerify } from 'jose'
+import { readFileSync } from 'node:fs'
+const dir = process.argv[2]
+const t = Object.fromEntries(readFileSync(dir + '/tokens.env', 'utf8').trim().split('\n').map(l => l.split('=')))
+const key = new TextEncoder().encode(readFileSync(dir + '/jwt-secret', 'utf8').trim())
+const opts = { algorithms: ['HS256'], audience: 'authenticated' }
+const out = []
+const { payload: a, protectedHeader: h } = await jwtVerify(t.ANNA, key, opts)
+const now = Math.floor(Date.now() / 1000)
+out.push(h.alg, a.sub, a.role, a.email, a.aud, a.exp - a.iat, a.exp > now && a.iat <= now + 5)
+const { payload: n } = await jwtVerify(t.ANON, key, { algorithms: ['HS256'] })
+out.push(n.role, n.sub === undefined)
+for (const name of ['OLD', 'FOREIGN']) {
+  try { await jwtVerify(t[name], key, opts); out.push(name + ':accepted') } catch (e) { out.push(name + ':' + e.code) }
+}
+console.log(out.join(' '))
+JS
+    got=$(cd "$OUT/jose" && node verify.mjs "$OUT" 2>> "$OUT/as.log")
+    want="HS256 00000000-0000-4000-a000-000000000001 authenticated anna@loopgroep-utrecht.nl authenticated 3600 true anon true OLD:ERR_JWT_EXPIRED FOREIGN:ERR_JWS_SIGNATURE_VERIFICATION_FAILED"
+    if [ "$got" = "$want" ]; then
+      note_pass 1; echo "   jose $(node -p "require('$OUT/jose/node_modules/jose/package.json').version") verifies jwt.sh's tokens (HS256, sub, role, email, aud, exp); expired and foreign ones refused"
+    else
+      note_fail 1 "jose: expected '$want', got '$got' (test/results/asuser/)"
+    fi
+  fi
+fi
+
 # --- retention: labels survive dump and restore; the pg_cron job ------------
 if has_suite outside; then
   echo "== retention labels through pg_dump/pg_restore; the pg_cron job"
