@@ -20,6 +20,28 @@ dev_schedule_jobs() {
   echo
   echo "pg_cron jobs in database $DB (docs/examples/schedule_jobs.sql):"
   dev_psql -P footer=off -f docs/examples/schedule_jobs.sql | sed 's/^/  /'
+  # pg_cron stores cron.host with each job when it is scheduled: jobs of a dev
+  # database from before cron.host was set still point at localhost
+  dev_psql -c "UPDATE cron.job SET nodename = current_setting('cron.host') WHERE nodename IS DISTINCT FROM current_setting('cron.host')"
+}
+
+# pg_cron runs each job through libpq to cron.host (default localhost, where
+# the dev server asks for a password): point it at the unix socket. And a
+# DROP DATABASE ... WITH (FORCE) of the cron database (dropdb --force, a
+# same-name restore) stops pg_cron's scheduler until the server restarts.
+dev_cron_scheduler() {
+  local conf=$DATA/postgresql.conf why=""
+  if ! grep -q "^cron.host" "$conf"; then
+    echo "cron.host = '$SOCK'" | as_server tee -a "$conf" >/dev/null
+    why="cron.host set to the socket directory"
+  elif [ -z "$(dev_psql -tAc "SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_cron launcher'")" ]; then
+    why="pg_cron's scheduler was not running"
+  fi
+  if [ -n "$why" ]; then
+    echo "startlijn: restarting the dev server ($why)"
+    cluster_stop "$DATA"
+    cluster_start "$DATA" "$LOG"
+  fi
 }
 
 # the PostgREST side: authenticator's password, a JWT secret, .pgdata/postgrest.conf
@@ -115,6 +137,7 @@ USAGE
 # everything above, after dev.sh has created or updated the database
 dev_complete() {
   dev_install_rest
+  dev_cron_scheduler
   dev_schedule_jobs
   dev_postgrest_config
   dev_postgrest_start
