@@ -264,8 +264,8 @@ if has_suite outside; then
   }
   # the dump and a digest of the same state: jobs (sealing, the sweep) may commit meanwhile, so retry until both agree
   consistent_backup() {
-    local i
-    for i in 1 2 3 4 5; do
+    local _try
+    for _try in 1 2 3 4 5; do
       digest "$CRON_DB" > "$OUT/source.digest" &&
       run_doc backup SOURCE="$CRON_DB" DUMP="$OUT/startlijn.dump" &&
       digest "$CRON_DB" > "$OUT/source.after" || return 1
