@@ -5,6 +5,8 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 # shellcheck source=cluster.sh
 . test/tools/cluster.sh
+# shellcheck source=dev-extras.sh
+. test/tools/dev-extras.sh
 
 STATE=$ROOT/.pgdata
 DATA=$STATE/data
@@ -27,6 +29,7 @@ INFO
 
 case "${1:-start}" in
 stop)
+  dev_postgrest_stop
   if [ -d "$DATA" ] && cluster_running "$DATA"; then
     cluster_stop "$DATA"
     echo "startlijn dev server stopped"
@@ -101,3 +104,4 @@ if [ -z "$installed" ]; then
 fi
 scripts_hash > "$STATE/scripts.sha256"
 connect_info
+dev_complete

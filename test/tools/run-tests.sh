@@ -80,7 +80,8 @@ if has_suite fuzz; then
   bash test/tools/fuzz.sh 5 > "$RESULTS/fuzz.tap" 2>&1 || true
   ok=$(grep -c '^ok ' "$RESULTS/fuzz.tap" || true)
   nok=$(grep -c '^not ok ' "$RESULTS/fuzz.tap" || true)
-  sed 's/^/   /' "$RESULTS/fuzz.tap" | grep -E 'ok|#'
+  # the result lines only: "ok - ...", "not ok - ..." and "# ..." (not "== fuzz_token (5s)")
+  grep -E '^(ok|not ok) |^#' "$RESULTS/fuzz.tap" | sed 's/^/   /'
   note_pass "$ok"
   [ "$nok" -gt 0 ] && note_fail "$nok" "fuzz: $nok target(s) found a crash (test/results/fuzz/)"
   [ $((ok + nok)) -eq 0 ] && note_fail 1 "fuzz: no target ran (test/results/fuzz.tap)"
@@ -270,30 +271,62 @@ if has_suite outside; then
 fi
 
 # --- backup and restore: every extension's rows come back ---------------------
-# The documented procedure (docs/operations.md, "Backup and restore") on a
-# database with activity in every extension: the restored tables equal the
-# source row for row, the trail verifies, a token issued before still
-# redeems, a signed code still verifies, and work goes on (a new audited
-# change, a new seal consistent with the restored checkpoints).
+# The documented procedure (docs/operations.md, "Backup and restore"): its
+# three ```sh blocks are read from the doc and run as they are (only their
+# NAME=value lines are replaced), so the doc and the test cannot drift.
+# The source is the pg_cron database (cron.database_name = 'startlijn_cron'),
+# like production's: pg_cron installed, every job scheduled, activity in every
+# extension. Restored under another name: the tables equal the source row for
+# row, the trail verifies, a token issued before still redeems, a signed code
+# still verifies, and work goes on (a new audited change, a new seal
+# consistent with the restored checkpoints). Restored under its own name
+# (production): the same rows, and the schedule step gives the same jobs.
 if has_suite outside; then
-  echo "== backup and restore (pg_dump, the documented pg_restore steps)"
+  echo "== backup and restore (the commands of docs/operations.md, on the pg_cron database)"
   OUT=$RESULTS/restore; mkdir -p "$OUT"
+  CRON_DB=startlijn_cron
   digest() { PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d "$1" -tA -f test/helpers/restore_digest.sql; }
-  if make_test_db startlijn_backup > "$OUT/setup.log" 2>&1 &&
-     "${PSQL[@]}" -d startlijn_backup -f test/fixtures/activity.sql >> "$OUT/setup.log" 2>&1 &&
-     "$PG_BIN/pg_dump" -Fc -d startlijn_backup -f "$OUT/dump" 2>> "$OUT/setup.log" &&
-     PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS startlijn_back" \
-       -c "CREATE DATABASE startlijn_back" >/dev/null &&
-     "$PG_BIN/pg_restore" --schema-only --exit-on-error -d startlijn_back "$OUT/dump" > "$OUT/restore.log" 2>&1 &&
-     "${PSQL[@]}" -d startlijn_back -tAc "SELECT startlijn.prepare_restore()" >> "$OUT/restore.log" 2>&1 &&
-     "$PG_BIN/pg_restore" --data-only --disable-triggers --exit-on-error -d startlijn_back "$OUT/dump" >> "$OUT/restore.log" 2>&1 &&
+  jobs_of() { "${PSQL[@]}" -d "$1" -tA -c "SELECT jobname, schedule, command, database, username, active FROM cron.job ORDER BY jobname"; }
+  # doc_block NAME: the ```sh block after "<!-- make test: NAME -->" in docs/operations.md, without its NAME=value lines
+  doc_block() {
+    awk -v m="<!-- make test: $1 -->" '$0 == m {f = 1; next} f == 1 && /^```sh/ {f = 2; next} f == 2 && /^```/ {exit} f == 2' \
+      docs/operations.md | grep -v -E '^[A-Z_]+='
+  }
+  # run_doc NAME VAR=value...: run that block with these variables, bash -e, the cluster's client programs first on PATH
+  run_doc() {
+    local name=$1 block; shift
+    block=$(doc_block "$name")
+    if [ -z "$block" ]; then echo "no '$name' block in docs/operations.md" >&2; return 1; fi
+    printf '%s\n' "$block" | sed 's/^/+ /' >&2
+    env "$@" PATH="$PG_BIN:$PATH" bash -e -o pipefail -c "$block"
+  }
+  # the dump and a digest of the same state: jobs (sealing, the sweep) may commit meanwhile, so retry until both agree
+  consistent_backup() {
+    local _try
+    for _try in 1 2 3 4 5; do
+      digest "$CRON_DB" > "$OUT/source.digest" &&
+      run_doc backup SOURCE="$CRON_DB" DUMP="$OUT/startlijn.dump" &&
+      digest "$CRON_DB" > "$OUT/source.after" || return 1
+      cmp -s "$OUT/source.digest" "$OUT/source.after" && return 0
+      echo "a job changed the source during the dump; again" >&2
+    done
+    return 1
+  }
+  if make_test_db "$CRON_DB" -c "CREATE EXTENSION pg_cron" > "$OUT/setup.log" 2>&1 &&
+     "${PSQL[@]}" -d "$CRON_DB" -f test/fixtures/activity.sql >> "$OUT/setup.log" 2>&1 &&
+     run_doc schedule TARGET="$CRON_DB" >> "$OUT/setup.log" 2>&1 &&
+     jobs_of "$CRON_DB" > "$OUT/source.jobs" && [ "$(wc -l < "$OUT/source.jobs")" -eq 5 ] &&
+     consistent_backup >> "$OUT/setup.log" 2>&1 &&
+     PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS startlijn_back" >/dev/null &&
+     run_doc restore TARGET=startlijn_back DUMP="$OUT/startlijn.dump" > "$OUT/restore.log" 2>&1 &&
      finish=$("${PSQL[@]}" -d startlijn_back -tA -F' ' -c "SELECT r ->> 'ok', r -> 'trail' ->> 'logs_verified', r -> 'trail' ->> 'entries',
                                                                   r ->> 'owner_count_mismatches', r::text
                                                              FROM startlijn.finish_restore() r" 2>> "$OUT/restore.log"); then
-    digest startlijn_backup > "$OUT/source.digest"; digest startlijn_back > "$OUT/restored.digest"
+    echo "   the source: pg_cron and $(wc -l < "$OUT/source.jobs") jobs ($(cut -d'|' -f1 "$OUT/source.jobs" | tr '\n' ' '))in $CRON_DB"
+    digest startlijn_back > "$OUT/restored.digest"
     tables=$(wc -l < "$OUT/source.digest")
     if diff "$OUT/source.digest" "$OUT/restored.digest" > "$OUT/digest.diff" && [ "$tables" -ge 60 ]; then
-      note_pass 1; echo "   $tables tables and sequences of every extension restored row for row"
+      note_pass 1; echo "   restored as startlijn_back: $tables tables and sequences of every extension row for row"
     else
       note_fail 1 "restored tables differ from the source (test/results/restore/digest.diff)"
     fi
@@ -310,22 +343,125 @@ SELECT (SELECT t.subject FROM tokens.redeem('transfer', (SELECT v FROM public.ke
        trail.seal() ->> 'complete',
        (SELECT count(*) FROM pg_trigger WHERE tgname IN ('trail_capture', 'trail_capture_truncate', 'trail_append_only',
                                                          'trail_no_truncate') AND tgenabled <> 'A'),
-       trail.verify('00000000-0000-4000-b000-000000000001') ->> 'ok';
+       trail.verify('00000000-0000-4000-b000-000000000001') ->> 'ok',
+       (SELECT count(*) FROM pg_namespace WHERE nspname = 'cron');
 SQL
 )
-    if [ "$after" = "ticket-1 valid +31612345888 true 0 true" ]; then
-      note_pass 1; echo "   after the restore: the old token redeems, the old code verifies, a change is audited and sealed"
+    if [ "$after" = "ticket-1 valid +31612345888 true 0 true 0" ]; then
+      note_pass 1; echo "   after the restore: the old token redeems, the old code verifies, a change is audited and sealed; no pg_cron there"
     else
-      note_fail 1 "after the restore: expected 'ticket-1 valid +31612345888 true 0 true', got '$after' (test/results/restore/)"
+      note_fail 1 "after the restore: expected 'ticket-1 valid +31612345888 true 0 true 0', got '$after' (test/results/restore/)"
     fi
-    refused=$("${PSQL[@]}" -d startlijn_backup -tAc "SELECT startlijn.prepare_restore()" 2>&1 || true)
+    refused=$("${PSQL[@]}" -d "$CRON_DB" -tAc "SELECT startlijn.prepare_restore()" 2>&1 || true)
     if [[ "$refused" == *"is in use: it is no restore target"* ]]; then
       note_pass 1; echo "   prepare_restore refuses a database in use"
     else
       note_fail 1 "prepare_restore on the source database: '$refused'"
     fi
+    # production: the cron database restored under its own name, then its jobs scheduled
+    if "${PSQL[@]}" -d postgres -c "DROP DATABASE $CRON_DB WITH (FORCE)" > "$OUT/same-name.log" 2>&1 &&
+       run_doc restore TARGET="$CRON_DB" DUMP="$OUT/startlijn.dump" >> "$OUT/same-name.log" 2>&1 &&
+       digest "$CRON_DB" > "$OUT/same-name.digest" &&
+       run_doc schedule TARGET="$CRON_DB" >> "$OUT/same-name.log" 2>&1 &&
+       jobs_of "$CRON_DB" > "$OUT/same-name.jobs" &&
+       diff "$OUT/source.digest" "$OUT/same-name.digest" > "$OUT/same-name.diff" &&
+       diff "$OUT/source.jobs" "$OUT/same-name.jobs" >> "$OUT/same-name.diff" &&
+       grep -q '"ok": true' "$OUT/same-name.log"; then
+      note_pass 1; echo "   restored as $CRON_DB itself (production): the same rows, finish_restore ok, the same $(wc -l < "$OUT/same-name.jobs") jobs scheduled"
+    else
+      note_fail 1 "restore into the pg_cron database under its own name (test/results/restore/same-name.log, same-name.diff)"
+    fi
   else
     note_fail 1 "backup and restore: setup or restore failed (test/results/restore/setup.log, restore.log)"
+    tail -5 "$OUT/setup.log" "$OUT/restore.log" 2>/dev/null | sed 's/^/   /'
+  fi
+  # the retention section below makes its own pg_cron database
+  PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $CRON_DB WITH (FORCE)" >/dev/null 2>&1 || true
+fi
+
+# --- acting as a user: make run's test/tools/as.sh and jwt.sh -----------------
+# as.sh calls the API as PostgREST does (one transaction as authenticator,
+# role and request.* set locally, read-only for STABLE functions, COMMIT as
+# the caller); jwt.sh mints HS256 JWTs, which a standard library (npm's jose,
+# installed into a temporary directory, nothing vendored) must accept.
+# The dev-only demo data (test/fixtures/demo_dev.sql) loads on top of demo.sql.
+if has_suite outside; then
+  echo "== acting as a user (test/tools/as.sh, test/tools/jwt.sh, demo_dev.sql)"
+  OUT=$RESULTS/asuser; mkdir -p "$OUT"
+  asdb=(env PGDATABASE=startlijn_asuser JWT_SECRET_FILE="$OUT/jwt-secret" PG_BIN="$PG_BIN")
+  (umask 077; head -c 48 /dev/urandom | base64 -w0 | tr '+/' '-_' > "$OUT/jwt-secret")
+  if make_test_db startlijn_asuser > "$OUT/setup.log" 2>&1 &&
+     "${PSQL[@]}" -d startlijn_asuser -f test/fixtures/demo_dev.sql >> "$OUT/setup.log" 2>&1 &&
+     "${PSQL[@]}" -d startlijn_asuser -f test/fixtures/demo_dev.sql >> "$OUT/setup.log" 2>&1 &&
+     [ "$("${PSQL[@]}" -d startlijn_asuser -tAc "SELECT (SELECT count(*) FROM payments.payments) || ' ' || (SELECT count(*) FROM capacity.items) || ' ' || (SELECT count(*) FROM tokens.purposes)")" = "2 1 1" ]; then
+    note_pass 1; echo "   demo_dev.sql loads on the demo data, once (2 payments, a capacity item, a token purpose)"
+  else
+    note_fail 1 "demo_dev.sql (test/results/asuser/setup.log)"
+  fi
+  as() { "${asdb[@]}" bash test/tools/as.sh "$@" 2>> "$OUT/as.log"; }
+  j() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
+  got="$(as anna my_profile | j 'd["email"]') $(as anon audit_public_key | j 'd.startswith("startlijn")')"
+  got+=" $(as anon my_profile >/dev/null; echo $?) $(tail -1 "$OUT/as.log")"
+  got+=" $(as anna update_my_profile '{"phone": "+31612345777"}' | j 'd["phone"]')"
+  got+=" $("${PSQL[@]}" -d startlijn_asuser -tAc "SELECT body::jsonb #>> '{actor,db_role}' FROM trail.entries
+                                                   WHERE table_name = 'startlijn.profiles' AND actor_uid = '00000000-0000-4000-a000-000000000001'
+                                                   ORDER BY id DESC LIMIT 1")"
+  got+=" $(as daan payments '{"organization_id": "00000000-0000-4000-b000-000000000001"}' | j 'len(d)')"
+  got+=" $(as eva payments '{"organization_id": "00000000-0000-4000-b000-000000000001"}' >/dev/null; echo $?)"
+  # STABLE functions run in a read-only transaction, others read-write
+  got+=" $(AS_SHOW_SQL=1 "${asdb[@]}" bash test/tools/as.sh anna my_profile 2>&1 >/dev/null | grep -c '^BEGIN .* READ ONLY;$')"
+  got+=" $(AS_SHOW_SQL=1 "${asdb[@]}" bash test/tools/as.sh anna update_my_profile '{}' 2>&1 >/dev/null | grep -c '^BEGIN .* READ WRITE;$')"
+  want="anna@loopgroep-utrecht.nl True 1 HTTP 401 (SQLSTATE PT401) +31612345777 authenticated 2 1 1 1"
+  if [ "$got" = "$want" ]; then
+    note_pass 1; echo "   as.sh: a user's read and change (committed as authenticated), anon refused with 401, another tenant's payments refused"
+  else
+    note_fail 1 "as.sh: expected '$want', got '$got' (test/results/asuser/as.log)"
+  fi
+  # JWTs: as.sh verifies them as PostgREST does and takes their claims
+  token=$("${asdb[@]}" bash test/tools/jwt.sh anna 2>> "$OUT/as.log")
+  got="$(as "$token" my_profile | j 'd["id"]') $(as "${token%?}A" my_profile >/dev/null; echo $?)"
+  if [ "$got" = "00000000-0000-4000-a000-000000000001 1" ]; then
+    note_pass 1; echo "   as.sh with a minted JWT acts as its subject; a JWT with a changed signature is refused"
+  else
+    note_fail 1 "as.sh with a JWT: got '$got' (test/results/asuser/as.log)"
+  fi
+  # ... and a standard JWT library agrees
+  if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+    echo "   (skipped: no npm/node on this machine to install jose and check the JWTs with it)"
+  elif ! npm install --prefix "$OUT/jose" --no-audit --no-fund --no-save --silent jose@6 > "$OUT/npm.log" 2>&1; then
+    echo "   (skipped: 'npm install jose' failed, offline? test/results/asuser/npm.log)"
+  else
+    {
+      echo "ANNA=$token"
+      echo "ANON=$("${asdb[@]}" bash test/tools/jwt.sh anon)"
+      echo "OLD=$("${asdb[@]}" JWT_TTL=-60 bash test/tools/jwt.sh bram)"
+      echo "FOREIGN=$(head -c 48 /dev/urandom | base64 -w0 > "$OUT/other-secret"; env PGDATABASE=startlijn_asuser JWT_SECRET_FILE="$OUT/other-secret" PG_BIN="$PG_BIN" bash test/tools/jwt.sh kim)"
+    } > "$OUT/tokens.env" 2>> "$OUT/as.log"
+    cat > "$OUT/jose/verify.mjs" <<'JS'
+import { jwtVerify } from 'jose'
+import { readFileSync } from 'node:fs'
+const dir = process.argv[2]
+const t = Object.fromEntries(readFileSync(dir + '/tokens.env', 'utf8').trim().split('\n').map(l => l.split('=')))
+const key = new TextEncoder().encode(readFileSync(dir + '/jwt-secret', 'utf8').trim())
+const opts = { algorithms: ['HS256'], audience: 'authenticated' }
+const out = []
+const { payload: a, protectedHeader: h } = await jwtVerify(t.ANNA, key, opts)
+const now = Math.floor(Date.now() / 1000)
+out.push(h.alg, a.sub, a.role, a.email, a.aud, a.exp - a.iat, a.exp > now && a.iat <= now + 5)
+const { payload: n } = await jwtVerify(t.ANON, key, { algorithms: ['HS256'] })
+out.push(n.role, n.sub === undefined)
+for (const name of ['OLD', 'FOREIGN']) {
+  try { await jwtVerify(t[name], key, opts); out.push(name + ':accepted') } catch (e) { out.push(name + ':' + e.code) }
+}
+console.log(out.join(' '))
+JS
+    got=$(cd "$OUT/jose" && node verify.mjs "$OUT" 2>> "$OUT/as.log")
+    want="HS256 00000000-0000-4000-a000-000000000001 authenticated anna@loopgroep-utrecht.nl authenticated 3600 true anon true OLD:ERR_JWT_EXPIRED FOREIGN:ERR_JWS_SIGNATURE_VERIFICATION_FAILED"
+    if [ "$got" = "$want" ]; then
+      note_pass 1; echo "   jose $(node -p "require('$OUT/jose/node_modules/jose/package.json').version") verifies jwt.sh's tokens (HS256, sub, role, email, aud, exp); expired and foreign ones refused"
+    else
+      note_fail 1 "jose: expected '$want', got '$got' (test/results/asuser/)"
+    fi
   fi
 fi
 
