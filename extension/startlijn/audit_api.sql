@@ -28,7 +28,7 @@ CREATE FUNCTION startlijn.require_audit_reader(organization_id uuid) RETURNS uui
 BEGIN
   IF organization_id IS NULL THEN
     IF auth.uid() IS NULL THEN
-      PERFORM startlijn.raise('not_authenticated');
+      PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
     END IF;
     IF NOT startlijn.is_superadmin() THEN
       PERFORM startlijn.raise('insufficient_role', 'Only the platform superadmin reads the platform audit log.');
@@ -82,7 +82,7 @@ DECLARE
   log uuid;
 BEGIN
   IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated');
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
   IF entry_id IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'The argument entry_id is required.');

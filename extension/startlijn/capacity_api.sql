@@ -344,7 +344,7 @@ CREATE FUNCTION startlijn.my_waitlist() RETURNS jsonb
   AS $$
 BEGIN
   IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated');
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
   RETURN COALESCE((
     SELECT pg_catalog.jsonb_agg(capacity.waitlist_json(w) OPERATOR(pg_catalog.||)

@@ -167,7 +167,7 @@ DECLARE
   r text;
 BEGIN
   IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated');
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
   r := startlijn.require_org_role(organization_id);
   IF NOT (r = ANY (roles)) THEN

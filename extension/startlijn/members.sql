@@ -173,7 +173,7 @@ DECLARE
   my_role text;
 BEGIN
   IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated');
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
   my_role := startlijn.require_org_role(organization_id);
   IF my_role <> 'superadmin' AND NOT EXISTS (

@@ -106,7 +106,7 @@ CREATE FUNCTION startlijn.my_organizations()
   AS $$
 BEGIN
   IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated');
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
   RETURN QUERY
     SELECT o.id, o.name, o.slug, m.role, 'member'::text, m.created_at

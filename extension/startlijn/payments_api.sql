@@ -32,7 +32,7 @@ BEGIN
     PERFORM startlijn.raise('missing_argument', 'The argument payment_id is required.');
   END IF;
   IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated');
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
   org := payments.organization_of(payment_id);
   IF org IS NULL OR startlijn.caller_role(org) IS NULL THEN

@@ -99,7 +99,7 @@ CREATE FUNCTION startlijn.my_erasure_requests() RETURNS jsonb
   AS $$
 BEGIN
   IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated');
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
   RETURN COALESCE((SELECT pg_catalog.jsonb_agg(startlijn.erasure_json(e, true) ORDER BY e.received_at DESC, e.id)
                      FROM retention.erasure_requests e WHERE e.subject = auth.uid()), '[]'::jsonb);

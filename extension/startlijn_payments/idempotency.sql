@@ -36,8 +36,10 @@ BEGIN
   IF FOUND THEN
     IF k.expires_at > pg_catalog.now() THEN
       IF k.fingerprint <> fp THEN
+        -- (the detail names no internal function: clients see it)
         PERFORM payments.raise('idempotency_key_reused',
-          pg_catalog.format('This idempotency key was used on %s for %s with other arguments.', k.created_at, k.function));
+          pg_catalog.format('This idempotency key was used on %s with other arguments.', k.created_at),
+          'Use a new key for a new request; repeat a request with exactly the same arguments to get its first answer.');
       END IF;
       RETURN k.response;
     END IF;

@@ -526,6 +526,19 @@ cap_call(CapBody body, FunctionCallInfo fcinfo)
 	return result;
 }
 
+/* the detail of invalid_ttl, naming the configured maximum (error path only) */
+static const char *
+max_ttl_detail(void)
+{
+	char	   *max = NULL;
+
+	if (SPI_execute("SELECT s.max_ttl::pg_catalog.text FROM capacity.settings s", true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+		max = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	return psprintf("The time to live must be positive and at most %s (capacity.settings.max_ttl).",
+					max ? max : "the configured maximum");
+}
+
 /* ---- input checks -------------------------------------------------------- */
 
 static int
@@ -1060,7 +1073,7 @@ hold_body(FunctionCallInfo fcinfo)
 	v[0] = PG_GETARG_DATUM(2);
 	cap_exec(Q_SETTINGS, v, NULL, 0);
 	if (!DatumGetBool(col_nn(0, 1)))
-		sl_raise("invalid_ttl", "The time to live must be positive and at most the configured maximum (capacity.settings.max_ttl).",
+		sl_raise("invalid_ttl", max_ttl_detail(),
 				 "Hold for the time a payment may take: 15 minutes for iDEAL, 30 for cards.");
 	max_q = DatumGetInt32(col_nn(0, 2));
 	max_lines = DatumGetInt32(col_nn(0, 3));
@@ -1210,7 +1223,8 @@ raise_closed(const LockedHold *h)
 	if (strcmp(h->state, "released") == 0)
 		sl_raise("hold_released", NULL, "Place a new hold.");
 	if (strcmp(h->state, "confirmed") == 0)
-		sl_raise("hold_confirmed", NULL, "Give confirmed units back with return_units.");
+		sl_raise("hold_confirmed", NULL,
+				 "Give confirmed units back by returning them (through the API: return_capacity_units).");
 	sl_raise("hold_expired", NULL, "Place a new hold.");
 }
 
@@ -1361,7 +1375,7 @@ extend_body(FunctionCallInfo fcinfo)
 		raise_closed(&h);
 	cap_exec(Q_EXTEND_CHECK, v, NULL, 0);
 	if (!DatumGetBool(col_nn(0, 1)))
-		sl_raise("invalid_ttl", "The time to live must be positive and at most the configured maximum (capacity.settings.max_ttl).", NULL);
+		sl_raise("invalid_ttl", max_ttl_detail(), NULL);
 	until = DatumGetTimestampTz(col_nn(0, 2));
 	cap = DatumGetTimestampTz(col_nn(0, 3));
 	current = DatumGetTimestampTz(col_nn(0, 4));

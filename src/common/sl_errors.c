@@ -40,7 +40,7 @@ static const sl_error_def sl_errors[] = {
 	{"erasure_request_not_found", 404, "erasure request not found",
 	"No erasure request has this id."},
 	{"hold_confirmed", 409, "hold already confirmed",
-	"The hold has been confirmed; give units back with return_units."},
+	"The hold has been confirmed; its units can only be returned now."},
 	{"hold_expired", 410, "hold expired",
 	"The hold expired and its units went back to the pool."},
 	{"hold_extension_limit", 409, "hold cannot be extended further",
