@@ -5,6 +5,11 @@ superadmin, the person themselves), its effect checked by a superuser query.
 Changing owners commits through the deferred "an organisation keeps an owner"
 trigger under the caller's role."""
 
+import base64
+import json
+import os
+import sys
+
 from lib import ORG1, ORG2, USER, Tap
 
 t = Tap()
@@ -105,6 +110,32 @@ for who in ('bram', 'daan'):
     r = t.call('audit', who, 'audit_proof', {'entry_id': eid})
     t.is_((r.get('body') or {}).get('leaf_index') is not None, True, 'audit_proof by %s: an inclusion proof' % who, r)
 t.call('audit', 'carla', 'audit_proof', {'entry_id': eid}, want=404)
+
+# issue 20.5: a verifier with API access alone. An entry holding a number
+# JSON parsers round (1/7.0 as numeric): the proof carries the stored bytes,
+# docs/examples/verify_entry.py checks them with openssl; re-encoding the
+# parsed entry would not hash to the leaf.
+import subprocess, tempfile  # noqa: E402
+pid = t.su1("SELECT trail.log(%s::uuid, 'test.precision', 'x', jsonb_build_object('ratio', 1/7.0))", (ORG1,))
+t.su('SELECT trail.seal()')
+r = t.call('audit', 'anna', 'audit_proof', {'entry_id': pid})
+proof = r.get('body') or {}
+t.ok('0.14285714285714285714' in (proof.get('body') or ''), 'audit_proof returns the stored body with the full-precision number', proof)
+stored = t.su1('SELECT body FROM trail.entries WHERE id = %s', (pid,))
+t.is_(base64.b64decode(proof.get('body_base64') or '').decode(), stored, 'body_base64 is the stored bytes')
+vkey = t.api.call('anon', 'audit_public_key').get('body')
+with tempfile.TemporaryDirectory() as d:
+    pf = os.path.join(d, 'proof.json')
+    with open(pf, 'w') as f:
+        json.dump(proof, f)
+    v = subprocess.run([sys.executable, 'docs/examples/verify_entry.py', '-', pf, vkey], capture_output=True, text=True)
+    t.ok(v.returncode == 0, 'verify_entry.py verifies the entry from the API answer alone', v.stdout + v.stderr)
+    reencoded = dict(proof, body_base64=base64.b64encode(json.dumps(json.loads(stored), separators=(',', ':'),
+                                                                     sort_keys=True).encode()).decode())
+    with open(pf, 'w') as f:
+        json.dump(reencoded, f)
+    v = subprocess.run([sys.executable, 'docs/examples/verify_entry.py', '-', pf, vkey], capture_output=True, text=True)
+    t.ok(v.returncode != 0, 're-encoding the parsed entry does not verify (why the stored bytes are returned)', v.stdout)
 r = t.call('audit', 'anna', 'audit_entries', {'organization_id': ORG1, 'page_size': 5})
 t.ok(len((r.get('body') or {}).get('entries') or []) == 5, 'audit_entries: the trail of what was committed above', r)
 r = t.api.get('anna', 'audit_entries', {'organization_id': ORG1, 'table_name': 'startlijn.organization_members',
