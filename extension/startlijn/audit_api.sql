@@ -54,6 +54,10 @@ BEGIN
   IF n < 1 OR n > 500 THEN
     PERFORM startlijn.raise('invalid_argument', 'page_size must be between 1 and 500.');
   END IF;
+  IF pg_catalog.octet_length(subject) > 200 OR pg_catalog.octet_length(table_name) > 200
+     OR pg_catalog.octet_length(action) > 200 THEN
+    PERFORM startlijn.raise('invalid_argument', 'The filters subject, table_name and action have at most 200 bytes.');
+  END IF;
   IF since IS NOT NULL AND until IS NOT NULL AND until <= since THEN
     PERFORM startlijn.raise('invalid_argument', 'until must be after since.');
   END IF;

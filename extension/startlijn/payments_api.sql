@@ -119,6 +119,10 @@ CREATE FUNCTION startlijn.list_payments(organization_id uuid, status text, excep
   AS $$
 BEGIN
   PERFORM startlijn.require_payments_reader(organization_id);
+  IF status IS NOT NULL AND status NOT IN ('created', 'open', 'pending', 'authorized', 'paid', 'failed', 'canceled', 'expired') THEN
+    PERFORM startlijn.raise('invalid_argument',
+      'The status is created, open, pending, authorized, paid, failed, canceled or expired.');
+  END IF;
   RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(x), '[]'::jsonb)
             FROM payments.list(organization_id, status, COALESCE(exceptions_only, false), before, max_rows) x);
 END
