@@ -79,7 +79,9 @@ BEGIN
   up AS (UPDATE payments.payments q SET status = d.st,
                 captured = CASE WHEN d.st = 'paid' THEN q.amount ELSE q.captured END,
                 paid_at = CASE WHEN d.st = 'paid' THEN now() ELSE q.paid_at END
-           FROM d WHERE d.applies AND q.id = (SELECT p.id FROM p) RETURNING q.*),
+           -- decided ahead in delivery order; with many clients a later 'paid'
+           -- can commit first, so a stale 'processing' must not move it back
+           FROM d WHERE d.applies AND q.id = (SELECT p.id FROM p) AND q.status <> 'paid' RETURNING q.*),
   tl AS (SELECT trail.log(up.organization_id, 'payments.status_changed', 'payment:' || up.id::text,
                           jsonb_build_object('provider', 'stripe', 'event_id', d.ev, 'to', d.st, 'amount', up.amount)) AS e
            FROM up, d),
