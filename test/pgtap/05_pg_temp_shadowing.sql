@@ -6,11 +6,15 @@
 -- owner pins the same path. Every api function is then called as anon and
 -- as a signed-in user; no planted function may have run as anyone.
 BEGIN;
-SELECT plan(5);
+SELECT plan(6);
 
--- where the planted functions write what they saw (anyone may insert)
+-- where the planted functions write what they saw (anyone may insert); a
+-- call that fails rolls its inserts back, so each hit also advances a
+-- sequence (never rolled back) when it runs as anyone but a client role
 CREATE TABLE public.pwned (who text, via text);
 GRANT INSERT, SELECT ON public.pwned TO PUBLIC;
+CREATE SEQUENCE public.pwned_as_owner;
+GRANT USAGE, SELECT ON SEQUENCE public.pwned_as_owner TO PUBLIC;
 
 SET ROLE anon;
 DO $do$
@@ -22,10 +26,14 @@ BEGIN
     EXECUTE format($f$CREATE FUNCTION pg_temp.%I(x pg_catalog.text) RETURNS pg_temp.%I
                       LANGUAGE plpgsql AS $b$BEGIN
                         INSERT INTO public.pwned VALUES (current_user, %L);
+                        IF current_user NOT IN ('anon', 'authenticated', 'service_role') THEN
+                          PERFORM pg_catalog.nextval('public.pwned_as_owner'); END IF;
                         RETURN ROW(x)::pg_temp.%I; END$b$ $f$, 'to_' || t, t, 'text -> ' || t, t);
     EXECUTE format($f$CREATE FUNCTION pg_temp.%I(v pg_temp.%I) RETURNS pg_catalog.%I
                       LANGUAGE plpgsql AS $b$BEGIN
                         INSERT INTO public.pwned VALUES (current_user, %L);
+                        IF current_user NOT IN ('anon', 'authenticated', 'service_role') THEN
+                          PERFORM pg_catalog.nextval('public.pwned_as_owner'); END IF;
                         RETURN (v).v::pg_catalog.%I; END$b$ $f$, 'from_' || t, t, t, t || ' -> pg_catalog', t);
     IF t <> 'text' THEN
       EXECUTE format('CREATE CAST (pg_catalog.text AS pg_temp.%I) WITH FUNCTION pg_temp.%I(pg_catalog.text)', t, 'to_' || t);
@@ -43,6 +51,7 @@ CREATE FUNCTION pg_temp.probe() RETURNS pg_catalog.uuid LANGUAGE sql SET search_
 SELECT lives_ok('SELECT pg_temp.probe()', 'a cast to a bare "uuid" under an empty search_path resolves to pg_temp.uuid');
 SELECT isnt((SELECT count(*) FROM public.pwned), 0::bigint, 'the planted cast ran for the unpinned statement (the attack is live)');
 DELETE FROM public.pwned;
+SELECT setval('public.pwned_as_owner', 1, false);
 
 -- every api function, with every argument NULL, as anon, a member, an outsider and the service role
 CREATE TEMP TABLE calls AS
@@ -77,6 +86,8 @@ $$;
 
 SELECT is((SELECT string_agg(DISTINCT who || ' via ' || via, ', ') FROM public.pwned), NULL,
           'no planted pg_temp function ran inside any api call, as any caller');
+SELECT is((SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM public.pwned_as_owner), 0::bigint,
+          'none ran with more rights than the caller, not even in a call that failed');
 
 -- the rule itself, read from the catalog: every SECURITY DEFINER function
 -- of ours pins a search_path that names pg_temp last
