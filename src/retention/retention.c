@@ -47,12 +47,11 @@
 
 #include "common/sl_label.h"
 #include "core/sl_core.h"
+#include "retention/retention.h"
 
 #define RETENTION_PROVIDER "retention"
 /* pg_advisory_lock key of retention.run ("slreten1" as a big-endian int8) */
 #define RETENTION_RUN_LOCK 8317148391916531249
-
-void		sl_retention_init(void);
 
 static int	engine_depth = 0;
 
