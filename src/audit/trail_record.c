@@ -221,7 +221,8 @@ superadmin_hook(void)
 	Oid			hook = InvalidOid;
 
 	trail_as_owner(&owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	if (SPI_execute("SELECT superadmin_check::oid FROM trail.settings", true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)
 	{
@@ -1155,7 +1156,8 @@ trail_open_entry(PG_FUNCTION_ARGS)
 			a[0] = Int64GetDatum(key_id);
 			a[1] = trail_uuid_datum(subject);
 			trail_as_owner(&owner);
-			SPI_connect();
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "trail: SPI_connect failed");
 			if (SPI_execute_with_args("SELECT k.key FROM trail.subject_keys k WHERE k.id OPERATOR(pg_catalog.=) $1 AND k.subject OPERATOR(pg_catalog.=) $2",
 									  2, t, a, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1 &&
 				sodium_base642bin(box, blen, bv->val.string.val, blen, NULL, &got, NULL,
@@ -1222,7 +1224,8 @@ trail_forget_subject(PG_FUNCTION_ARGS)
 	a[1] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
 
 	trail_as_owner(&owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	trail_internal_write++;
 	PG_TRY();
 	{

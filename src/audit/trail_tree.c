@@ -311,7 +311,8 @@ trail_seal(PG_FUNCTION_ARGS)
 	logs = hash_create("trail seal logs", 64, &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	trail_as_owner(&owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 
 	/* 1. the cursor row is the sealer's lock: sealers run one at a time */
 	if (SPI_execute("SELECT sealed_xact, sealed_id FROM trail.sealer FOR UPDATE", false, 1) != SPI_OK_SELECT ||
@@ -518,7 +519,8 @@ trail_sign_checkpoint(const char *log, int64 *size_out)
 	sl_buf		text;
 	MemoryContext caller = CurrentMemoryContext;
 
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	if (!load_head(log, &h, true))
 	{
 		SPI_finish();
@@ -646,7 +648,8 @@ trail_public_key(PG_FUNCTION_ARGS)
 	MemoryContext caller = CurrentMemoryContext;
 
 	trail_as_owner(&owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	if (SPI_execute("SELECT trail.vkey(name, public_key) FROM trail.signing_keys WHERE seed IS NOT NULL "
 					"AND (retire_after IS NULL OR retire_after OPERATOR(pg_catalog.>) pg_catalog.now()) ORDER BY id DESC LIMIT 1",
 					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
@@ -682,7 +685,8 @@ trail_rotate_key(PG_FUNCTION_ARGS)
 		overlap->month > 12 || (overlap->month == 12 && (overlap->day > 0 || overlap->time > 0)))
 		sl_raise("invalid_argument", "The overlap must be between 0 and 1 year.", NULL);
 	trail_as_owner(&owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	name = trail_origin_prefix();
 	if (!sl_note_valid_name(name))
 		sl_raise("invalid_settings", "trail.settings.origin_prefix is not a valid signed-note key name.", NULL);
@@ -799,7 +803,8 @@ trail_inclusion_proof(PG_FUNCTION_ARGS)
 	entry = PG_GETARG_INT64(0);
 	a[0] = Int64GetDatum(entry);
 	trail_as_owner(&owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	if (SPI_execute_with_args("SELECT l.log_id, l.idx, l.hashes FROM trail.leaves l WHERE l.entry_id OPERATOR(pg_catalog.=) $1",
 							  1, t, a, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "trail: leaf lookup failed");
@@ -875,7 +880,8 @@ trail_consistency_proof(PG_FUNCTION_ARGS)
 		sl_raise("missing_argument", "The old tree size is required.", NULL);
 	m = PG_GETARG_INT64(1);
 	trail_as_owner(&owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	if (!load_head(log, &h, false))
 	{
 		SPI_finish();
@@ -1025,7 +1031,8 @@ trail_verify(PG_FUNCTION_ARGS)
 
 	vc.caller = CurrentMemoryContext;
 	trail_as_owner(&vc.owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	a[0] = trail_uuid_datum(log);
 	if (!load_head(log, &h, false))
 	{
