@@ -5,17 +5,12 @@
 -- Guards: state machines, append-only ledger, balance at commit
 -------------------------------------------------------------------------------
 
--- created 0, open 1, pending 2, authorized 3, terminal 4 (SQL without a SET
--- clause and with schema-qualified operators only: the planner inlines it)
+-- created 0, open 1, pending 2, authorized 3, terminal 4 (and NULL or
+-- unknown text 4). The one definition of the order is in C
+-- (src/common/sl_payment_status.c), shared with the apply path.
 CREATE FUNCTION payments._rank(status text) RETURNS integer
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  AS $$
-    SELECT CASE WHEN status OPERATOR(pg_catalog.=) 'created' THEN 0
-                WHEN status OPERATOR(pg_catalog.=) 'open' THEN 1
-                WHEN status OPERATOR(pg_catalog.=) 'pending' THEN 2
-                WHEN status OPERATOR(pg_catalog.=) 'authorized' THEN 3
-                ELSE 4 END
-  $$;
+  LANGUAGE c IMMUTABLE PARALLEL SAFE
+  AS 'MODULE_PATHNAME', 'payments_rank';
 
 CREATE FUNCTION payments._payments_guard() RETURNS trigger
   LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp

@@ -221,7 +221,8 @@ superadmin_hook(void)
 	Oid			hook = InvalidOid;
 
 	trail_as_owner(&owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	if (SPI_execute("SELECT superadmin_check::oid FROM trail.settings", true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)
 	{
@@ -386,7 +387,7 @@ subject_key(const char *subject, uint8_t *key)
 
 	if (sel == NULL)
 	{
-		sel = SPI_prepare("SELECT id, key FROM trail.subject_keys WHERE subject = $1", 1, t);
+		sel = SPI_prepare("SELECT k.id, k.key FROM trail.subject_keys k WHERE k.subject OPERATOR(pg_catalog.=) $1", 1, t);
 		ins = SPI_prepare("INSERT INTO trail.subject_keys (subject, key) VALUES ($1, $2) "
 						  "ON CONFLICT (subject) DO NOTHING", 2, t);
 		if (!sel || !ins)
@@ -407,20 +408,21 @@ subject_key(const char *subject, uint8_t *key)
 			bytea	   *k = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &n2));
 
 			memcpy(key, VARDATA_ANY(k), 32);
-			sodium_memzero(VARDATA_ANY(k), VARSIZE_ANY_EXHDR(k));
+			sl_wipe_bytea(k);
 			SPI_freetuptable(SPI_tuptable);
 			return id;
 		}
 		{
-			bytea	   *fresh = palloc(VARHDRSZ + 32);
+			/* the new key as a bytea inside a secret buffer */
+			sl_secret  *buf = sl_secret_new(VARHDRSZ + 32);
+			bytea	   *fresh = (bytea *) buf->data;
 
 			SET_VARSIZE(fresh, VARHDRSZ + 32);
 			randombytes_buf(VARDATA(fresh), 32);
 			args[1] = PointerGetDatum(fresh);
 			if (SPI_execute_plan(ins, args, NULL, false, 0) != SPI_OK_INSERT)
 				elog(ERROR, "trail: key creation failed");
-			sodium_memzero(VARDATA(fresh), 32);
-			pfree(fresh);
+			sl_secret_wipe(buf);
 		}
 	}
 	elog(ERROR, "trail: no key for data subject %s", subject);
@@ -430,14 +432,14 @@ subject_key(const char *subject, uint8_t *key)
 static void
 append_personal(StringInfo doc, const char *subject, int64 id, const char *plain_json)
 {
-	uint8_t		key[32],
-				nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	sl_secret  *key = sl_secret_new(32);
+	uint8_t		nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
 	size_t		plen;
 	char	   *plain = trail_canonical(plain_json, strlen(plain_json), &plen);
 	unsigned long long clen;
 	uint8_t    *box = palloc(sizeof nonce + plen + crypto_aead_xchacha20poly1305_ietf_ABYTES);
 	StringInfoData ad;
-	int64		key_id = subject_key(subject, key);
+	int64		key_id = subject_key(subject, key->data);
 
 	initStringInfo(&ad);
 	make_ad(&ad, subject, id);
@@ -446,8 +448,8 @@ append_personal(StringInfo doc, const char *subject, int64 id, const char *plain
 	crypto_aead_xchacha20poly1305_ietf_encrypt(box + sizeof nonce, &clen,
 											   (const uint8_t *) plain, plen,
 											   (const uint8_t *) ad.data, ad.len,
-											   NULL, nonce, key);
-	sodium_memzero(key, sizeof key);
+											   NULL, nonce, key->data);
+	sl_secret_wipe(key);
 	sodium_memzero(plain, plen);
 	pfree(plain);
 	appendStringInfo(doc, ",\"personal\":{\"subject\":\"%s\",\"key\":" INT64_FORMAT ",\"box\":",
@@ -1154,8 +1156,9 @@ trail_open_entry(PG_FUNCTION_ARGS)
 			a[0] = Int64GetDatum(key_id);
 			a[1] = trail_uuid_datum(subject);
 			trail_as_owner(&owner);
-			SPI_connect();
-			if (SPI_execute_with_args("SELECT key FROM trail.subject_keys WHERE id = $1 AND subject = $2",
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "trail: SPI_connect failed");
+			if (SPI_execute_with_args("SELECT k.key FROM trail.subject_keys k WHERE k.id OPERATOR(pg_catalog.=) $1 AND k.subject OPERATOR(pg_catalog.=) $2",
 									  2, t, a, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1 &&
 				sodium_base642bin(box, blen, bv->val.string.val, blen, NULL, &got, NULL,
 								  sodium_base64_VARIANT_ORIGINAL) == 0 &&
@@ -1163,7 +1166,8 @@ trail_open_entry(PG_FUNCTION_ARGS)
 			{
 				bytea	   *k = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 				size_t		clen = got - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-				uint8_t    *plain = palloc(clen + 1);
+				sl_secret  *opened_values = sl_secret_new(clen + 1);
+				uint8_t    *plain = opened_values->data;
 				unsigned long long plen;
 				StringInfoData ad;
 
@@ -1179,8 +1183,8 @@ trail_open_entry(PG_FUNCTION_ARGS)
 									 subject, key_id, (char *) plain);
 					opened = true;
 				}
-				sodium_memzero(VARDATA_ANY(k), VARSIZE_ANY_EXHDR(k));
-				sodium_memzero(plain, clen + 1);
+				sl_wipe_bytea(k);
+				sl_secret_wipe(opened_values);
 			}
 			SPI_finish();
 			trail_restore_user(&owner);
@@ -1220,12 +1224,13 @@ trail_forget_subject(PG_FUNCTION_ARGS)
 	a[1] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
 
 	trail_as_owner(&owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	trail_internal_write++;
 	PG_TRY();
 	{
 		if (SPI_execute_with_args(
-								  "WITH gone AS (DELETE FROM trail.subject_keys k WHERE k.subject = $1 RETURNING k.id, k.subject) "
+								  "WITH gone AS (DELETE FROM trail.subject_keys k WHERE k.subject OPERATOR(pg_catalog.=) $1 RETURNING k.id, k.subject) "
 								  "INSERT INTO trail.forgotten_subjects (key_id, subject, reason) "
 								  "SELECT g.id, g.subject, $2 FROM gone g",
 								  2, t, a, n, false, 0) != SPI_OK_INSERT)
@@ -1237,7 +1242,7 @@ trail_forget_subject(PG_FUNCTION_ARGS)
 		trail_internal_write--;
 	}
 	PG_END_TRY();
-	if (SPI_execute_with_args("SELECT count(*) FROM trail.entries e WHERE e.data_subject = $1",
+	if (SPI_execute_with_args("SELECT pg_catalog.count(*) FROM trail.entries e WHERE e.data_subject OPERATOR(pg_catalog.=) $1",
 							  1, t, a, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		bool		isnull;

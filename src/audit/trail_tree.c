@@ -98,7 +98,7 @@ node_src_init(node_src *src, const char *log)
 	{
 		Oid			t[2] = {UUIDOID, INT8OID};
 
-		plan = SPI_prepare("SELECT hashes FROM trail.leaves WHERE log_id = $1 AND idx = $2", 2, t);
+		plan = SPI_prepare("SELECT l.hashes FROM trail.leaves l WHERE l.log_id OPERATOR(pg_catalog.=) $1 AND l.idx OPERATOR(pg_catalog.=) $2", 2, t);
 		if (plan == NULL)
 			elog(ERROR, "trail: cannot prepare the node lookup");
 		SPI_keepplan(plan);
@@ -143,8 +143,8 @@ load_head(const char *log, log_head *h, bool lock)
 
 	a[0] = trail_uuid_datum(log);
 	memset(h, 0, sizeof *h);
-	if (SPI_execute_with_args(lock ? "SELECT origin, tree_size, root, frontier FROM trail.logs WHERE id = $1 FOR UPDATE"
-							  : "SELECT origin, tree_size, root, frontier FROM trail.logs WHERE id = $1",
+	if (SPI_execute_with_args(lock ? "SELECT l.origin, l.tree_size, l.root, l.frontier FROM trail.logs l WHERE l.id OPERATOR(pg_catalog.=) $1 FOR UPDATE"
+							  : "SELECT l.origin, l.tree_size, l.root, l.frontier FROM trail.logs l WHERE l.id OPERATOR(pg_catalog.=) $1",
 							  1, t, a, NULL, false, 1) < 0)
 		elog(ERROR, "trail: log lookup failed");
 	if (SPI_processed != 1)
@@ -311,7 +311,8 @@ trail_seal(PG_FUNCTION_ARGS)
 	logs = hash_create("trail seal logs", 64, &hctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	trail_as_owner(&owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 
 	/* 1. the cursor row is the sealer's lock: sealers run one at a time */
 	if (SPI_execute("SELECT sealed_xact, sealed_id FROM trail.sealer FOR UPDATE", false, 1) != SPI_OK_SELECT ||
@@ -332,7 +333,8 @@ trail_seal(PG_FUNCTION_ARGS)
 
 	/* 3. every entry of a finished transaction past the cursor, in order */
 	plan = SPI_prepare("SELECT id, log_id, xact, leaf_hash FROM trail.entries "
-					   "WHERE xact >= $1 AND xact < $2 AND (xact > $1 OR id > $3) "
+					   "WHERE xact OPERATOR(pg_catalog.>=) $1 AND xact OPERATOR(pg_catalog.<) $2"
+					   " AND (xact OPERATOR(pg_catalog.>) $1 OR id OPERATOR(pg_catalog.>) $3) "
 					   "ORDER BY xact, id LIMIT $4", 4, t);
 	if (plan == NULL)
 		elog(ERROR, "trail: cannot prepare the sealing scan");
@@ -443,7 +445,7 @@ retire_keys(void)
 	PG_TRY();
 	{
 		if (SPI_execute("UPDATE trail.signing_keys SET seed = NULL, retired_at = pg_catalog.now() "
-						"WHERE seed IS NOT NULL AND retire_after <= pg_catalog.now()", false, 0) != SPI_OK_UPDATE)
+						"WHERE seed IS NOT NULL AND retire_after OPERATOR(pg_catalog.<=) pg_catalog.now()", false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "trail: retiring keys failed");
 	}
 	PG_FINALLY();
@@ -463,7 +465,7 @@ sign_text(const char *text, size_t len, StringInfo note)
 
 	retire_keys();
 	if (SPI_execute("SELECT name, seed FROM trail.signing_keys WHERE seed IS NOT NULL "
-					"AND (retire_after IS NULL OR retire_after > pg_catalog.now()) ORDER BY id", false, 0) != SPI_OK_SELECT)
+					"AND (retire_after IS NULL OR retire_after OPERATOR(pg_catalog.>) pg_catalog.now()) ORDER BY id", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "trail: reading signing keys failed");
 	n = SPI_processed;
 	for (i = 0; i < n; i++)
@@ -471,21 +473,26 @@ sign_text(const char *text, size_t len, StringInfo note)
 		bool		isnull;
 		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 		bytea	   *seed = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-		uint8_t		pk[crypto_sign_PUBLICKEYBYTES],
-					sk[crypto_sign_SECRETKEYBYTES];
+		uint8_t		pk[crypto_sign_PUBLICKEYBYTES];
+		sl_secret  *sk;
 		sl_buf		line;
 
 		if (isnull || VARSIZE_ANY_EXHDR(seed) != crypto_sign_SEEDBYTES)
+		{
+			if (!isnull)
+				sl_wipe_bytea(seed);
 			continue;
-		crypto_sign_seed_keypair(pk, sk, (const uint8_t *) VARDATA_ANY(seed));
-		sodium_memzero(VARDATA_ANY(seed), VARSIZE_ANY_EXHDR(seed));
+		}
+		sk = sl_secret_new(crypto_sign_SECRETKEYBYTES);
+		crypto_sign_seed_keypair(pk, sk->data, (const uint8_t *) VARDATA_ANY(seed));
+		sl_wipe_bytea(seed);
 		sl_buf_init(&line);
-		if (sl_note_sign_line(text, len, name, sk, &line) == 0 && !line.oom)
+		if (sl_note_sign_line(text, len, name, sk->data, &line) == 0 && !line.oom)
 		{
 			appendBinaryStringInfo(note, line.data, (int) line.len);
 			signed_by++;
 		}
-		sodium_memzero(sk, sizeof sk);
+		sl_secret_wipe(sk);
 		sl_buf_free(&line);
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -512,7 +519,8 @@ trail_sign_checkpoint(const char *log, int64 *size_out)
 	sl_buf		text;
 	MemoryContext caller = CurrentMemoryContext;
 
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	if (!load_head(log, &h, true))
 	{
 		SPI_finish();
@@ -521,8 +529,8 @@ trail_sign_checkpoint(const char *log, int64 *size_out)
 	}
 	node_src_init(&src, log);
 	a[0] = trail_uuid_datum(log);
-	if (SPI_execute_with_args("SELECT tree_size, root, note FROM trail.checkpoints WHERE log_id = $1 "
-							  "ORDER BY tree_size DESC LIMIT 1", 1, t, a, NULL, false, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args("SELECT c.tree_size, c.root, c.note FROM trail.checkpoints c WHERE c.log_id OPERATOR(pg_catalog.=) $1 "
+							  "ORDER BY c.tree_size DESC LIMIT 1", 1, t, a, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "trail: reading checkpoints failed");
 	if (SPI_processed == 1)
 	{
@@ -640,9 +648,10 @@ trail_public_key(PG_FUNCTION_ARGS)
 	MemoryContext caller = CurrentMemoryContext;
 
 	trail_as_owner(&owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	if (SPI_execute("SELECT trail.vkey(name, public_key) FROM trail.signing_keys WHERE seed IS NOT NULL "
-					"AND (retire_after IS NULL OR retire_after > pg_catalog.now()) ORDER BY id DESC LIMIT 1",
+					"AND (retire_after IS NULL OR retire_after OPERATOR(pg_catalog.>) pg_catalog.now()) ORDER BY id DESC LIMIT 1",
 					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 		vkey = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	SPI_finish();
@@ -659,9 +668,9 @@ trail_rotate_key(PG_FUNCTION_ARGS)
 {
 	Interval   *overlap = PG_ARGISNULL(0) ? NULL : PG_GETARG_INTERVAL_P(0);
 	trail_owner_ctx owner;
-	uint8_t		seed[crypto_sign_SEEDBYTES],
-				pk[crypto_sign_PUBLICKEYBYTES],
-				sk[crypto_sign_SECRETKEYBYTES],
+	sl_secret  *seed,
+			   *sk;
+	uint8_t		pk[crypto_sign_PUBLICKEYBYTES],
 				id[4];
 	Oid			t[5] = {TEXTOID, BYTEAOID, BYTEAOID, BYTEAOID, INTERVALOID};
 	Datum		a[5];
@@ -676,17 +685,20 @@ trail_rotate_key(PG_FUNCTION_ARGS)
 		overlap->month > 12 || (overlap->month == 12 && (overlap->day > 0 || overlap->time > 0)))
 		sl_raise("invalid_argument", "The overlap must be between 0 and 1 year.", NULL);
 	trail_as_owner(&owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	name = trail_origin_prefix();
 	if (!sl_note_valid_name(name))
 		sl_raise("invalid_settings", "trail.settings.origin_prefix is not a valid signed-note key name.", NULL);
 
-	randombytes_buf(seed, sizeof seed);
-	crypto_sign_seed_keypair(pk, sk, seed);
-	sodium_memzero(sk, sizeof sk);
+	seed = sl_secret_new(crypto_sign_SEEDBYTES);
+	sk = sl_secret_new(crypto_sign_SECRETKEYBYTES);
+	randombytes_buf(seed->data, seed->len);
+	crypto_sign_seed_keypair(pk, sk->data, seed->data);
+	sl_secret_wipe(sk);
 	sl_note_key_id(name, pk, id);
-	seedb = sl_bytea(seed, sizeof seed);
-	sodium_memzero(seed, sizeof seed);
+	seedb = sl_bytea(seed->data, seed->len);
+	sl_secret_wipe(seed);
 	a[0] = CStringGetTextDatum(name);
 	a[1] = PointerGetDatum(sl_bytea(id, 4));
 	a[2] = PointerGetDatum(sl_bytea(pk, sizeof pk));
@@ -696,8 +708,9 @@ trail_rotate_key(PG_FUNCTION_ARGS)
 	PG_TRY();
 	{
 		/* older keys co-sign for the overlap, then retire */
-		if (SPI_execute_with_args("UPDATE trail.signing_keys SET retire_after = pg_catalog.now() + $5 "
-								  "WHERE seed IS NOT NULL AND (retire_after IS NULL OR retire_after > pg_catalog.now() + $5)",
+		if (SPI_execute_with_args("UPDATE trail.signing_keys SET retire_after = (pg_catalog.now() OPERATOR(pg_catalog.+) $5) "
+								  "WHERE seed IS NOT NULL AND (retire_after IS NULL"
+								  " OR retire_after OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.+) $5))",
 								  5, t, a, NULL, false, 0) != SPI_OK_UPDATE ||
 			SPI_execute_with_args("INSERT INTO trail.signing_keys (name, key_id, public_key, seed) "
 								  "VALUES ($1, $2, $3, $4)", 5, t, a, NULL, false, 0) != SPI_OK_INSERT)
@@ -756,7 +769,7 @@ append_checkpoint_note(StringInfo s, const char *log, int64 size)
 	a[0] = trail_uuid_datum(log);
 	a[1] = Int64GetDatum(size);
 	appendStringInfoString(s, ",\"checkpoint\":");
-	if (SPI_execute_with_args("SELECT note FROM trail.checkpoints WHERE log_id = $1 AND tree_size = $2",
+	if (SPI_execute_with_args("SELECT c.note FROM trail.checkpoints c WHERE c.log_id OPERATOR(pg_catalog.=) $1 AND c.tree_size OPERATOR(pg_catalog.=) $2",
 							  2, t, a, NULL, false, 1) == SPI_OK_SELECT && SPI_processed == 1)
 		escape_json(s, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 	else
@@ -790,13 +803,14 @@ trail_inclusion_proof(PG_FUNCTION_ARGS)
 	entry = PG_GETARG_INT64(0);
 	a[0] = Int64GetDatum(entry);
 	trail_as_owner(&owner);
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT log_id, idx, hashes FROM trail.leaves WHERE entry_id = $1",
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
+	if (SPI_execute_with_args("SELECT l.log_id, l.idx, l.hashes FROM trail.leaves l WHERE l.entry_id OPERATOR(pg_catalog.=) $1",
 							  1, t, a, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "trail: leaf lookup failed");
 	if (SPI_processed != 1)
 	{
-		bool		exists = SPI_execute_with_args("SELECT 1 FROM trail.entries WHERE id = $1", 1, t, a, NULL, false, 1)
+		bool		exists = SPI_execute_with_args("SELECT 1 FROM trail.entries e WHERE e.id OPERATOR(pg_catalog.=) $1", 1, t, a, NULL, false, 1)
 			== SPI_OK_SELECT && SPI_processed == 1;
 
 		SPI_finish();
@@ -866,7 +880,8 @@ trail_consistency_proof(PG_FUNCTION_ARGS)
 		sl_raise("missing_argument", "The old tree size is required.", NULL);
 	m = PG_GETARG_INT64(1);
 	trail_as_owner(&owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	if (!load_head(log, &h, false))
 	{
 		SPI_finish();
@@ -1016,7 +1031,8 @@ trail_verify(PG_FUNCTION_ARGS)
 
 	vc.caller = CurrentMemoryContext;
 	trail_as_owner(&vc.owner);
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "trail: SPI_connect failed");
 	a[0] = trail_uuid_datum(log);
 	if (!load_head(log, &h, false))
 	{
@@ -1037,7 +1053,7 @@ trail_verify(PG_FUNCTION_ARGS)
 		keys[k].name = SPI_getvalue(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1);
 		memcpy(keys[k].pk, VARDATA_ANY(pk), 32);
 	}
-	if (SPI_execute_with_args("SELECT tree_size, root, note FROM trail.checkpoints WHERE log_id = $1 ORDER BY tree_size",
+	if (SPI_execute_with_args("SELECT c.tree_size, c.root, c.note FROM trail.checkpoints c WHERE c.log_id OPERATOR(pg_catalog.=) $1 ORDER BY c.tree_size",
 							  1, t, a, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "trail: reading checkpoints failed");
 	ncp = (int) SPI_processed;
@@ -1057,8 +1073,8 @@ trail_verify(PG_FUNCTION_ARGS)
 	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "trail verify row", ALLOCSET_DEFAULT_SIZES);
 	plan = SPI_prepare("SELECT l.idx, l.entry_id, l.hashes, e.id, e.log_id, e.xact, e.created_at, e.action, "
 					   "e.table_name, e.data_subject, e.body, e.leaf_hash "
-					   "FROM trail.leaves l LEFT JOIN trail.entries e ON e.id = l.entry_id "
-					   "WHERE l.log_id = $1 ORDER BY l.idx", 1, t);
+					   "FROM trail.leaves l LEFT JOIN trail.entries e ON e.id OPERATOR(pg_catalog.=) l.entry_id "
+					   "WHERE l.log_id OPERATOR(pg_catalog.=) $1 ORDER BY l.idx", 1, t);
 	portal = SPI_cursor_open(NULL, plan, a, NULL, true);
 	for (;;)
 	{
@@ -1163,14 +1179,15 @@ trail_verify(PG_FUNCTION_ARGS)
 		return divergence(&vc, log, -1, n, "log head differs from the recomputed tree", root, h.root);
 
 	/* entries the sealer has passed but that are not in the tree */
-	if (SPI_execute_with_args("SELECT e.id FROM trail.entries e, trail.sealer s WHERE e.log_id = $1 "
-							  "AND (e.xact < s.sealed_xact OR (e.xact = s.sealed_xact AND e.id <= s.sealed_id)) "
-							  "AND NOT EXISTS (SELECT 1 FROM trail.leaves l WHERE l.entry_id = e.id) "
+	if (SPI_execute_with_args("SELECT e.id FROM trail.entries e, trail.sealer s WHERE e.log_id OPERATOR(pg_catalog.=) $1 "
+							  "AND (e.xact OPERATOR(pg_catalog.<) s.sealed_xact OR (e.xact OPERATOR(pg_catalog.=) s.sealed_xact"
+							  " AND e.id OPERATOR(pg_catalog.<=) s.sealed_id)) "
+							  "AND NOT EXISTS (SELECT 1 FROM trail.leaves l WHERE l.entry_id OPERATOR(pg_catalog.=) e.id) "
 							  "ORDER BY e.id LIMIT 1", 1, t, a, NULL, false, 1) == SPI_OK_SELECT && SPI_processed == 1)
 		return divergence(&vc, log, DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
 						  -1, "entry skipped by the sealer", NULL, NULL);
-	if (SPI_execute_with_args("SELECT count(*) FROM trail.entries e WHERE e.log_id = $1 "
-							  "AND NOT EXISTS (SELECT 1 FROM trail.leaves l WHERE l.entry_id = e.id)",
+	if (SPI_execute_with_args("SELECT pg_catalog.count(*) FROM trail.entries e WHERE e.log_id OPERATOR(pg_catalog.=) $1 "
+							  "AND NOT EXISTS (SELECT 1 FROM trail.leaves l WHERE l.entry_id OPERATOR(pg_catalog.=) e.id)",
 							  1, t, a, NULL, false, 1) == SPI_OK_SELECT && SPI_processed == 1)
 		unsealed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 

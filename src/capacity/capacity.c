@@ -71,14 +71,6 @@ typedef struct CapNeed
 
 /* ---- prepared statements ------------------------------------------------ */
 
-typedef struct CapQuery
-{
-	const char *sql;
-	int			nargs;
-	Oid			types[8];
-	bool		custom;			/* plan for the actual parameters each time */
-} CapQuery;
-
 enum
 {
 	Q_SETTINGS,
@@ -153,7 +145,19 @@ enum
 
 #define FREE_KEY "('epoch'::timestamptz OPERATOR(pg_catalog.+) (s.slot_no OPERATOR(pg_catalog.*) interval '1 microsecond'))"
 
-static const CapQuery cap_queries[Q_COUNT] = {
+/*
+ * Generic plans (SL_PLAN_GENERIC) unless a statement says otherwise. The
+ * plan cache would keep planning some of these again on every call: a
+ * LIMIT $n or a subquery makes the generic estimate look costlier than a
+ * custom plan although the plan is the same (the slot claim was planned on
+ * every hold, 14% of a hold's CPU). The statements marked SL_PLAN_CHOOSE
+ * keep planning for their values: counting free units runs only when a
+ * claim came up short, and a generic plan built while the table is empty
+ * would keep a sequential scan; the other four (returning, adding and
+ * dropping units, the waitlist queue) are rare paths whose plans were not
+ * checked generic.
+ */
+static const sl_query cap_queries[Q_COUNT] = {
 	[Q_SETTINGS] = {
 		"SELECT $1 OPERATOR(pg_catalog.>) interval '0' AND $1 OPERATOR(pg_catalog.<=) s.max_ttl,"
 		"       s.max_quantity, s.max_lines, s.offer_ttl, s.max_skips"
@@ -215,7 +219,7 @@ static const CapQuery cap_queries[Q_COUNT] = {
 		"SELECT pg_catalog.count(*)::integer FROM (SELECT 1 FROM capacity.slots f"
 		" WHERE f.pool_id OPERATOR(pg_catalog.=) $1 AND f.held_until OPERATOR(pg_catalog.<) pg_catalog.now()"
 		" ORDER BY f.held_until LIMIT $2) x",
-		2, {UUIDOID, INT4OID}, true
+		2, {UUIDOID, INT4OID}, SL_PLAN_CHOOSE
 	},
 	[Q_UNDO_HOLD] = {
 		"WITH f AS (UPDATE capacity.slots s SET held_until = " FREE_KEY ", hold_id = NULL, item_id = NULL"
@@ -313,7 +317,7 @@ static const CapQuery cap_queries[Q_COUNT] = {
 		"    WHERE f.hold_id OPERATOR(pg_catalog.=) $2 AND f.pool_id OPERATOR(pg_catalog.=) $1"
 		"      AND f.item_id IS NOT DISTINCT FROM $3 AND f.held_until OPERATOR(pg_catalog.=) 'infinity'"
 		"    ORDER BY f.slot_no LIMIT $4 FOR UPDATE))",
-		4, {UUIDOID, UUIDOID, UUIDOID, INT4OID}, true
+		4, {UUIDOID, UUIDOID, UUIDOID, INT4OID}, SL_PLAN_CHOOSE
 	},
 	[Q_RETURN_ALLOC] = {
 		"UPDATE capacity.allocations a SET returned = a.returned OPERATOR(pg_catalog.+) $2"
@@ -333,7 +337,7 @@ static const CapQuery cap_queries[Q_COUNT] = {
 		"INSERT INTO capacity.slots (organization_id, pool_id, slot_no, held_until)"
 		" SELECT $2, $1, s.slot_no, " FREE_KEY
 		"   FROM pg_catalog.generate_series($3, $4) AS s(slot_no)",
-		4, {UUIDOID, UUIDOID, INT4OID, INT4OID}, true
+		4, {UUIDOID, UUIDOID, INT4OID, INT4OID}, SL_PLAN_CHOOSE
 	},
 	[Q_DROP_SLOTS] = {
 		"DELETE FROM capacity.slots s"
@@ -341,7 +345,7 @@ static const CapQuery cap_queries[Q_COUNT] = {
 		"   SELECT f.ctid FROM capacity.slots f"
 		"    WHERE f.pool_id OPERATOR(pg_catalog.=) $1 AND f.held_until OPERATOR(pg_catalog.<) pg_catalog.now()"
 		"    ORDER BY f.held_until DESC LIMIT $2 FOR UPDATE SKIP LOCKED))",
-		2, {UUIDOID, INT4OID}, true
+		2, {UUIDOID, INT4OID}, SL_PLAN_CHOOSE
 	},
 	[Q_SET_POOL] = {
 		"UPDATE capacity.pools p SET capacity = $2, next_slot = $3 WHERE p.id OPERATOR(pg_catalog.=) $1",
@@ -367,7 +371,7 @@ static const CapQuery cap_queries[Q_COUNT] = {
 		"        (SELECT ip.item_id FROM capacity.item_pools ip WHERE ip.pool_id OPERATOR(pg_catalog.=) $1))"
 		" ORDER BY w.priority DESC, w.created_at, w.id LIMIT " CppAsString2(CAP_QUEUE_BATCH)
 		" FOR UPDATE OF w SKIP LOCKED",
-		2, {UUIDOID, UUIDOID}, true
+		2, {UUIDOID, UUIDOID}, SL_PLAN_CHOOSE
 	},
 	[Q_OFFER] = {
 		"UPDATE capacity.waitlist w SET state = 'offered', hold_id = $2, offered_at = pg_catalog.now()"
@@ -382,59 +386,7 @@ static const CapQuery cap_queries[Q_COUNT] = {
 };
 
 static SPIPlanPtr cap_plans[Q_COUNT];
-
-/* run prepared query q; SPI_tuptable/SPI_processed hold the result */
-static void
-cap_exec(int q, Datum *values, const char *nulls, long count)
-{
-	int			rc;
-
-	if (cap_plans[q] == NULL)
-	{
-		/*
-		 * Generic plans unless a query asks otherwise. The plan cache
-		 * would keep planning some of these again on every call: a LIMIT
-		 * $n or a subquery makes the generic estimate look costlier than
-		 * a custom plan although the plan is the same (the slot claim was
-		 * planned on every hold, 14% of a hold's CPU). The queries marked
-		 * custom keep planning for their values: counting free units runs
-		 * only when a claim came up short, and a generic plan built while
-		 * the table is empty would keep a sequential scan; the other four
-		 * (returning, adding and dropping units, the waitlist queue) are
-		 * rare paths whose plans were not checked generic.
-		 */
-		SPIPlanPtr	p = SPI_prepare_cursor(cap_queries[q].sql, cap_queries[q].nargs,
-										   (Oid *) cap_queries[q].types,
-										   cap_queries[q].custom ? 0 : CURSOR_OPT_GENERIC_PLAN);
-
-		if (p == NULL)
-			elog(ERROR, "capacity: SPI_prepare failed (%s): %s",
-				 SPI_result_code_string(SPI_result), cap_queries[q].sql);
-		if (SPI_keepplan(p) != 0)
-			elog(ERROR, "capacity: SPI_keepplan failed");
-		cap_plans[q] = p;
-	}
-	rc = SPI_execute_plan(cap_plans[q], values, nulls, false, count);
-	if (rc < 0)
-		elog(ERROR, "capacity: query %d failed: %s", q, SPI_result_code_string(rc));
-}
-
-static Datum
-col(int row, int c, bool *isnull)
-{
-	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, c, isnull);
-}
-
-static Datum
-col_nn(int row, int c)
-{
-	bool		isnull;
-	Datum		d = col(row, c, &isnull);
-
-	if (isnull)
-		elog(ERROR, "capacity: unexpected NULL in column %d", c);
-	return d;
-}
+static const sl_query_table cap_sql = {"capacity", cap_queries, Q_COUNT, cap_plans};
 
 static Datum
 uuid_datum(const pg_uuid_t *u)
@@ -476,54 +428,22 @@ keep_jsonb(Datum d)
 
 /* ---- calling convention: SPI, as the schema owner, lock waits bounded --- */
 
-typedef struct CapCall
-{
-	sl_owner_ctx owner;
-	MemoryContext caller_cxt;
-} CapCall;
-
-/* the work of one SQL-callable function, run inside cap_call */
-typedef Datum (*CapBody) (FunctionCallInfo fcinfo);
-
 /*
- * Run body connected to SPI, as the owner of schema capacity. A lock wait
- * that hit the functions' lock_timeout becomes try_again: the other party
- * is a short transaction on the same hold or unit. A by-reference result
- * must have been copied out of SPI by body (keep_jsonb).
+ * Run body as the owner of schema capacity (sl_as_owner). A lock wait that
+ * hit the functions' lock_timeout becomes try_again: the other party is a
+ * short transaction on the same hold or unit. A by-reference result must
+ * have been copied out of SPI by body (keep_jsonb).
  */
 static Datum
-cap_call(CapBody body, FunctionCallInfo fcinfo)
+cap_call(sl_body body, FunctionCallInfo fcinfo)
 {
-	CapCall		call;
-	Datum		result = (Datum) 0;
+	sl_call		call = {
+		.schema = "capacity",
+		.extension = "startlijn_capacity",
+		.busy_detail = "Another request is working on the same hold or units.",
+	};
 
-	call.caller_cxt = CurrentMemoryContext;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "capacity: SPI_connect failed");
-	sl_as_schema_owner(sl_schema_oid("capacity", "startlijn_capacity"), &call.owner);
-	PG_TRY();
-	{
-		result = body(fcinfo);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *ed;
-
-		MemoryContextSwitchTo(call.caller_cxt);
-		ed = CopyErrorData();
-		if (ed->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
-		{
-			FlushErrorState();
-			sl_raise("try_again", "Another request is working on the same hold or units.",
-					 "Retry in a moment.");
-		}
-		FreeErrorData(ed);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	sl_restore_user(&call.owner);
-	SPI_finish();
-	return result;
+	return sl_as_owner(&call, body, fcinfo);
 }
 
 /* the detail of invalid_ttl, naming the configured maximum (error path only) */
@@ -790,7 +710,7 @@ claim_units(const CapNeed *need, int32 want, int32 next_slot, Datum hold, Datum 
 	for (int pass = 0; pass < 4 && got < want; pass++)
 	{
 		v[1] = Int32GetDatum(want - got);
-		cap_exec(pass % 2 == 0 ? Q_CLAIM_FROM : Q_CLAIM_BELOW, v, nulls, 0);
+		sl_exec(&cap_sql, pass % 2 == 0 ? Q_CLAIM_FROM : Q_CLAIM_BELOW, v, nulls, 0);
 		got += (int32) SPI_processed;
 	}
 	return got;
@@ -806,14 +726,14 @@ earlier_hold(Datum *v, const char *nulls, Datum *result)
 {
 	bool		isnull;
 
-	cap_exec(Q_FIND_IDEM, v, nulls, 0);
+	sl_exec(&cap_sql, Q_FIND_IDEM, v, nulls, 0);
 	if (SPI_processed == 0)
 		return false;
-	if (!DatumGetBool(col(0, 1, &isnull)))
+	if (!DatumGetBool(sl_col(0, 1, &isnull)))
 		sl_raise("idempotency_key_reused",
 				 "This idempotency key was used before for other lines.",
 				 "Use a new idempotency key for a new request.");
-	*result = col_nn(0, 2);
+	*result = sl_col_nn(0, 2);
 	return true;
 }
 
@@ -858,7 +778,7 @@ do_hold(Datum org, CapLine *lines, int nlines, Datum ttl, text *holder, text *ke
 	{
 		v[0] = org;
 		v[1] = uuid_array(ids, nids);
-		cap_exec(Q_ITEMS, v, NULL, 0);
+		sl_exec(&cap_sql, Q_ITEMS, v, NULL, 0);
 		for (int i = 0; i < nlines; i++)
 		{
 			bool		found = false;
@@ -867,16 +787,16 @@ do_hold(Datum org, CapLine *lines, int nlines, Datum ttl, text *holder, text *ke
 				continue;
 			for (uint64 r = 0; r < SPI_processed; r++)
 			{
-				pg_uuid_t  *item = DatumGetUUIDP(col_nn(r, 1));
+				pg_uuid_t  *item = DatumGetUUIDP(sl_col_nn(r, 1));
 
 				if (cap_uuid_cmp(item, &lines[i].id) != 0)
 					continue;
 				if (nneeds >= CAP_MAX_NEEDS)
 					sl_raise("invalid_lines", "The items draw from too many pools in total.", NULL);
-				needs[nneeds].pool = *DatumGetUUIDP(col_nn(r, 2));
+				needs[nneeds].pool = *DatumGetUUIDP(sl_col_nn(r, 2));
 				needs[nneeds].item = lines[i].id;
 				needs[nneeds].has_item = true;
-				needs[nneeds].units = lines[i].quantity * DatumGetInt32(col_nn(r, 3));
+				needs[nneeds].units = lines[i].quantity * DatumGetInt32(sl_col_nn(r, 3));
 				total += needs[nneeds].units;
 				nneeds++;
 				found = true;
@@ -909,18 +829,18 @@ do_hold(Datum org, CapLine *lines, int nlines, Datum ttl, text *holder, text *ke
 	next_slot = palloc(sizeof(int32) * nids);
 	v[0] = org;
 	v[1] = uuid_array(ids, nids);
-	cap_exec(Q_POOLS, v, NULL, 0);
+	sl_exec(&cap_sql, Q_POOLS, v, NULL, 0);
 	for (int i = 0; i < nids; i++)
 	{
 		bool		found = false;
 
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
-			if (cap_uuid_cmp(DatumGetUUIDP(col_nn(r, 1)), &ids[i]) != 0)
+			if (cap_uuid_cmp(DatumGetUUIDP(sl_col_nn(r, 1)), &ids[i]) != 0)
 				continue;
 			found = true;
-			next_slot[i] = DatumGetInt32(col_nn(r, 3));
-			if (entry == NULL && DatumGetInt32(col_nn(r, 2)) > 0)
+			next_slot[i] = DatumGetInt32(sl_col_nn(r, 3));
+			if (entry == NULL && DatumGetInt32(sl_col_nn(r, 2)) > 0)
 				sl_raise("sold_out",
 						 psprintf("The units of pool %s that come free are offered to its waitlist first.",
 								  uuid_text(&ids[i])),
@@ -978,13 +898,13 @@ do_hold(Datum org, CapLine *lines, int nlines, Datum ttl, text *holder, text *ke
 			{
 				Datum		uv[1] = {hold_id};
 
-				cap_exec(Q_UNDO_HOLD, uv, NULL, 0);
+				sl_exec(&cap_sql, Q_UNDO_HOLD, uv, NULL, 0);
 				return false;
 			}
 			fv[0] = uuid_datum(&needs[i].pool);
 			fv[1] = Int32GetDatum(needs[i].units - got);
-			cap_exec(Q_FREE_VISIBLE, fv, NULL, 0);
-			visible = DatumGetInt32(col_nn(0, 1));
+			sl_exec(&cap_sql, Q_FREE_VISIBLE, fv, NULL, 0);
+			visible = DatumGetInt32(sl_col_nn(0, 1));
 			if (visible >= needs[i].units - got)
 				sl_raise("try_again",
 						 psprintf("The last units of pool %s are being taken by other buyers right now.",
@@ -1000,7 +920,7 @@ do_hold(Datum org, CapLine *lines, int nlines, Datum ttl, text *holder, text *ke
 	/* the hold row */
 	v[5] = until;
 	v[7] = hold_id;
-	cap_exec(Q_INSERT_HOLD, v, nulls, 0);
+	sl_exec(&cap_sql, Q_INSERT_HOLD, v, nulls, 0);
 	if (SPI_processed == 0)
 	{
 		/*
@@ -1009,7 +929,7 @@ do_hold(Datum org, CapLine *lines, int nlines, Datum ttl, text *holder, text *ke
 		 */
 		Datum		uv[1] = {hold_id};
 
-		cap_exec(Q_UNDO_HOLD, uv, NULL, 0);
+		sl_exec(&cap_sql, Q_UNDO_HOLD, uv, NULL, 0);
 		if (!earlier_hold(v, nulls, result))
 			elog(ERROR, "capacity: idempotency key conflict without a hold");
 		if (hold_out)
@@ -1021,8 +941,8 @@ do_hold(Datum org, CapLine *lines, int nlines, Datum ttl, text *holder, text *ke
 		Datum		dv[3] = {hold_id, CStringGetTextDatum(action), (Datum) 0};
 		char		dn[3] = {' ', ' ', 'n'};
 
-		cap_exec(Q_HOLD_DONE, dv, dn, 0);
-		*result = col_nn(0, 1);
+		sl_exec(&cap_sql, Q_HOLD_DONE, dv, dn, 0);
+		*result = sl_col_nn(0, 1);
 	}
 	if (hold_out)
 		*hold_out = hold_id;
@@ -1045,7 +965,7 @@ holder_arg(FunctionCallInfo fcinfo, int n)
 }
 
 static Datum
-hold_body(FunctionCallInfo fcinfo)
+hold_body(FunctionCallInfo fcinfo, sl_call *call)
 {
 	Datum		result = (Datum) 0;
 	text	   *holder;
@@ -1071,12 +991,12 @@ hold_body(FunctionCallInfo fcinfo)
 	}
 
 	v[0] = PG_GETARG_DATUM(2);
-	cap_exec(Q_SETTINGS, v, NULL, 0);
-	if (!DatumGetBool(col_nn(0, 1)))
+	sl_exec(&cap_sql, Q_SETTINGS, v, NULL, 0);
+	if (!DatumGetBool(sl_col_nn(0, 1)))
 		sl_raise("invalid_ttl", max_ttl_detail(),
 				 "Hold for the time a payment may take: 15 minutes for iDEAL, 30 for cards.");
-	max_q = DatumGetInt32(col_nn(0, 2));
-	max_lines = DatumGetInt32(col_nn(0, 3));
+	max_q = DatumGetInt32(sl_col_nn(0, 2));
+	max_lines = DatumGetInt32(sl_col_nn(0, 3));
 	nlines = parse_lines(PG_GETARG_JSONB_P(1), lines, Min(max_lines, CAP_MAX_LINES_HARD), max_q);
 	do_hold(PG_GETARG_DATUM(0), lines, nlines, PG_GETARG_DATUM(2), holder, key, NULL,
 			"capacity.held", &result, NULL);
@@ -1113,15 +1033,15 @@ do_promote(Datum pool)
 	int			npassed = 0;
 
 	v[0] = pool;
-	cap_exec(Q_PROMOTE_POOL, v, NULL, 1);
-	if (SPI_processed != 1 || DatumGetInt32(col_nn(0, 2)) == 0)
+	sl_exec(&cap_sql, Q_PROMOTE_POOL, v, NULL, 1);
+	if (SPI_processed != 1 || DatumGetInt32(sl_col_nn(0, 2)) == 0)
 		return 0;
-	org = col_nn(0, 1);
-	max_skips = DatumGetInt32(col_nn(0, 3));
-	offer_ttl = col_nn(0, 4);
+	org = sl_col_nn(0, 1);
+	max_skips = DatumGetInt32(sl_col_nn(0, 3));
+	offer_ttl = sl_col_nn(0, 4);
 
 	v[1] = org;
-	cap_exec(Q_QUEUE, v, NULL, 0);
+	sl_exec(&cap_sql, Q_QUEUE, v, NULL, 0);
 	queue = SPI_tuptable;
 	nqueue = SPI_processed;
 	passed = palloc(sizeof(pg_uuid_t) * (nqueue + 1));
@@ -1148,13 +1068,13 @@ do_promote(Datum pool)
 		{
 			Datum		ov[2] = {uuid_datum(&entry), hold};
 
-			cap_exec(Q_OFFER, ov, NULL, 0);
+			sl_exec(&cap_sql, Q_OFFER, ov, NULL, 0);
 			offers++;
 			if (npassed > 0)
 			{
 				Datum		sv[1] = {uuid_array(passed, npassed)};
 
-				cap_exec(Q_SKIPPED, sv, NULL, 0);
+				sl_exec(&cap_sql, Q_SKIPPED, sv, NULL, 0);
 			}
 		}
 		else
@@ -1168,7 +1088,7 @@ do_promote(Datum pool)
 }
 
 static Datum
-promote_body(FunctionCallInfo fcinfo)
+promote_body(FunctionCallInfo fcinfo, sl_call *call)
 {
 	int			n = 0;
 
@@ -1198,12 +1118,12 @@ lock_hold(Datum hold, LockedHold *h)
 {
 	Datum		v[1] = {hold};
 
-	cap_exec(Q_LOCK_HOLD, v, NULL, 0);
+	sl_exec(&cap_sql, Q_LOCK_HOLD, v, NULL, 0);
 	if (SPI_processed != 1)
 		sl_raise("hold_not_found", NULL, NULL);
-	h->state = TextDatumGetCString(col_nn(0, 1));
-	h->expired = DatumGetBool(col_nn(0, 2));
-	h->units = DatumGetInt32(col_nn(0, 3));
+	h->state = TextDatumGetCString(sl_col_nn(0, 1));
+	h->expired = DatumGetBool(sl_col_nn(0, 2));
+	h->units = DatumGetInt32(sl_col_nn(0, 3));
 	h->hold = hold;
 }
 
@@ -1213,8 +1133,8 @@ hold_json(const LockedHold *h)
 {
 	Datum		v[1] = {h->hold};
 
-	cap_exec(Q_HOLD_JSON, v, NULL, 0);
-	return col_nn(0, 1);
+	sl_exec(&cap_sql, Q_HOLD_JSON, v, NULL, 0);
+	return sl_col_nn(0, 1);
 }
 
 static void
@@ -1234,12 +1154,12 @@ hold_done(Datum hold, const char *action, text *reason)
 	Datum		v[3] = {hold, CStringGetTextDatum(action), reason ? PointerGetDatum(reason) : (Datum) 0};
 	char		n[3] = {' ', ' ', reason ? ' ' : 'n'};
 
-	cap_exec(Q_HOLD_DONE, v, n, 0);
-	return col_nn(0, 1);
+	sl_exec(&cap_sql, Q_HOLD_DONE, v, n, 0);
+	return sl_col_nn(0, 1);
 }
 
 static Datum
-confirm_body(FunctionCallInfo fcinfo)
+confirm_body(FunctionCallInfo fcinfo, sl_call *call)
 {
 	Datum		hold = PG_GETARG_DATUM(0);
 	Datum		result = (Datum) 0;
@@ -1254,10 +1174,10 @@ confirm_body(FunctionCallInfo fcinfo)
 	{
 		if (strcmp(h.state, "held") != 0 || h.expired)
 			raise_closed(&h);
-		cap_exec(Q_CONFIRM_SLOTS, v, NULL, 0);
+		sl_exec(&cap_sql, Q_CONFIRM_SLOTS, v, NULL, 0);
 		if (SPI_processed != (uint64) h.units)
 			sl_raise("hold_expired", "The hold expired while it was being confirmed.", "Place a new hold.");
-		cap_exec(Q_CONFIRM_HOLD, v, NULL, 0);
+		sl_exec(&cap_sql, Q_CONFIRM_HOLD, v, NULL, 0);
 		result = hold_done(hold, "capacity.confirmed", NULL);
 	}
 	result = keep_jsonb(result);
@@ -1303,10 +1223,10 @@ close_hold(FunctionCallInfo fcinfo, bool expiring)
 		SPITupleTable *pools;
 		uint64		npools;
 
-		cap_exec(Q_FREE_HOLD_SLOTS, v, NULL, 0);
+		sl_exec(&cap_sql, Q_FREE_HOLD_SLOTS, v, NULL, 0);
 		pools = SPI_tuptable;
 		npools = SPI_processed;
-		cap_exec(Q_CLOSE_HOLD, v, NULL, 0);
+		sl_exec(&cap_sql, Q_CLOSE_HOLD, v, NULL, 0);
 		for (uint64 i = 0; i < npools; i++)
 		{
 			bool		isnull;
@@ -1321,7 +1241,7 @@ close_hold(FunctionCallInfo fcinfo, bool expiring)
 
 /* capacity._close(hold, reason, expiring): the sweep's entry */
 static Datum
-close_body(FunctionCallInfo fcinfo)
+close_body(FunctionCallInfo fcinfo, sl_call *call)
 {
 	return close_hold(fcinfo, !PG_ARGISNULL(2) && PG_GETARG_BOOL(2));
 }
@@ -1339,7 +1259,7 @@ capacity_close(PG_FUNCTION_ARGS)
  * again on every call.
  */
 static Datum
-release_body(FunctionCallInfo fcinfo)
+release_body(FunctionCallInfo fcinfo, sl_call *call)
 {
 	return close_hold(fcinfo, false);
 }
@@ -1352,7 +1272,7 @@ capacity_release(PG_FUNCTION_ARGS)
 }
 
 static Datum
-extend_body(FunctionCallInfo fcinfo)
+extend_body(FunctionCallInfo fcinfo, sl_call *call)
 {
 	Datum		hold;
 	Datum		result = (Datum) 0;
@@ -1373,12 +1293,12 @@ extend_body(FunctionCallInfo fcinfo)
 	lock_hold(hold, &h);
 	if (strcmp(h.state, "held") != 0 || h.expired)
 		raise_closed(&h);
-	cap_exec(Q_EXTEND_CHECK, v, NULL, 0);
-	if (!DatumGetBool(col_nn(0, 1)))
+	sl_exec(&cap_sql, Q_EXTEND_CHECK, v, NULL, 0);
+	if (!DatumGetBool(sl_col_nn(0, 1)))
 		sl_raise("invalid_ttl", max_ttl_detail(), NULL);
-	until = DatumGetTimestampTz(col_nn(0, 2));
-	cap = DatumGetTimestampTz(col_nn(0, 3));
-	current = DatumGetTimestampTz(col_nn(0, 4));
+	until = DatumGetTimestampTz(sl_col_nn(0, 2));
+	cap = DatumGetTimestampTz(sl_col_nn(0, 3));
+	current = DatumGetTimestampTz(sl_col_nn(0, 4));
 	if (until > cap)
 		sl_raise("hold_extension_limit",
 				 psprintf("This hold can be kept until %s at the latest.", timestamptz_to_str(cap)),
@@ -1388,10 +1308,10 @@ extend_body(FunctionCallInfo fcinfo)
 	else
 	{
 		v[1] = TimestampTzGetDatum(until);
-		cap_exec(Q_EXTEND_SLOTS, v, NULL, 0);
+		sl_exec(&cap_sql, Q_EXTEND_SLOTS, v, NULL, 0);
 		if (SPI_processed != (uint64) h.units)
 			sl_raise("hold_expired", "The hold expired while it was being extended.", "Place a new hold.");
-		cap_exec(Q_EXTEND_HOLD, v, NULL, 0);
+		sl_exec(&cap_sql, Q_EXTEND_HOLD, v, NULL, 0);
 		result = hold_done(hold, "capacity.extended", NULL);
 	}
 	result = keep_jsonb(result);
@@ -1424,11 +1344,11 @@ log_event(Datum org, const char *action, const char *subject, Datum holder, bool
 	v[5] = reason ? PointerGetDatum(reason) : (Datum) 0;
 	if (!reason)
 		n[5] = 'n';
-	cap_exec(Q_LOG, v, n, 0);
+	sl_exec(&cap_sql, Q_LOG, v, n, 0);
 }
 
 static Datum
-return_units_body(FunctionCallInfo fcinfo)
+return_units_body(FunctionCallInfo fcinfo, sl_call *call)
 {
 	Datum		alloc;
 	int32		qty;
@@ -1459,21 +1379,21 @@ return_units_body(FunctionCallInfo fcinfo)
 		sl_raise("invalid_argument", "The reason has at most 2000 bytes.", NULL);
 
 	v[0] = alloc;
-	cap_exec(Q_LOCK_ALLOC, v, NULL, 0);
+	sl_exec(&cap_sql, Q_LOCK_ALLOC, v, NULL, 0);
 	if (SPI_processed != 1)
 		sl_raise("allocation_not_found", NULL, NULL);
-	org = col_nn(0, 1);
-	hold = col_nn(0, 2);
+	org = sl_col_nn(0, 1);
+	hold = sl_col_nn(0, 2);
 	{
-		Datum		d = col(0, 3, &item_null);
+		Datum		d = sl_col(0, 3, &item_null);
 
 		if (!item_null)
 			item = *DatumGetUUIDP(d);
 		else
-			pool = *DatumGetUUIDP(col_nn(0, 4));
+			pool = *DatumGetUUIDP(sl_col_nn(0, 4));
 	}
-	left = DatumGetInt32(col_nn(0, 5));
-	holder = col(0, 6, &isnull);
+	left = DatumGetInt32(sl_col_nn(0, 5));
+	holder = sl_col(0, 6, &isnull);
 	if (qty > left)
 		sl_raise("return_exceeds_allocation",
 				 psprintf("The allocation has %d unit%s left to return.", left, left == 1 ? "" : "s"), NULL);
@@ -1481,12 +1401,12 @@ return_units_body(FunctionCallInfo fcinfo)
 	if (!item_null)
 	{
 		v[0] = uuid_datum(&item);
-		cap_exec(Q_ITEM_POOLS, v, NULL, 0);
+		sl_exec(&cap_sql, Q_ITEM_POOLS, v, NULL, 0);
 		needs = palloc(sizeof(CapNeed) * Max(SPI_processed, 1));
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
-			needs[nneeds].pool = *DatumGetUUIDP(col_nn(r, 1));
-			needs[nneeds].units = qty * DatumGetInt32(col_nn(r, 2));
+			needs[nneeds].pool = *DatumGetUUIDP(sl_col_nn(r, 1));
+			needs[nneeds].units = qty * DatumGetInt32(sl_col_nn(r, 2));
 			nneeds++;
 		}
 	}
@@ -1509,15 +1429,15 @@ return_units_body(FunctionCallInfo fcinfo)
 		else
 			v[2] = uuid_datum(&item);
 		v[3] = Int32GetDatum(needs[i].units);
-		cap_exec(Q_RETURN_SLOTS, v, n, 0);
+		sl_exec(&cap_sql, Q_RETURN_SLOTS, v, n, 0);
 		if (SPI_processed != (uint64) needs[i].units)
 			elog(ERROR, "capacity: allocation has fewer units in pool %s than recorded",
 				 uuid_text(&needs[i].pool));
 	}
 	v[0] = alloc;
 	v[1] = Int32GetDatum(qty);
-	cap_exec(Q_RETURN_ALLOC, v, NULL, 0);
-	result = col_nn(0, 1);
+	sl_exec(&cap_sql, Q_RETURN_ALLOC, v, NULL, 0);
+	result = sl_col_nn(0, 1);
 	for (int i = 0; i < nneeds; i++)
 		do_promote(uuid_datum(&needs[i].pool));
 	log_event(org, "capacity.returned",
@@ -1538,7 +1458,7 @@ capacity_return_units(PG_FUNCTION_ARGS)
 }
 
 static Datum
-set_capacity_body(FunctionCallInfo fcinfo)
+set_capacity_body(FunctionCallInfo fcinfo, sl_call *call)
 {
 	Datum		pool;
 	int32		target;
@@ -1561,14 +1481,14 @@ set_capacity_body(FunctionCallInfo fcinfo)
 		sl_raise("invalid_argument", "The reason has at most 2000 bytes.", NULL);
 
 	v[0] = pool;
-	cap_exec(Q_LOCK_POOL, v, NULL, 0);
+	sl_exec(&cap_sql, Q_LOCK_POOL, v, NULL, 0);
 	if (SPI_processed != 1)
 		sl_raise("pool_not_found", NULL, NULL);
-	org = col_nn(0, 1);
-	current = DatumGetInt32(col_nn(0, 2));
-	next_slot = DatumGetInt32(col_nn(0, 3));
-	max_capacity = DatumGetInt32(col_nn(0, 4));
-	max_growth = DatumGetInt32(col_nn(0, 5));
+	org = sl_col_nn(0, 1);
+	current = DatumGetInt32(sl_col_nn(0, 2));
+	next_slot = DatumGetInt32(sl_col_nn(0, 3));
+	max_capacity = DatumGetInt32(sl_col_nn(0, 4));
+	max_growth = DatumGetInt32(sl_col_nn(0, 5));
 	if (target < 0 || target > max_capacity)
 		sl_raise("invalid_capacity",
 				 psprintf("The capacity must be 0 to %d.", max_capacity), NULL);
@@ -1585,7 +1505,7 @@ set_capacity_body(FunctionCallInfo fcinfo)
 		v[1] = org;
 		v[2] = Int32GetDatum(next_slot);
 		v[3] = Int32GetDatum(next_slot + (target - current) - 1);
-		cap_exec(Q_ADD_SLOTS, v, NULL, 0);
+		sl_exec(&cap_sql, Q_ADD_SLOTS, v, NULL, 0);
 		next_slot += target - current;
 	}
 	else if (target < current)
@@ -1594,15 +1514,15 @@ set_capacity_body(FunctionCallInfo fcinfo)
 
 		v[0] = pool;
 		v[1] = Int32GetDatum(drop);
-		cap_exec(Q_DROP_SLOTS, v, NULL, 0);
+		sl_exec(&cap_sql, Q_DROP_SLOTS, v, NULL, 0);
 		if (SPI_processed < (uint64) drop)
 		{
 			int32		dropped = (int32) SPI_processed;
 			int32		visible;
 
 			v[1] = Int32GetDatum(drop - dropped);
-			cap_exec(Q_FREE_VISIBLE, v, NULL, 0);
-			visible = DatumGetInt32(col_nn(0, 1));
+			sl_exec(&cap_sql, Q_FREE_VISIBLE, v, NULL, 0);
+			visible = DatumGetInt32(sl_col_nn(0, 1));
 			if (visible >= drop - dropped)
 				sl_raise("try_again", "Buyers are taking units of this pool right now.",
 						 "Retry in a moment.");
@@ -1615,7 +1535,7 @@ set_capacity_body(FunctionCallInfo fcinfo)
 	v[0] = pool;
 	v[1] = Int32GetDatum(target);
 	v[2] = Int32GetDatum(next_slot);
-	cap_exec(Q_SET_POOL, v, NULL, 0);
+	sl_exec(&cap_sql, Q_SET_POOL, v, NULL, 0);
 	if (target > current)
 		do_promote(pool);
 	if (target != current)
@@ -1626,9 +1546,9 @@ set_capacity_body(FunctionCallInfo fcinfo)
 						   DatumGetCString(DirectFunctionCall1(uuid_out, pool)), current, target),
 				  reason);
 	v[0] = pool;
-	cap_exec(Q_REFRESH, v, NULL, 0);
-	cap_exec(Q_POOL_STATUS, v, NULL, 0);
-	result = keep_jsonb(col_nn(0, 1));
+	sl_exec(&cap_sql, Q_REFRESH, v, NULL, 0);
+	sl_exec(&cap_sql, Q_POOL_STATUS, v, NULL, 0);
+	result = keep_jsonb(sl_col_nn(0, 1));
 	PG_RETURN_DATUM(result);
 }
 
@@ -1641,14 +1561,14 @@ capacity_set_capacity(PG_FUNCTION_ARGS)
 
 /* the hold's JSON, as the write functions return it */
 static Datum
-hold_info_body(FunctionCallInfo fcinfo)
+hold_info_body(FunctionCallInfo fcinfo, sl_call *call)
 {
 	Datum		v[1] = {PG_GETARG_DATUM(0)};
 
-	cap_exec(Q_HOLD_JSON, v, NULL, 0);
+	sl_exec(&cap_sql, Q_HOLD_JSON, v, NULL, 0);
 	if (SPI_processed != 1)
 		return (Datum) 0;
-	return keep_jsonb(col_nn(0, 1));
+	return keep_jsonb(sl_col_nn(0, 1));
 }
 
 /* NULL when there is no such hold */

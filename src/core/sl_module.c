@@ -4,7 +4,8 @@
  * One shared library backs every startlijn extension. Loading it
  * initialises libsodium once per backend; if libsodium cannot initialise
  * (no entropy source, broken build) nothing cryptographic may run, so the
- * load fails with a clear error instead of degrading.
+ * load fails with a clear error instead of degrading. Then the engines
+ * listed in sl_engines.h register their hooks.
  */
 #include "postgres.h"
 
@@ -12,10 +13,11 @@
 
 #include <sodium.h>
 
+#include "sl_engines.h"
+
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
-extern void sl_retention_init(void);
 
 void
 _PG_init(void)
@@ -27,6 +29,7 @@ _PG_init(void)
 				 errdetail("sodium_init() failed; cryptographic functions are unavailable."),
 				 errhint("Check that the system provides a working random source (getrandom or /dev/urandom).")));
 
-	/* the `retention` security label provider (src/retention/retention.c) */
-	sl_retention_init();
+	/* each engine registers what it owns (sl_engines.h) */
+	for (size_t i = 0; i < lengthof(sl_engines); i++)
+		sl_engines[i].init();
 }

@@ -12,12 +12,16 @@
  * searches pg_temp first for types and relations, where a client role can
  * plant a type named uuid or jsonb whose cast functions would then run as
  * the owner. Naming pg_temp last makes it searched last.
+ *
+ * sl_as_owner() is the one way an engine's SQL-callable function does this:
+ * SPI connected and checked, the switch, the body, the way back.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/syscache.h"
@@ -76,4 +80,56 @@ sl_bytea(const void *p, size_t n)
 	SET_VARSIZE(b, VARHDRSZ + n);
 	memcpy(VARDATA(b), p, n);
 	return b;
+}
+
+/*
+ * Run body as the owner of the call's schema, connected to SPI (see
+ * sl_core.h). The shape follows fmgr_security_definer: switch, run, switch
+ * back on the way out. On an error nothing is restored here: the
+ * (sub)transaction abort that follows restores the user and the GUC nest
+ * level (calling AtEOXact_GUC before the abort would pop settings that
+ * belong to the abort's own unwinding) and ends the SPI connection. What
+ * the catch block does do: wipe the secrets made during the call
+ * (sl_secret.c) and turn a lock wait that ran out (lock_timeout) into the
+ * business error try_again when the call asks for it.
+ */
+Datum
+sl_as_owner(sl_call *call, sl_body body, FunctionCallInfo fcinfo)
+{
+	Oid			nsp = sl_schema_oid(call->schema, call->extension);
+	sl_owner_ctx owner;
+	uint64		secrets = sl_secret_mark();
+	Datum		result = (Datum) 0;
+
+	call->caller_cxt = CurrentMemoryContext;
+	if (SPI_connect_ext(call->spi_options) != SPI_OK_CONNECT)
+		elog(ERROR, "%s: SPI_connect failed", call->extension);
+	sl_as_schema_owner(nsp, &owner);
+	PG_TRY();
+	{
+		result = body(fcinfo, call);
+	}
+	PG_CATCH();
+	{
+		sl_secret_wipe_since(secrets);
+		if (call->busy_detail != NULL)
+		{
+			ErrorData  *ed;
+
+			MemoryContextSwitchTo(call->caller_cxt);
+			ed = CopyErrorData();
+			if (ed->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+			{
+				FlushErrorState();
+				sl_raise("try_again", call->busy_detail, "Retry in a moment.");
+			}
+			FreeErrorData(ed);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	sl_restore_user(&owner);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "%s: SPI_finish failed", call->extension);
+	return result;
 }

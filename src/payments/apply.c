@@ -49,6 +49,7 @@
 #include "core/sl_core.h"
 #include "common/sl_jsontext.h"
 #include "common/sl_money.h"
+#include "common/sl_payment_status.h"
 #include "common/sl_webhook.h"
 #include "payments/payments.h"
 
@@ -73,16 +74,8 @@ enum
 	Q_COUNT
 };
 
-typedef struct PayQuery
-{
-	const char *sql;
-	int			nargs;
-	Oid			types[10];
-} PayQuery;
-
-#define EQ " OPERATOR(pg_catalog.=) "
-
-static const PayQuery pay_queries[Q_COUNT] = {
+/* every statement has a generic plan (sl_query's default) */
+static const sl_query pay_queries[Q_COUNT] = {
 	[Q_SETTINGS] = {
 		"SELECT s.max_body_bytes FROM payments.settings s", 0, {0}
 	},
@@ -90,16 +83,16 @@ static const PayQuery pay_queries[Q_COUNT] = {
 		"SELECT x.id, x.organization_id, x.account_id, x.amount, x.currency, x.status, x.captured,"
 		"       x.exception IS NULL, x.sale_posted, x.split"
 		"  FROM payments.payments x"
-		" WHERE x.provider" EQ "$1 AND x.provider_ref" EQ "$2 FOR UPDATE",
+		" WHERE x.provider OPERATOR(pg_catalog.=) $1 AND x.provider_ref OPERATOR(pg_catalog.=) $2 FOR UPDATE",
 		2, {TEXTOID, TEXTOID}
 	},
 	[Q_SEEN] = {
-		"SELECT 1 FROM payments.events e WHERE e.provider" EQ "$1 AND e.event_id" EQ "$2",
+		"SELECT 1 FROM payments.events e WHERE e.provider OPERATOR(pg_catalog.=) $1 AND e.event_id OPERATOR(pg_catalog.=) $2",
 		2, {TEXTOID, TEXTOID}
 	},
 	[Q_MISMATCH] = {
 		"UPDATE payments.payments x SET exception = 'amount_mismatch', exception_at = pg_catalog.now()"
-		" WHERE x.id" EQ "$1",
+		" WHERE x.id OPERATOR(pg_catalog.=) $1",
 		1, {UUIDOID}
 	},
 	/* $3: the exception of money that arrived after a final status, or NULL */
@@ -108,12 +101,12 @@ static const PayQuery pay_queries[Q_COUNT] = {
 		"       exception = COALESCE($3, x.exception),"
 		"       exception_at = CASE WHEN $3 IS NULL THEN x.exception_at ELSE pg_catalog.now() END,"
 		"       captured = x.amount, paid_at = pg_catalog.now()"
-		" WHERE x.id" EQ "$1",
+		" WHERE x.id OPERATOR(pg_catalog.=) $1",
 		3, {UUIDOID, TEXTOID, TEXTOID}
 	},
 	[Q_STATUS] = {
 		"UPDATE payments.payments x SET status = $2, sale_posted = x.sale_posted AND $3"
-		" WHERE x.id" EQ "$1",
+		" WHERE x.id OPERATOR(pg_catalog.=) $1",
 		3, {UUIDOID, TEXTOID, BOOLOID}
 	},
 	/* one balanced journal entry: the journal row and its postings */
@@ -135,7 +128,7 @@ static const PayQuery pay_queries[Q_COUNT] = {
 		7, {TEXTOID, TEXTOID, UUIDOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID}
 	},
 	[Q_UNQUEUE] = {
-		"DELETE FROM payments.fetch_queue q WHERE q.payment_id" EQ "$1",
+		"DELETE FROM payments.fetch_queue q WHERE q.payment_id OPERATOR(pg_catalog.=) $1",
 		1, {UUIDOID}
 	},
 	/* credentials are not kept (payments._kept_headers, inlined by the planner) */
@@ -148,12 +141,12 @@ static const PayQuery pay_queries[Q_COUNT] = {
 	},
 	[Q_REFUND] = {
 		"SELECT payments._refund_event(x, $2, $3, $4, $5, CAST($6 AS pg_catalog.jsonb))"
-		"  FROM payments.payments x WHERE x.id" EQ "$1",
+		"  FROM payments.payments x WHERE x.id OPERATOR(pg_catalog.=) $1",
 		6, {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID}
 	},
 	[Q_CHARGEBACK] = {
 		"SELECT payments._chargeback_event(x, $2, $3, $4, $5, CAST($6 AS pg_catalog.jsonb))"
-		"  FROM payments.payments x WHERE x.id" EQ "$1",
+		"  FROM payments.payments x WHERE x.id OPERATOR(pg_catalog.=) $1",
 		6, {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID}
 	},
 	[Q_QUEUE] = {
@@ -163,35 +156,7 @@ static const PayQuery pay_queries[Q_COUNT] = {
 };
 
 static SPIPlanPtr pay_plans[Q_COUNT];
-
-/* run prepared query q (generic plan); SPI_tuptable holds the result */
-static void
-pay_exec(int q, Datum *values, const char *nulls)
-{
-	int			rc;
-
-	if (pay_plans[q] == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare_cursor(pay_queries[q].sql, pay_queries[q].nargs,
-										   (Oid *) pay_queries[q].types, CURSOR_OPT_GENERIC_PLAN);
-
-		if (p == NULL)
-			elog(ERROR, "payments: SPI_prepare failed (%s): %s",
-				 SPI_result_code_string(SPI_result), pay_queries[q].sql);
-		if (SPI_keepplan(p) != 0)
-			elog(ERROR, "payments: SPI_keepplan failed");
-		pay_plans[q] = p;
-	}
-	rc = SPI_execute_plan(pay_plans[q], values, nulls, false, 0);
-	if (rc < 0)
-		elog(ERROR, "payments: query %d failed: %s", q, SPI_result_code_string(rc));
-}
-
-static Datum
-col(int c, bool *isnull)
-{
-	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, c, isnull);
-}
+static const sl_query_table pay_sql = {"payments", pay_queries, Q_COUNT, pay_plans};
 
 static Datum
 text_or_null(const char *s, char *null_flag)
@@ -495,30 +460,23 @@ typedef struct PayRow
 	Jsonb	   *split;
 } PayRow;
 
-/* created 0, open 1, pending 2, authorized 3, final 4 */
-static int
-status_rank(const char *s)
-{
-	if (strcmp(s, "created") == 0)
-		return 0;
-	if (strcmp(s, "open") == 0)
-		return 1;
-	if (strcmp(s, "pending") == 0)
-		return 2;
-	if (strcmp(s, "authorized") == 0)
-		return 3;
-	return 4;
-}
+/*
+ * The status order is sl_payment_status_rank (src/common/sl_payment_status.c),
+ * also behind payments._rank, which the guard trigger uses.
+ */
+#define status_rank(s) sl_payment_status_rank(s)
+#define payment_status_known(s) sl_payment_status_known(s)
 
-static bool
-payment_status_known(const char *s)
-{
-	static const char *const known[] = {"open", "pending", "authorized", "paid", "failed", "canceled", "expired"};
+PG_FUNCTION_INFO_V1(payments_rank);
 
-	for (size_t i = 0; s != NULL && i < lengthof(known); i++)
-		if (strcmp(s, known[i]) == 0)
-			return true;
-	return false;
+/*
+ * payments._rank(status text) -> integer: created 0, open 1, pending 2,
+ * authorized 3, anything else (the final statuses, NULL) 4.
+ */
+Datum
+payments_rank(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(sl_payment_status_rank(PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0))));
 }
 
 /* ledger lines: accounts with their amounts (debit positive) */
@@ -575,7 +533,7 @@ post(const PayRow *p, const char *kind, const PayLines *l)
 	v[3] = CStringGetTextDatum(p->currency);
 	v[4] = PointerGetDatum(construct_array(accounts, n, TEXTOID, -1, false, TYPALIGN_INT));
 	v[5] = PointerGetDatum(construct_array(amounts, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	pay_exec(Q_POST, v, NULL);
+	sl_exec(&pay_sql, Q_POST, v, NULL, 0);
 }
 
 /* the sale of p reversed: receivable credited back, the split debited */
@@ -619,7 +577,7 @@ log_change(const PayRow *p, const char *action, const char *details)
 	v[1] = CStringGetTextDatum(action);
 	v[2] = CStringGetTextDatum(subject);
 	v[3] = CStringGetTextDatum(details);
-	pay_exec(Q_LOG, v, NULL);
+	sl_exec(&pay_sql, Q_LOG, v, NULL, 0);
 }
 
 /* {"provider": ..., "event_id": ...: the start of an entry's details (open) */
@@ -654,7 +612,7 @@ payment_status(const PayRow *p, const PayEvent *ev, const char *provider)
 			if (p->captured == 0 && p->no_exception)
 			{
 				v[0] = p->id;
-				pay_exec(Q_MISMATCH, v, NULL);
+				sl_exec(&pay_sql, Q_MISMATCH, v, NULL, 0);
 				d = source_json(provider, ev->event_id);
 				json_str(d, "exception", "amount_mismatch");
 				json_str(d, "status", p->status);
@@ -681,7 +639,7 @@ payment_status(const PayRow *p, const PayEvent *ev, const char *provider)
 		v[0] = p->id;
 		v[1] = CStringGetTextDatum(exception ? p->status : "paid");
 		v[2] = text_or_null(exception, &n[2]);
-		pay_exec(Q_PAID, v, n);
+		sl_exec(&pay_sql, Q_PAID, v, n, 0);
 		l.n = 0;
 		add_line(&l, "provider_clearing", p->amount);
 		add_line(&l, "receivable", -p->amount);
@@ -708,7 +666,7 @@ payment_status(const PayRow *p, const PayEvent *ev, const char *provider)
 		v[0] = p->id;
 		v[1] = CStringGetTextDatum(ev->status);
 		v[2] = BoolGetDatum(!closing);
-		pay_exec(Q_STATUS, v, NULL);
+		sl_exec(&pay_sql, Q_STATUS, v, NULL, 0);
 		if (closing && p->sale_posted)
 			post_sale_reversed(p);
 	}
@@ -741,10 +699,10 @@ other_event(int q, const PayRow *p, const PayEvent *ev, const char *provider)
 		n[3] = 'n';
 	v[4] = text_or_null(ev->currency, &n[4]);
 	v[5] = CStringGetTextDatum(d->data);
-	pay_exec(q, v, n);
+	sl_exec(&pay_sql, q, v, n, 0);
 	if (SPI_processed != 1)
 		elog(ERROR, "payments: the locked payment is gone");
-	r = col(1, &isnull);
+	r = sl_col(0, 1, &isnull);
 	if (isnull)
 		elog(ERROR, "payments: no outcome for a %s event", ev->kind);
 	return TextDatumGetCString(r);
@@ -768,26 +726,26 @@ apply_event(const char *provider, const pg_uuid_t *account, const PayEvent *ev,
 	*has_payment = false;
 	v[0] = CStringGetTextDatum(provider);
 	v[1] = CStringGetTextDatum(ev->payment_ref);
-	pay_exec(Q_LOCK, v, NULL);
+	sl_exec(&pay_sql, Q_LOCK, v, NULL, 0);
 	if (SPI_processed == 0)
 		return "unknown_payment";
-	p.id = col(1, &isnull);
-	p.org = col(2, &isnull);
-	memcpy(&p.account, DatumGetUUIDP(col(3, &isnull)), sizeof(pg_uuid_t));
-	p.amount = DatumGetInt64(col(4, &isnull));
-	p.currency = TextDatumGetCString(col(5, &isnull));
-	p.status = TextDatumGetCString(col(6, &isnull));
-	p.captured = DatumGetInt64(col(7, &isnull));
-	p.no_exception = DatumGetBool(col(8, &isnull));
-	p.sale_posted = DatumGetBool(col(9, &isnull));
-	p.split = DatumGetJsonbP(col(10, &isnull));
+	p.id = sl_col(0, 1, &isnull);
+	p.org = sl_col(0, 2, &isnull);
+	memcpy(&p.account, DatumGetUUIDP(sl_col(0, 3, &isnull)), sizeof(pg_uuid_t));
+	p.amount = DatumGetInt64(sl_col(0, 4, &isnull));
+	p.currency = TextDatumGetCString(sl_col(0, 5, &isnull));
+	p.status = TextDatumGetCString(sl_col(0, 6, &isnull));
+	p.captured = DatumGetInt64(sl_col(0, 7, &isnull));
+	p.no_exception = DatumGetBool(sl_col(0, 8, &isnull));
+	p.sale_posted = DatumGetBool(sl_col(0, 9, &isnull));
+	p.split = DatumGetJsonbP(sl_col(0, 10, &isnull));
 	if (account != NULL && memcmp(&p.account, account, sizeof(pg_uuid_t)) != 0)
 		return "unknown_payment";
 	*payment_id = p.id;
 	*has_payment = true;
 
 	v[1] = CStringGetTextDatum(ev->event_id);
-	pay_exec(Q_SEEN, v, NULL);
+	sl_exec(&pay_sql, Q_SEEN, v, NULL, 0);
 	if (SPI_processed > 0)
 		return "duplicate";
 
@@ -807,10 +765,10 @@ apply_event(const char *provider, const pg_uuid_t *account, const PayEvent *ev,
 	v[4] = CStringGetTextDatum(ev->kind);
 	v[5] = text_or_null(ev->status, &n[5]);
 	v[6] = CStringGetTextDatum(outcome);
-	pay_exec(Q_EVENT, v, n);
+	sl_exec(&pay_sql, Q_EVENT, v, n, 0);
 	/* a queued Mollie fetch is answered by any status report for the payment */
 	if (strcmp(ev->kind, "payment") == 0)
-		pay_exec(Q_UNQUEUE, &p.id, NULL);
+		sl_exec(&pay_sql, Q_UNQUEUE, &p.id, NULL, 0);
 	return outcome;
 }
 
@@ -849,8 +807,8 @@ record_delivery(const char *provider, const pg_uuid_t *account, const char *even
 	v[7] = PointerGetDatum(sl_bytea(digest, sizeof digest));
 	v[8] = CStringGetTextDatum(outcome);
 	v[9] = text_or_null(detail, &n[9]);
-	pay_exec(Q_DELIVERY, v, n);
-	return DatumGetInt64(col(1, &isnull));
+	sl_exec(&pay_sql, Q_DELIVERY, v, n, 0);
+	return DatumGetInt64(sl_col(0, 1, &isnull));
 }
 
 /*
@@ -990,43 +948,39 @@ PG_FUNCTION_INFO_V1(payments_receive);
  * text byte for byte); headers come from request.headers as PostgREST sets
  * them. Records the delivery, applies the event once, sets response.status.
  */
-Datum
-payments_receive(PG_FUNCTION_ARGS)
+/* what payments.receive hands its body and gets back */
+typedef struct ReceiveCall
 {
-	char	   *provider;
-	const char *hdr_text;
+	const char *provider;
+	const char *raw;
+	int			blen;
 	Datum		hdr;
 	Jsonb	   *hdrj;
-	char	   *raw;
-	int			blen;
-	sl_owner_ctx owner;
+	const char *outcome;		/* out, in the caller's memory */
+	const char *detail;
+	int64		did;
+} ReceiveCall;
+
+/* the receiving itself, as the owner of schema payments */
+static Datum
+receive_body(FunctionCallInfo fcinfo, sl_call *call)
+{
+	ReceiveCall *rc = (ReceiveCall *) call->arg;
+	const char *provider = rc->provider;
+	const char *raw = rc->raw;
+	int			blen = rc->blen;
+	Datum		hdr = rc->hdr;
+	Jsonb	   *hdrj = rc->hdrj;
 	const char *outcome = NULL;
 	const char *detail = NULL;
 	int64		did;
-	int			code;
-	char		codebuf[8];
-	StringInfoData res;
-	MemoryContext caller = CurrentMemoryContext;
 
-	if (PG_ARGISNULL(0) || !provider_ok(provider = text_to_cstring(PG_GETARG_TEXT_PP(0))))
-		sl_raise("invalid_argument", "The provider must be stripe, mollie or standard.", NULL);
-	raw = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	blen = strlen(raw);
-	hdr_text = GetConfigOption("request.headers", true, false);
-	if (hdr_text == NULL || hdr_text[0] == '\0')
-		hdr_text = "{}";
-	hdr = DirectFunctionCall1(jsonb_in, CStringGetDatum(hdr_text));
-	hdrj = DatumGetJsonbP(hdr);
-
-	sl_as_schema_owner(payments_namespace(), &owner);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "payments: SPI_connect failed");
 	{
 		bool		isnull;
 		int32		max_body;
 
-		pay_exec(Q_SETTINGS, NULL, NULL);
-		max_body = DatumGetInt32(col(1, &isnull));
+		sl_exec(&pay_sql, Q_SETTINGS, NULL, NULL, 0);
+		max_body = DatumGetInt32(sl_col(0, 1, &isnull));
 		if (blen > max_body)
 		{
 			outcome = "bad_signature";
@@ -1112,9 +1066,9 @@ payments_receive(PG_FUNCTION_ARGS)
 
 					qv[0] = CStringGetTextDatum(ev.payment_ref);
 					qv[1] = UUIDPGetDatum(&account);
-					pay_exec(Q_QUEUE, qv, NULL);
-					outcome = TextDatumGetCString(col(1, &isnull));
-					payment_id = col(2, &isnull);
+					sl_exec(&pay_sql, Q_QUEUE, qv, NULL, 0);
+					outcome = TextDatumGetCString(sl_col(0, 1, &isnull));
+					payment_id = sl_col(0, 2, &isnull);
 					has_payment = !isnull;
 				}
 				else
@@ -1127,20 +1081,47 @@ payments_receive(PG_FUNCTION_ARGS)
 			}
 		}
 	}
-	code = http_status(outcome, detail);
-	/* the result, built in the caller's memory before SPI's goes away */
-	MemoryContextSwitchTo(caller);
+	rc->did = did;
+	rc->outcome = MemoryContextStrdup(call->caller_cxt, outcome);
+	rc->detail = detail ? MemoryContextStrdup(call->caller_cxt, detail) : NULL;
+	return (Datum) 0;
+}
+
+Datum
+payments_receive(PG_FUNCTION_ARGS)
+{
+	char	   *provider;
+	const char *hdr_text;
+	char	   *raw;
+	int			code;
+	char		codebuf[8];
+	StringInfoData res;
+	ReceiveCall rc;
+	sl_call		call = {.schema = "payments", .extension = "startlijn_payments", .arg = &rc};
+
+	if (PG_ARGISNULL(0) || !provider_ok(provider = text_to_cstring(PG_GETARG_TEXT_PP(0))))
+		sl_raise("invalid_argument", "The provider must be stripe, mollie or standard.", NULL);
+	raw = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	hdr_text = GetConfigOption("request.headers", true, false);
+	if (hdr_text == NULL || hdr_text[0] == '\0')
+		hdr_text = "{}";
+	rc.provider = provider;
+	rc.raw = raw;
+	rc.blen = strlen(raw);
+	rc.hdr = DirectFunctionCall1(jsonb_in, CStringGetDatum(hdr_text));
+	rc.hdrj = DatumGetJsonbP(rc.hdr);
+	(void) sl_as_owner(&call, receive_body, fcinfo);
+
+	code = http_status(rc.outcome, rc.detail);
 	initStringInfo(&res);
 	appendStringInfo(&res, "{\"received\": %s, \"outcome\": \"%s\", \"delivery_id\": " INT64_FORMAT,
-					 code == 200 ? "true" : "false", outcome, did);
-	if (strcmp(outcome, "bad_signature") == 0)
+					 code == 200 ? "true" : "false", rc.outcome, rc.did);
+	if (strcmp(rc.outcome, "bad_signature") == 0)
 	{
 		appendStringInfoString(&res, ", \"reason\": ");
-		escape_json(&res, detail);
+		escape_json(&res, rc.detail);
 	}
 	appendStringInfoChar(&res, '}');
-	SPI_finish();
-	sl_restore_user(&owner);
 	snprintf(codebuf, sizeof codebuf, "%d", code);
 	(void) set_config_option("response.status", codebuf,
 							 superuser() ? PGC_SUSET : PGC_USERSET, PGC_S_SESSION,
@@ -1194,6 +1175,34 @@ PG_FUNCTION_INFO_V1(payments_apply);
  * Apply one authenticated event exactly once: the relay's reports
  * (payments.record_status) come this way.
  */
+/* what payments._apply hands its body and gets back */
+typedef struct ApplyCall
+{
+	const char *provider;
+	const pg_uuid_t *account;
+	PayEvent   *ev;
+	const char *outcome;		/* out, in the caller's memory */
+	pg_uuid_t  *payment_id;		/* out, NULL when the payment is unknown */
+} ApplyCall;
+
+static Datum
+apply_body(FunctionCallInfo fcinfo, sl_call *call)
+{
+	ApplyCall  *ac = (ApplyCall *) call->arg;
+	Datum		payment_id = (Datum) 0;
+	bool		has_payment = false;
+	const char *outcome;
+
+	outcome = apply_event(ac->provider, ac->account, ac->ev, &payment_id, &has_payment);
+	ac->outcome = MemoryContextStrdup(call->caller_cxt, outcome);
+	if (has_payment)
+	{
+		ac->payment_id = MemoryContextAlloc(call->caller_cxt, sizeof(pg_uuid_t));
+		memcpy(ac->payment_id, DatumGetUUIDP(payment_id), sizeof(pg_uuid_t));
+	}
+	return (Datum) 0;
+}
+
 Datum
 payments_apply(PG_FUNCTION_ARGS)
 {
@@ -1201,13 +1210,10 @@ payments_apply(PG_FUNCTION_ARGS)
 	PayEvent	ev;
 	pg_uuid_t	account;
 	char	   *provider;
-	sl_owner_ctx owner;
-	const char *outcome;
-	Datum		payment_id = (Datum) 0;
-	bool		has_payment = false;
 	Datum		v[2];
 	bool		n[2] = {false, true};
-	MemoryContext caller = CurrentMemoryContext;
+	ApplyCall	ac;
+	sl_call		call = {.schema = "payments", .extension = "startlijn_payments", .arg = &ac};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -1230,21 +1236,16 @@ payments_apply(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(1))
 		memcpy(&account, PG_GETARG_UUID_P(1), sizeof account);
 
-	sl_as_schema_owner(payments_namespace(), &owner);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "payments: SPI_connect failed");
-	outcome = apply_event(provider, PG_ARGISNULL(1) ? NULL : &account, &ev, &payment_id, &has_payment);
-	MemoryContextSwitchTo(caller);
-	v[0] = CStringGetTextDatum(outcome);
-	if (has_payment)
+	ac.provider = provider;
+	ac.account = PG_ARGISNULL(1) ? NULL : &account;
+	ac.ev = &ev;
+	ac.payment_id = NULL;
+	(void) sl_as_owner(&call, apply_body, fcinfo);
+	v[0] = CStringGetTextDatum(ac.outcome);
+	if (ac.payment_id != NULL)
 	{
-		pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
-
-		memcpy(id, DatumGetUUIDP(payment_id), sizeof(pg_uuid_t));
-		v[1] = UUIDPGetDatum(id);
+		v[1] = UUIDPGetDatum(ac.payment_id);
 		n[1] = false;
 	}
-	SPI_finish();
-	sl_restore_user(&owner);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), v, n)));
 }

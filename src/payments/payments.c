@@ -38,12 +38,6 @@ typedef struct pay_key
 	uint8_t		key[PAY_MAX_KEY];
 } pay_key;
 
-Oid
-payments_namespace(void)
-{
-	return sl_schema_oid("payments", "startlijn_payments");
-}
-
 /* an optional text argument as (pointer, length): NULL, 0 when SQL NULL */
 #define OPT_TEXT_ARG(n, ptr, len) \
 	do { \
@@ -53,6 +47,20 @@ payments_namespace(void)
 			SL_TEXT_ARG(n, ptr, len); \
 	} while (0)
 
+/* planned once per backend (the plan cache chooses): this runs for every delivery */
+static const sl_query key_queries[] = {
+	{"SELECT s.account_id, s.kind, s.secret, "
+	 "       CASE $1 WHEN 'stripe' THEN st.stripe_tolerance ELSE st.standard_tolerance END "
+	 "  FROM payments.secrets s "
+	 "  JOIN payments.accounts a ON a.id OPERATOR(pg_catalog.=) s.account_id "
+	 "  CROSS JOIN payments.settings st "
+	 " WHERE a.provider OPERATOR(pg_catalog.=) $1 AND s.state OPERATOR(pg_catalog.=) 'active' AND a.active "
+	 " ORDER BY s.created_at DESC, s.id LIMIT 64",
+	1, {TEXTOID}, SL_PLAN_CHOOSE, true},
+};
+static SPIPlanPtr key_plans[lengthof(key_queries)];
+static const sl_query_table key_sql = {"payments", key_queries, lengthof(key_queries), key_plans};
+
 /*
  * Load the active secrets of provider into keys (sodium_malloc'd by the
  * caller), wiping the SPI copies. Returns the count; sets tolerance.
@@ -60,30 +68,12 @@ payments_namespace(void)
 static int
 load_keys(const char *provider, pay_key *keys, int64 *tolerance)
 {
-	Oid			types[1] = {TEXTOID};
 	Datum		vals[1];
 	int			n = 0;
 	bool		isnull;
 
-	/* planned once per backend: this runs for every delivery */
-	static SPIPlanPtr plan = NULL;
-
 	vals[0] = CStringGetTextDatum(provider);
-	if (plan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare("SELECT s.account_id, s.kind, s.secret, "
-									"       CASE $1 WHEN 'stripe' THEN st.stripe_tolerance ELSE st.standard_tolerance END "
-									"  FROM payments.secrets s "
-									"  JOIN payments.accounts a ON a.id = s.account_id "
-									"  CROSS JOIN payments.settings st "
-									" WHERE a.provider = $1 AND s.state = 'active' AND a.active "
-									" ORDER BY s.created_at DESC, s.id LIMIT 64", 1, types);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "could not plan the webhook secret lookup");
-		plan = p;
-	}
-	if (SPI_execute_plan(plan, vals, NULL, true, PAY_MAX_SECRETS) != SPI_OK_SELECT)
+	if (sl_exec(&key_sql, 0, vals, NULL, PAY_MAX_SECRETS) != SPI_OK_SELECT)
 		elog(ERROR, "could not read webhook secrets");
 	*tolerance = 300;
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -110,9 +100,9 @@ load_keys(const char *provider, pay_key *keys, int64 *tolerance)
 			n++;
 		}
 		/* wipe the detoasted copy and the tuple's own bytes */
-		sodium_memzero(VARDATA_ANY(b), len);
+		sl_wipe_bytea(b);
 		if ((Pointer) b != DatumGetPointer(d))
-			sodium_memzero(VARDATA_ANY(DatumGetPointer(d)), VARSIZE_ANY_EXHDR(DatumGetPointer(d)));
+			sl_wipe_bytea((bytea *) DatumGetPointer(d));
 		d = SPI_getbinval(row, desc, 4, &isnull);
 		if (!isnull)
 			*tolerance = DatumGetInt32(d);
@@ -190,6 +180,33 @@ pay_verify(const char *provider, const char *body, size_t blen,
 	return r;
 }
 
+/* payments._verify's arguments and result, through sl_as_owner */
+typedef struct VerifyCall
+{
+	const char *provider;
+	const char *body,
+			   *h1,
+			   *h2,
+			   *h3;
+	size_t		blen,
+				l1,
+				l2,
+				l3;
+	pg_uuid_t  *account;		/* out */
+	bool		matched;		/* out */
+	sl_wh_result r;				/* out */
+} VerifyCall;
+
+static Datum
+verify_body(FunctionCallInfo fcinfo, sl_call *call)
+{
+	VerifyCall *vc = (VerifyCall *) call->arg;
+
+	vc->r = pay_verify(vc->provider, vc->body, vc->blen, vc->h1, vc->l1, vc->h2, vc->l2,
+					   vc->h3, vc->l3, vc->account, &vc->matched);
+	return (Datum) 0;
+}
+
 PG_FUNCTION_INFO_V1(payments_verify);
 
 /*
@@ -212,13 +229,12 @@ payments_verify(PG_FUNCTION_ARGS)
 				l1,
 				l2,
 				l3;
-	sl_wh_result r;
-	sl_owner_ctx owner;
 	TupleDesc	tupdesc;
 	Datum		values[2];
 	bool		nulls[2] = {false, true};
 	pg_uuid_t  *acct = palloc(sizeof(pg_uuid_t));
-	bool		matched;
+	VerifyCall	vc;
+	sl_call		call = {.schema = "payments", .extension = "startlijn_payments", .arg = &vc};
 
 	if (PG_ARGISNULL(0))
 		sl_raise("missing_argument", "The argument provider is required.", NULL);
@@ -235,14 +251,21 @@ payments_verify(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	sl_as_schema_owner(payments_namespace(), &owner);
-	SPI_connect();
-	r = pay_verify(provider, body, blen, h1, l1, h2, l2, h3, l3, acct, &matched);
-	SPI_finish();
-	sl_restore_user(&owner);
+	vc.provider = provider;
+	vc.body = body;
+	vc.blen = blen;
+	vc.h1 = h1;
+	vc.l1 = l1;
+	vc.h2 = h2;
+	vc.l2 = l2;
+	vc.h3 = h3;
+	vc.l3 = l3;
+	vc.account = acct;
+	vc.matched = false;
+	(void) sl_as_owner(&call, verify_body, fcinfo);
 
-	values[0] = CStringGetTextDatum(sl_wh_result_name(r));
-	if (matched)
+	values[0] = CStringGetTextDatum(sl_wh_result_name(vc.r));
+	if (vc.matched)
 	{
 		values[1] = UUIDPGetDatum(acct);
 		nulls[1] = false;
@@ -262,7 +285,8 @@ payments_decode_secret(PG_FUNCTION_ARGS)
 	char	   *provider;
 	const char *s;
 	size_t		len;
-	uint8_t		key[PAY_MAX_KEY];
+	sl_secret  *keybuf = sl_secret_new(PAY_MAX_KEY);
+	uint8_t    *key = keybuf->data;
 	size_t		klen = 0;
 	sl_wh_key_kind kind = SL_WH_KEY_HMAC;
 	TupleDesc	tupdesc;
@@ -286,7 +310,7 @@ payments_decode_secret(PG_FUNCTION_ARGS)
 	}
 	else if (strcmp(provider, "standard") == 0)
 	{
-		klen = sl_wh_std_decode_secret(s, len, key, sizeof key, &kind);
+		klen = sl_wh_std_decode_secret(s, len, key, PAY_MAX_KEY, &kind);
 		if (klen == 0)
 			sl_raise("invalid_secret",
 					 "A Standard Webhooks secret is whsec_ and the base64 of 24 to 64 bytes, or whpk_ and the base64 of an Ed25519 public key.",
@@ -304,7 +328,7 @@ payments_decode_secret(PG_FUNCTION_ARGS)
 
 	values[0] = CStringGetTextDatum(kind == SL_WH_KEY_ED25519 ? "ed25519" : "hmac");
 	values[1] = PointerGetDatum(sl_bytea(key, klen));
-	sodium_memzero(key, sizeof key);
+	sl_secret_wipe(keybuf);
 	tup = heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls);
 	/* the tuple holds its own copy: wipe the intermediate one */
 	sodium_memzero(VARDATA(DatumGetPointer(values[1])), klen);

@@ -10,9 +10,6 @@
 
 #include "common/sl_webhook.h"
 
-/* the oid of schema payments, or ERROR naming the extension to create */
-extern Oid	payments_namespace(void);
-
 /*
  * Verify one delivery of provider ("stripe", "standard" or "mollie")
  * against the provider's active secrets. The caller is connected to SPI

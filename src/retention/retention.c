@@ -47,12 +47,11 @@
 
 #include "common/sl_label.h"
 #include "core/sl_core.h"
+#include "retention/retention.h"
 
 #define RETENTION_PROVIDER "retention"
 /* pg_advisory_lock key of retention.run ("slreten1" as a big-endian int8) */
 #define RETENTION_RUN_LOCK 8317148391916531249
-
-void		sl_retention_init(void);
 
 static int	engine_depth = 0;
 
@@ -392,51 +391,68 @@ typedef struct guard_cache
 	guard_period periods[GUARD_CACHED_PERIODS];
 } guard_cache;
 
-static SPIPlanPtr period_plan = NULL;
+/* the period lookup, prepared once per backend (its text is PERIOD_FMT with $1, $2, $3) */
+static sl_query period_queries[1] = {
+	{NULL, 3, {UUIDOID, TEXTOID, TEXTOID}, SL_PLAN_CHOOSE, true},
+};
+static SPIPlanPtr period_plans[1];
+static const sl_query_table period_table = {"retention", period_queries, 1, period_plans};
+
+typedef struct PeriodCall
+{
+	Datum		org;
+	bool		org_null;
+	const char *cls;
+	const char *res;
+	Interval   *out;
+	bool		found;
+} PeriodCall;
+
+static Datum
+period_body(FunctionCallInfo fcinfo, sl_call *call)
+{
+	PeriodCall *pc = (PeriodCall *) call->arg;
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	bool		isnull = true;
+
+	if (period_queries[0].sql == NULL)
+		period_queries[0].sql = MemoryContextStrdup(TopMemoryContext, period_sql("$1", "$2", "$3"));
+	args[0] = pc->org;
+	if (pc->org_null)
+		nulls[0] = 'n';
+	args[1] = CStringGetTextDatum(pc->cls);
+	if (pc->res)
+		args[2] = CStringGetTextDatum(pc->res);
+	else
+		nulls[2] = 'n';
+	if (sl_exec(&period_table, 0, args, nulls, 1) != SPI_OK_SELECT)
+		elog(ERROR, "retention: period lookup failed");
+	if (SPI_processed == 1)
+	{
+		Datum		d = sl_col(0, 1, &isnull);
+
+		if (!isnull)
+			*pc->out = *DatumGetIntervalP(d);
+	}
+	pc->found = !isnull;
+	return (Datum) 0;
+}
 
 /*
- * One period lookup (inside SPI): the guard, the job's statements (inline,
- * through period_sql) and retention.period() all use this query, so the
- * rule exists once. Returns false when no period applies.
+ * One period lookup, as the owner of schema retention: the guard, the
+ * job's statements (inline, through period_sql) and retention.period() all
+ * use this query, so the rule exists once. Returns false when no period
+ * applies.
  */
 static bool
 period_lookup(Datum org, bool org_null, const char *cls, const char *res, Interval *out)
 {
-	Datum		args[3];
-	char		nulls[3] = {' ', ' ', ' '};
-	sl_owner_ctx owner;
-	bool		isnull = true;
+	PeriodCall	pc = {org, org_null, cls, res, out, false};
+	sl_call		call = {.schema = "retention", .extension = "startlijn_retention", .arg = &pc};
 
-	if (period_plan == NULL)
-	{
-		Oid			types[3] = {UUIDOID, TEXTOID, TEXTOID};
-		SPIPlanPtr	p = SPI_prepare(period_sql("$1", "$2", "$3"), 3, types);
-
-		if (p == NULL)
-			elog(ERROR, "retention: preparing the period lookup failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		period_plan = p;
-	}
-	args[0] = org;
-	if (org_null)
-		nulls[0] = 'n';
-	args[1] = CStringGetTextDatum(cls);
-	if (res)
-		args[2] = CStringGetTextDatum(res);
-	else
-		nulls[2] = 'n';
-	sl_as_schema_owner(sl_schema_oid("retention", "startlijn_retention"), &owner);
-	if (SPI_execute_plan(period_plan, args, nulls, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "retention: period lookup failed");
-	sl_restore_user(&owner);
-	if (SPI_processed == 1)
-	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-			*out = *DatumGetIntervalP(d);
-	}
-	return !isnull;
+	(void) sl_as_owner(&call, period_body, NULL);
+	return pc.found;
 }
 
 /* the period for the row's organisation and result, from the statement's cache or one lookup */
@@ -490,13 +506,10 @@ retention_period(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "retention: SPI_connect failed");
 	/* no organisation: the platform defaults */
 	found = period_lookup(PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0), PG_ARGISNULL(0),
 						  text_to_cstring(PG_GETARG_TEXT_PP(1)),
 						  PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)), &period);
-	SPI_finish();
 	if (!found)
 		PG_RETURN_NULL();
 	out = (Interval *) palloc(sizeof(Interval));
@@ -640,12 +653,9 @@ retention_guard(PG_FUNCTION_ARGS)
 		int			cols[1] = {un};
 		bool		nulls[1];
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "retention: SPI_connect failed");
 		until = compute_until(gc, desc, newtup, &isnull);
 		nulls[0] = isnull;
 		newtup = heap_modify_tuple_by_cols(newtup, desc, 1, cols, &until, nulls);
-		SPI_finish();
 	}
 	return PointerGetDatum(newtup);
 }
@@ -807,7 +817,8 @@ pii_set_list(const managed *m, bool keep_required)
 
 		if (keep_required && c->lab.required)
 			continue;
-		appendStringInfo(&s, "%s = CASE WHEN t.%s IS NULL THEN NULL ELSE CAST((CASE WHEN c.strat = 'remove' "
+		/* lint-sql: an item of an UPDATE ... SET list, "col = value" */
+		appendStringInfo(&s, "%s = CASE WHEN t.%s IS NULL THEN NULL ELSE CAST((CASE WHEN c.strat OPERATOR(pg_catalog.=) 'remove' "
 						 "THEN %s ELSE %s END) AS %s) END, ",
 						 c->name, c->name, remove_expr(m, c), replace_expr(m, c), c->type);
 	}
@@ -829,18 +840,18 @@ pseudonym_chain(const char *src, const char *cls, const char *x, const char *nee
 {
 	return psprintf(", w%s AS (SELECT DISTINCT b.o, b.who FROM %s b WHERE %s), "
 					"e%s AS (SELECT w.o, w.who, p.seq FROM w%s w LEFT JOIN retention.pseudonyms p "
-					"  ON p.organization_id = w.o AND p.class = '%s' AND p.subject = w.who), "
+					"  ON p.organization_id OPERATOR(pg_catalog.=) w.o AND p.class OPERATOR(pg_catalog.=) '%s' AND p.subject OPERATOR(pg_catalog.=) w.who), "
 					"n%s AS (SELECT e.o, e.who, pg_catalog.row_number() OVER (PARTITION BY e.o ORDER BY e.who) AS rn, "
 					"  pg_catalog.count(*) OVER (PARTITION BY e.o) AS cnt FROM e%s e WHERE e.seq IS NULL), "
 					"r%s AS (INSERT INTO retention.pseudonym_counters AS x (organization_id, class, last) "
 					"  SELECT n.o, '%s', pg_catalog.max(n.cnt) FROM n%s n GROUP BY n.o "
-					"  ON CONFLICT ON CONSTRAINT pseudonym_counters_pkey DO UPDATE SET last = x.last + EXCLUDED.last "
+					"  ON CONFLICT ON CONSTRAINT pseudonym_counters_pkey DO UPDATE SET last = x.last OPERATOR(pg_catalog.+) EXCLUDED.last "
 					"  RETURNING x.organization_id AS o, x.last), "
 					"i%s AS (INSERT INTO retention.pseudonyms (organization_id, class, subject, seq) "
-					"  SELECT n.o, '%s', n.who, (r.last - n.cnt + n.rn)::integer FROM n%s n JOIN r%s r ON r.o = n.o "
+					"  SELECT n.o, '%s', n.who, (r.last OPERATOR(pg_catalog.-) n.cnt OPERATOR(pg_catalog.+) n.rn)::integer FROM n%s n JOIN r%s r ON r.o OPERATOR(pg_catalog.=) n.o "
 					"  ON CONFLICT DO NOTHING RETURNING organization_id AS o, subject AS who, seq), "
 					"%s AS (SELECT e.o, e.who, COALESCE(e.seq, i.seq, retention._pseudonym(e.o, e.who, '%s', NULL)) AS ps "
-					"  FROM e%s e LEFT JOIN i%s i ON i.o = e.o AND i.who = e.who)",
+					"  FROM e%s e LEFT JOIN i%s i ON i.o OPERATOR(pg_catalog.=) e.o AND i.who OPERATOR(pg_catalog.=) e.who)",
 					x, src, needed,
 					x, x, cls,
 					x, x,
@@ -869,10 +880,10 @@ pseudonym_ctes(const managed *m, const char *src)
 static char *
 pseudonym_joins(const managed *m)
 {
-	char	   *s = pstrdup(" LEFT JOIN pp ON pp.o = c.o AND pp.who = c.who");
+	char	   *s = pstrdup(" LEFT JOIN pp ON pp.o OPERATOR(pg_catalog.=) c.o AND pp.who OPERATOR(pg_catalog.=) c.who");
 
 	if (uses_company(m))
-		s = psprintf("%s LEFT JOIN pc ON pc.o = c.o AND pc.who = c.who", s);
+		s = psprintf("%s LEFT JOIN pc ON pc.o OPERATOR(pg_catalog.=) c.o AND pc.who OPERATOR(pg_catalog.=) c.who", s);
 	return s;
 }
 
@@ -888,10 +899,10 @@ static char *
 hold_guard(const managed *m)
 {
 	return psprintf("NOT EXISTS (SELECT 1 FROM retention.holds h WHERE h.lifted_at IS NULL "
-					"AND h.organization_id = t.%s AND (h.scope = 'organization'%s%s))",
+					"AND h.organization_id OPERATOR(pg_catalog.=) t.%s AND (h.scope OPERATOR(pg_catalog.=) 'organization'%s%s))",
 					q(m->lab.organization),
-					m->lab.subject[0] ? psprintf(" OR (h.scope = 'subject' AND h.subject = t.%s)", q(m->lab.subject)) : "",
-					m->pk ? psprintf(" OR (h.scope = 'record' AND h.relid = %u::oid AND h.record = t.%s::text)",
+					m->lab.subject[0] ? psprintf(" OR (h.scope OPERATOR(pg_catalog.=) 'subject' AND h.subject OPERATOR(pg_catalog.=) t.%s)", q(m->lab.subject)) : "",
+					m->pk ? psprintf(" OR (h.scope OPERATOR(pg_catalog.=) 'record' AND h.relid OPERATOR(pg_catalog.=) %u::oid AND h.record OPERATOR(pg_catalog.=) t.%s::text)",
 									 m->relid, m->pk) : "");
 }
 
@@ -947,14 +958,14 @@ build_predicates(managed *m)
 							 period_sql(tcol(l->organization),
 										psprintf("'%s'::text", sl_classification_name(l->classification)),
 										l->result[0] ? psprintf("t.%s::text", q(l->result)) : "NULL::text"));
-	m->grace_join = psprintf(" LEFT JOIN retention.settings s ON s.organization_id = t.%s "
+	m->grace_join = psprintf(" LEFT JOIN retention.settings s ON s.organization_id OPERATOR(pg_catalog.=) t.%s "
 							 "LEFT JOIN retention.config cfg ON true", q(l->organization));
 	m->when_compute = psprintf("t.%s IS NULL AND t.%s IS NOT NULL AND %s IN ('active', 'archived')",
 							   q(l->until), q(l->anchor), m->status);
-	m->when_expire = psprintf("%s IN ('active', 'archived') AND t.%s <= pg_catalog.now() AND %s",
+	m->when_expire = psprintf("%s IN ('active', 'archived') AND t.%s OPERATOR(pg_catalog.<=) pg_catalog.now() AND %s",
 							  m->status, q(l->until), hold_guard(m));
-	m->when_act = psprintf("%s = 'retention_expired' AND t.%s <= pg_catalog.now() - "
-						   "COALESCE(s.grace, cfg.grace, interval '30 days') AND %s%s",
+	m->when_act = psprintf("%s OPERATOR(pg_catalog.=) 'retention_expired' AND t.%s OPERATOR(pg_catalog.<=) (pg_catalog.now() OPERATOR(pg_catalog.-) "
+						   "COALESCE(s.grace, cfg.grace, interval '30 days')) AND %s%s",
 						   m->status, q(l->until), hold_guard(m),
 						   l->expire == SL_EXPIRE_DESTROY ? m->fk_guard : "");
 }
@@ -964,22 +975,23 @@ build_statements(managed *m)
 {
 	const sl_table_label *l = &m->lab;
 	/* a slice of the primary key: ($1, $2], NULL = open end */
+	/* lint-sql: the comparison operators of the table's primary key type, which need not be in pg_catalog */
 	char	   *range = psprintf("($1::text IS NULL OR t.%s > $1::%s) AND ($2::text IS NULL OR t.%s <= $2::%s)",
 								 m->pk, m->pktype, m->pk, m->pktype);
 
 	build_predicates(m);
 	m->sql_compute = psprintf(
 							  "WITH c AS (SELECT t.ctid AS rid FROM %s t WHERE %s AND %s FOR UPDATE OF t SKIP LOCKED) "
-							  "UPDATE %s t SET %s = %s FROM c WHERE t.ctid = c.rid",
+							  "UPDATE %s t SET %s = %s FROM c WHERE t.ctid OPERATOR(pg_catalog.=) c.rid",
 							  m->qname, range, m->when_compute, m->qname, q(l->until), m->until_expr);
 
 	m->sql_expire = psprintf(
 							 "WITH c AS (SELECT t.ctid AS rid FROM %s t WHERE %s AND %s FOR UPDATE OF t SKIP LOCKED), "
-							 "u AS (UPDATE %s t SET %s = 'retention_expired' FROM c WHERE t.ctid = c.rid "
+							 "u AS (UPDATE %s t SET %s = 'retention_expired' FROM c WHERE t.ctid OPERATOR(pg_catalog.=) c.rid "
 							 "RETURNING t.%s AS o, %s AS k), "
 							 "nt AS (INSERT INTO retention.notifications (organization_id, relid, kind, record_count, run_id) "
 							 "SELECT x.o, %u::oid, 'retention_expired', pg_catalog.count(*), $4::bigint FROM u x "
-							 "LEFT JOIN retention.settings s ON s.organization_id = x.o "
+							 "LEFT JOIN retention.settings s ON s.organization_id OPERATOR(pg_catalog.=) x.o "
 							 "WHERE COALESCE(s.notify, true) GROUP BY x.o)%s",
 							 m->qname, range, m->when_expire,
 							 m->qname, q(l->status), q(l->organization), pk_expr(m),
@@ -990,7 +1002,7 @@ build_statements(managed *m)
 	else if (l->expire == SL_EXPIRE_DESTROY)
 		m->sql_act = psprintf(
 							  "WITH c AS (SELECT t.ctid AS rid FROM %s t%s WHERE %s AND %s FOR UPDATE OF t SKIP LOCKED), "
-							  "u AS (DELETE FROM %s t USING c WHERE t.ctid = c.rid RETURNING t.%s AS o, %s AS k, %s AS s), " PENDING_CTE "%s",
+							  "u AS (DELETE FROM %s t USING c WHERE t.ctid OPERATOR(pg_catalog.=) c.rid RETURNING t.%s AS o, %s AS k, %s AS s), " PENDING_CTE "%s",
 							  m->qname, m->grace_join, range, m->when_act,
 							  m->qname, q(l->organization), pk_expr(m), subject_expr(m),
 							  log_tail("u", "retention.destroyed", "retention period passed"));
@@ -998,7 +1010,7 @@ build_statements(managed *m)
 		m->sql_act = psprintf(
 							  "WITH c AS (SELECT t.ctid AS rid, t.%s AS o, %s AS s, %s AS who, COALESCE(s.strategy, cfg.strategy, 'replace') AS strat "
 							  "FROM %s t%s WHERE %s AND %s FOR UPDATE OF t SKIP LOCKED)%s, "
-							  "u AS (UPDATE %s t SET %s%s = 'anonymized', %s = pg_catalog.now() FROM c%s WHERE t.ctid = c.rid "
+							  "u AS (UPDATE %s t SET %s%s = 'anonymized', %s = pg_catalog.now() FROM c%s WHERE t.ctid OPERATOR(pg_catalog.=) c.rid "
 							  "RETURNING c.o AS o, %s AS k, c.s AS s), %s%s",
 							  q(l->organization), subject_expr(m), who_expr(subject_expr(m), fallback_expr(m)),
 							  m->qname, m->grace_join, range, m->when_act, pseudonym_ctes(m, "c"),
@@ -1023,25 +1035,25 @@ load_managed(void)
 	if (SPI_execute("SELECT l.objoid, l.label, "
 					"  pg_catalog.format('%I.%I', ns.nspname, c.relname), "
 					"  (SELECT pg_catalog.quote_ident(a.attname::text) FROM pg_catalog.pg_index i "
-					"     JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
-					"    WHERE i.indrelid = l.objoid AND i.indisprimary AND i.indnatts = 1), "
+					"     JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0] "
+					"    WHERE i.indrelid OPERATOR(pg_catalog.=) l.objoid AND i.indisprimary AND i.indnatts OPERATOR(pg_catalog.=) 1), "
 					"  COALESCE((SELECT pg_catalog.string_agg(pg_catalog.format(' AND NOT EXISTS (SELECT 1 FROM %s x WHERE %s)', "
 					"       f.conrelid::pg_catalog.regclass, "
 					"       (SELECT pg_catalog.string_agg(pg_catalog.format('x.%I = t.%I', ca.attname, pa.attname), ' AND ') "
 					"          FROM ROWS FROM (pg_catalog.unnest(f.conkey), pg_catalog.unnest(f.confkey)) k(ck, pk) "
-					"          JOIN pg_catalog.pg_attribute ca ON ca.attrelid = f.conrelid AND ca.attnum = k.ck "
-					"          JOIN pg_catalog.pg_attribute pa ON pa.attrelid = f.confrelid AND pa.attnum = k.pk)), '') "
-					"     FROM pg_catalog.pg_constraint f WHERE f.contype = 'f' AND f.confrelid = l.objoid), ''), "
-					"  EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = l.objoid AND NOT g.tgisinternal "
-					"          AND g.tgfoid = 'retention.guard()'::pg_catalog.regprocedure AND g.tgenabled <> 'D'), "
+					"          JOIN pg_catalog.pg_attribute ca ON ca.attrelid OPERATOR(pg_catalog.=) f.conrelid AND ca.attnum OPERATOR(pg_catalog.=) k.ck "
+					"          JOIN pg_catalog.pg_attribute pa ON pa.attrelid OPERATOR(pg_catalog.=) f.confrelid AND pa.attnum OPERATOR(pg_catalog.=) k.pk)), '') "
+					"     FROM pg_catalog.pg_constraint f WHERE f.contype OPERATOR(pg_catalog.=) 'f' AND f.confrelid OPERATOR(pg_catalog.=) l.objoid), ''), "
+					"  EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid OPERATOR(pg_catalog.=) l.objoid AND NOT g.tgisinternal "
+					"          AND g.tgfoid OPERATOR(pg_catalog.=) 'retention.guard()'::pg_catalog.regprocedure AND g.tgenabled OPERATOR(pg_catalog.<>) 'D'), "
 					"  (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_index i "
-					"     JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
-					"    WHERE i.indrelid = l.objoid AND i.indisprimary AND i.indnatts = 1) "
+					"     JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0] "
+					"    WHERE i.indrelid OPERATOR(pg_catalog.=) l.objoid AND i.indisprimary AND i.indnatts OPERATOR(pg_catalog.=) 1) "
 					"FROM pg_catalog.pg_seclabel l "
-					"JOIN pg_catalog.pg_class c ON c.oid = l.objoid "
-					"JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace "
-					"WHERE l.provider = 'retention' AND l.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-					"  AND l.objsubid = 0 AND c.relkind = 'r' "
+					"JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.objoid "
+					"JOIN pg_catalog.pg_namespace ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace "
+					"WHERE l.provider OPERATOR(pg_catalog.=) 'retention' AND l.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+					"  AND l.objsubid OPERATOR(pg_catalog.=) 0 AND c.relkind OPERATOR(pg_catalog.=) 'r' "
 					"ORDER BY 3", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "retention: listing managed tables failed");
 	tt = SPI_tuptable;
@@ -1086,9 +1098,9 @@ load_managed(void)
 		if (SPI_execute_with_args("SELECT a.attname::text, l.label, a.attnotnull, "
 								  "  pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid "
 								  "FROM pg_catalog.pg_seclabel l JOIN pg_catalog.pg_attribute a "
-								  "  ON a.attrelid = l.objoid AND a.attnum = l.objsubid "
-								  "WHERE l.provider = 'retention' AND l.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-								  "  AND l.objoid = $1 AND l.objsubid > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+								  "  ON a.attrelid OPERATOR(pg_catalog.=) l.objoid AND a.attnum OPERATOR(pg_catalog.=) l.objsubid "
+								  "WHERE l.provider OPERATOR(pg_catalog.=) 'retention' AND l.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+								  "  AND l.objoid OPERATOR(pg_catalog.=) $1 AND l.objsubid OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped ORDER BY a.attnum",
 								  1, argt, argv, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "retention: listing personal columns failed");
 		ct = SPI_tuptable;
@@ -1237,14 +1249,14 @@ forget_finished_subjects(run_state *r, List *tables)
 
 		if (m->problem || m->npii == 0)
 			continue;
-		appendStringInfo(&s, " AND NOT EXISTS (SELECT 1 FROM %s t WHERE t.%s = p.subject AND %s <> 'anonymized')",
+		appendStringInfo(&s, " AND NOT EXISTS (SELECT 1 FROM %s t WHERE t.%s OPERATOR(pg_catalog.=) p.subject AND %s OPERATOR(pg_catalog.<>) 'anonymized')",
 						 m->qname, q(m->lab.subject), m->status);
 	}
 	appendStringInfoString(&s, " RETURNING p.subject) "
 						   "SELECT pg_catalog.count(trail.forget_subject(d.subject, "
 						   "'retention: every personal record of the subject is anonymized or destroyed')) "
 						   "FROM (SELECT DISTINCT d.subject FROM done d) d "
-						   "WHERE EXISTS (SELECT 1 FROM trail.subject_keys k WHERE k.subject = d.subject)");
+						   "WHERE EXISTS (SELECT 1 FROM trail.subject_keys k WHERE k.subject OPERATOR(pg_catalog.=) d.subject)");
 	r->forgotten += engine_exec(s.data, 0, NULL, NULL, NULL, true);
 }
 
@@ -1279,6 +1291,7 @@ process_table(run_state *r, managed *m)
 
 	args[2] = CStringGetTextDatum(m->qname);
 	args[3] = Int64GetDatum(r->run_id);
+	/* lint-sql: the comparison operators of the table's primary key type, which need not be in pg_catalog */
 	bound_sql = psprintf("SELECT t.%s::text FROM %s t WHERE ($1::text IS NULL OR t.%s > $1::%s) "
 						 "ORDER BY t.%s OFFSET $2 LIMIT 1", m->pk, m->qname, m->pk, m->pktype, m->pk);
 
@@ -1389,8 +1402,8 @@ erase_guarded(run_state *r, List *tables, const char *idtext)
 		a[0] = request;
 		a[1] = CStringGetTextDatum(edata->message ? edata->message : "unknown error");
 		a[2] = Int64GetDatum(r->run_id);
-		if (SPI_execute_with_args("UPDATE retention.erasure_requests SET next_attempt_at = pg_catalog.now() + interval '1 hour', "
-								  "receipt = pg_catalog.jsonb_build_object('error', $2, 'run', $3) WHERE id = $1",
+		if (SPI_execute_with_args("UPDATE retention.erasure_requests SET next_attempt_at = pg_catalog.now() OPERATOR(pg_catalog.+) interval '1 hour', "
+								  "receipt = pg_catalog.jsonb_build_object('error', $2, 'run', $3) WHERE id OPERATOR(pg_catalog.=) $1",
 								  3, t, a, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "retention: recording the failed erasure request failed");
 		note(r, psprintf("erasure %s failed and is retried in an hour: %s", idtext, edata->message));
@@ -1401,13 +1414,13 @@ erase_guarded(run_state *r, List *tables, const char *idtext)
 
 /* open erasure requests that are due (blocked ones are retried daily or after lift_hold) */
 #define DUE_ERASURES "FROM retention.erasure_requests e WHERE e.status IN ('received', 'blocked') " \
-	"AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= pg_catalog.now())"
+	"AND (e.next_attempt_at IS NULL OR e.next_attempt_at OPERATOR(pg_catalog.<=) pg_catalog.now())"
 
 static void
 mark_interrupted(void)
 {
 	if (SPI_execute("UPDATE retention.runs SET status = 'interrupted', finished_at = pg_catalog.now() "
-					"WHERE status = 'running'", false, 0) != SPI_OK_UPDATE)
+					"WHERE status OPERATOR(pg_catalog.=) 'running'", false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "retention: marking interrupted runs failed");
 }
 
@@ -1457,7 +1470,7 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 	Datum		ta[5];
 	char		tn[5] = {' ', ' ', ' ', ' ', ' '};
 
-	if (SPI_execute_with_args("SELECT e.subject, e.organization_id FROM retention.erasure_requests e WHERE e.id = $1",
+	if (SPI_execute_with_args("SELECT e.subject, e.organization_id FROM retention.erasure_requests e WHERE e.id OPERATOR(pg_catalog.=) $1",
 							  1, t1, a1, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		sl_raise("erasure_request_not_found", NULL, NULL);
 	/* copies: the values outlive this result */
@@ -1494,7 +1507,7 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 
 		if (SPI_execute_with_args("UPDATE retention.erasure_requests SET status = 'blocked', "
 								  "receipt = pg_catalog.jsonb_build_object('blocked_by', $2::jsonb, 'run', $3), "
-								  "next_attempt_at = pg_catalog.now() + interval '1 day' WHERE id = $1",
+								  "next_attempt_at = pg_catalog.now() OPERATOR(pg_catalog.+) interval '1 day' WHERE id OPERATOR(pg_catalog.=) $1",
 								  3, bt, ba, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "retention: blocking the erasure request failed");
 		note(r, psprintf("erasure %s blocked by a legal hold", reqid));
@@ -1519,26 +1532,26 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 			continue;
 		/* a legal period still runs for archive and fiscal records until retention_until */
 		running = (l->classification == SL_CLASS_ARCHIVE || l->classification == SL_CLASS_FISCAL)
-			? psprintf("(t.%s IS NULL OR t.%s > pg_catalog.now())", q(l->until), q(l->until))
+			? psprintf("(t.%s IS NULL OR t.%s OPERATOR(pg_catalog.>) pg_catalog.now())", q(l->until), q(l->until))
 			: pstrdup("false");
 		ta[2] = CStringGetTextDatum(m->qname);
 		sql = psprintf(
 					   "WITH c AS (SELECT t.ctid AS rid, t.%s AS o, t.%s AS s, %s AS who, COALESCE(s.strategy, cfg.strategy, 'replace') AS strat, "
-					   "  %s AS keep FROM %s t LEFT JOIN retention.settings s ON s.organization_id = t.%s "
+					   "  %s AS keep FROM %s t LEFT JOIN retention.settings s ON s.organization_id OPERATOR(pg_catalog.=) t.%s "
 					   "  LEFT JOIN retention.config cfg ON true "
-					   "  WHERE t.%s = $1 AND ($2::uuid IS NULL OR t.%s = $2) AND %s <> 'anonymized' AND %s FOR UPDATE OF t)%s, "
+					   "  WHERE t.%s OPERATOR(pg_catalog.=) $1 AND ($2::uuid IS NULL OR t.%s OPERATOR(pg_catalog.=) $2) AND %s OPERATOR(pg_catalog.<>) 'anonymized' AND %s FOR UPDATE OF t)%s, "
 					   "full_rows AS (UPDATE %s t SET %s%s = 'anonymized', %s = pg_catalog.now() FROM c%s "
-					   "  WHERE t.ctid = c.rid AND NOT c.keep RETURNING c.o AS o, %s AS k), "
+					   "  WHERE t.ctid OPERATOR(pg_catalog.=) c.rid AND NOT c.keep RETURNING c.o AS o, %s AS k), "
 					   "kept_rows AS (UPDATE %s t SET %s%s = t.%s FROM c%s "
-					   "  WHERE t.ctid = c.rid AND c.keep RETURNING c.o AS o, %s AS k, t.%s AS until), "
+					   "  WHERE t.ctid OPERATOR(pg_catalog.=) c.rid AND c.keep RETURNING c.o AS o, %s AS k, t.%s AS until), "
 					   "logged AS (SELECT trail.log(x.o, 'retention.erased', $3::text, pg_catalog.jsonb_build_object('table', $3::text, "
-					   "  'erased', (SELECT pg_catalog.jsonb_agg(f.k) FROM full_rows f WHERE f.o = x.o), "
-					   "  'pseudonymised_kept', (SELECT pg_catalog.jsonb_agg(k.k) FROM kept_rows k WHERE k.o = x.o), "
+					   "  'erased', (SELECT pg_catalog.jsonb_agg(f.k) FROM full_rows f WHERE f.o OPERATOR(pg_catalog.=) x.o), "
+					   "  'pseudonymised_kept', (SELECT pg_catalog.jsonb_agg(k.k) FROM kept_rows k WHERE k.o OPERATOR(pg_catalog.=) x.o), "
 					   "  'request', $5::uuid, 'run', $4::bigint), 'erasure request') AS id "
 					   "  FROM (SELECT o FROM full_rows UNION SELECT o FROM kept_rows) x) "
 					   "SELECT (SELECT pg_catalog.count(*) FROM full_rows), (SELECT pg_catalog.count(*) FROM kept_rows), "
 					   "  (SELECT pg_catalog.max(until)::text FROM kept_rows), (SELECT pg_catalog.count(*) FROM logged), "
-					   "  (SELECT pg_catalog.count(*) FROM %s t WHERE t.%s = $1 AND ($2::uuid IS NULL OR t.%s = $2) AND NOT %s)",
+					   "  (SELECT pg_catalog.count(*) FROM %s t WHERE t.%s OPERATOR(pg_catalog.=) $1 AND ($2::uuid IS NULL OR t.%s OPERATOR(pg_catalog.=) $2) AND NOT %s)",
 					   q(l->organization), q(l->subject), who_expr(tcol(l->subject), fallback_expr(m)),
 					   running, m->qname, q(l->organization),
 					   q(l->subject), q(l->organization), m->status, hold_guard(m), pseudonym_ctes(m, "c"),
@@ -1600,7 +1613,7 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 	 */
 	initStringInfo(&hooked);
 	appendStringInfoString(&hooked, "{");
-	if (SPI_execute("SELECT h.name, pg_catalog.to_regprocedure(h.function || '(uuid,uuid,uuid)')::pg_catalog.oid::text "
+	if (SPI_execute("SELECT h.name, pg_catalog.to_regprocedure(h.function OPERATOR(pg_catalog.||) '(uuid,uuid,uuid)')::pg_catalog.oid::text "
 						 "FROM retention.erasure_hooks h ORDER BY h.position, h.name", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "retention: reading the erasure hooks failed");
 	else
@@ -1710,26 +1723,26 @@ subject_orgs_sql(List *tables)
  * An organisation may erase, or place a legal hold on, only a subject it
  * has a relationship with.
  */
-PG_FUNCTION_INFO_V1(retention_holds_records_of);
-Datum
-retention_holds_records_of(PG_FUNCTION_ARGS)
+static Datum
+holds_records_of_body(FunctionCallInfo fcinfo, sl_call *call)
 {
 	Oid			t[2] = {UUIDOID, UUIDOID};
 	Datum		a[2] = {PG_GETARG_DATUM(1), PG_GETARG_DATUM(0)};
-	bool		found;
-	sl_owner_ctx owner;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "retention: SPI_connect failed");
-	sl_as_schema_owner(sl_schema_oid("retention", "startlijn_retention"), &owner);
 	if (SPI_execute_with_args(psprintf("SELECT 1 FROM (%s) o(org) WHERE o.org OPERATOR(pg_catalog.=) $2 LIMIT 1",
 									   subject_orgs_sql(load_managed())),
 							  2, t, a, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "retention: reading the subject's organisations failed");
-	found = SPI_processed > 0;
-	sl_restore_user(&owner);
-	SPI_finish();
-	PG_RETURN_BOOL(found);
+	return BoolGetDatum(SPI_processed > 0);
+}
+
+PG_FUNCTION_INFO_V1(retention_holds_records_of);
+Datum
+retention_holds_records_of(PG_FUNCTION_ARGS)
+{
+	sl_call		call = {.schema = "retention", .extension = "startlijn_retention"};
+
+	return sl_as_owner(&call, holds_records_of_body, fcinfo);
 }
 
 /* insert the report row; returns its id */
@@ -1768,7 +1781,7 @@ finish_report(run_state *r, const char *status)
 	a[11] = Int64GetDatum(0);
 	if (SPI_execute_with_args("UPDATE retention.runs SET status = $2, finished_at = pg_catalog.clock_timestamp(), "
 							  "computed = $3, expired = $4, anonymized = $5, destroyed = $6, erasures = $7, batches = $8, "
-							  "subjects_forgotten = $9, longest_batch_ms = $10, notes = $11::jsonb WHERE id = $1",
+							  "subjects_forgotten = $9, longest_batch_ms = $10, notes = $11::jsonb WHERE id OPERATOR(pg_catalog.=) $1",
 							  11, t, a, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "retention: finishing the run report failed");
 }
@@ -1904,7 +1917,7 @@ retention_execute_erasure(PG_FUNCTION_ARGS)
 		Oid			t[1] = {UUIDOID};
 		Datum		a[1] = {PG_GETARG_DATUM(0)};
 
-		if (SPI_execute_with_args("SELECT 1 FROM retention.erasure_requests e WHERE e.id = $1 FOR UPDATE",
+		if (SPI_execute_with_args("SELECT 1 FROM retention.erasure_requests e WHERE e.id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 								  1, t, a, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			sl_raise("erasure_request_not_found", NULL, NULL);
 	}
@@ -1946,7 +1959,7 @@ retention_recompute(PG_FUNCTION_ARGS)
 
 		if (m->problem)
 			continue;
-		total += engine_exec(psprintf("UPDATE %s t SET %s = %s WHERE t.%s = $1 AND %s IN ('active', 'archived') "
+		total += engine_exec(psprintf("UPDATE %s t SET %s = %s WHERE t.%s OPERATOR(pg_catalog.=) $1 AND %s IN ('active', 'archived') "
 									  "AND t.%s IS DISTINCT FROM %s",
 									  m->qname, q(l->until), m->until_expr, q(l->organization), m->status,
 									  q(l->until), m->until_expr),

@@ -5,9 +5,12 @@
  * counts and signs. Every table has forced RLS and no grants: the functions
  * below read and write them as the owner of schema tokens.
  *
- * Secrets handled here - the token secret, the pepper (BLAKE2b key) and
- * signing seeds - are copied into local buffers, used, and wiped with
- * sodium_memzero, together with the SPI copies they were read from. Every
+ * Every function runs its SQL through sl_as_owner (as the owner of schema
+ * tokens, search_path pinned), from the statement table below, prepared
+ * once per backend. Secrets handled here - the token secret, the token
+ * text, the pepper (BLAKE2b key) and signing seeds - live in sl_secret
+ * buffers, wiped whenever the call ends, by an error too; the SPI copies
+ * they were read from are wiped in place as they are taken. Every
  * error of a call that carries a token is logged without the STATEMENT line
  * (hide_statement_cb below), so the token text does not reach the server
  * log (docs/tokens.md, threat model).
@@ -39,17 +42,154 @@
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static Oid
-tokens_namespace(void)
+/* ---- statements ------------------------------------------------------- */
+
+enum
 {
-	return sl_schema_oid("tokens", "startlijn_tokens");
+	T_ISSUE_PURPOSE,
+	T_ISSUE_STORE,
+	T_REDEEM_PURPOSE,
+	T_THROTTLE,
+	T_LOOKUP_LOCKED,
+	T_LOOKUP,
+	T_FAILURES,
+	T_USE,
+	T_ADD_KEY,
+	T_SCOPE_KEY,
+	T_CODE_VERSION,
+	T_CODE_RECORD,
+	T_VERIFY,
+	T_SCOPE_EXISTS,
+	T_COUNT
+};
+
+#define TOKEN_ROW \
+	"SELECT t.id, t.subject, t.metadata, t.max_uses OPERATOR(pg_catalog.-) t.uses, t.revoked_at IS NOT NULL, " \
+	"       t.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now(), t.uses OPERATOR(pg_catalog.>=) t.max_uses " \
+	"  FROM tokens.tokens t WHERE t.hash OPERATOR(pg_catalog.=) $1"
+
+/*
+ * The plan cache chooses (SL_PLAN_CHOOSE): these were planned for their
+ * values on every call before they were prepared once, and lookups by key
+ * get the same plan either way.
+ */
+static const sl_query tok_queries[T_COUNT] = {
+	[T_ISSUE_PURPOSE] = {
+		"SELECT p.prefix, s.pepper, "
+		"       $2 IS NULL OR ($2 OPERATOR(pg_catalog.>) interval '0' AND $2 OPERATOR(pg_catalog.<=) p.max_ttl), "
+		"       pg_catalog.jsonb_typeof($3) OPERATOR(pg_catalog.=) 'object'"
+		"       AND pg_catalog.octet_length($3::pg_catalog.text) OPERATOR(pg_catalog.<=) 4096, "
+		"       p.max_uses_limit "
+		"  FROM tokens.purposes p, tokens.settings s WHERE p.purpose OPERATOR(pg_catalog.=) $1",
+		3, {TEXTOID, INTERVALOID, JSONBOID}, SL_PLAN_CHOOSE, true
+	},
+	[T_ISSUE_STORE] = {
+		"WITH t AS ("
+		"  INSERT INTO tokens.tokens (purpose, organization_id, subject, hash, metadata, max_uses, expires_at) "
+		"  SELECT $1, $2, $3, $4, $5, $6, pg_catalog.now() OPERATOR(pg_catalog.+) COALESCE($7, p.default_ttl) "
+		"    FROM tokens.purposes p WHERE p.purpose OPERATOR(pg_catalog.=) $1 "
+		"  RETURNING id, expires_at, organization_id) "
+		"SELECT t.id, t.expires_at, trail.log(t.organization_id, 'token.issued', "
+		"         'token:' OPERATOR(pg_catalog.||) t.id::pg_catalog.text, "
+		"         pg_catalog.jsonb_build_object('purpose', $1, 'subject', $3, 'expires_at', t.expires_at, "
+		"                                       'max_uses', $6)) "
+		"  FROM t",
+		7, {TEXTOID, UUIDOID, TEXTOID, BYTEAOID, JSONBOID, INT4OID, INTERVALOID}, SL_PLAN_CHOOSE
+	},
+	[T_REDEEM_PURPOSE] = {
+		"SELECT p.prefix, s.pepper, p.max_failures, tokens.caller(), "
+		"       pg_catalog.date_bin(p.failure_window, pg_catalog.now(), '2000-01-01 00:00+00') "
+		"  FROM tokens.purposes p, tokens.settings s WHERE p.purpose OPERATOR(pg_catalog.=) $1",
+		1, {TEXTOID}, SL_PLAN_CHOOSE
+	},
+	[T_THROTTLE] = {
+		"SELECT COALESCE(pg_catalog.max(f.failures) FILTER (WHERE f.bucket OPERATOR(pg_catalog.=) $1), 0)::pg_catalog.int8, "
+		"       COALESCE(pg_catalog.max(f.failures) FILTER (WHERE f.bucket OPERATOR(pg_catalog.=) $2), 0)::pg_catalog.int8 "
+		"  FROM tokens.failures f WHERE f.window_start OPERATOR(pg_catalog.=) $3 AND f.bucket IN ($1, $2)",
+		3, {BYTEAOID, BYTEAOID, TIMESTAMPTZOID}, SL_PLAN_CHOOSE
+	},
+	/* the row lock makes a single use exactly once */
+	[T_LOOKUP_LOCKED] = {TOKEN_ROW " FOR UPDATE", 1, {BYTEAOID}, SL_PLAN_CHOOSE},
+	[T_LOOKUP] = {TOKEN_ROW, 1, {BYTEAOID}, SL_PLAN_CHOOSE},
+	[T_FAILURES] = {
+		"SELECT f.failures::pg_catalog.int8 FROM tokens.failures f "
+		" WHERE f.bucket OPERATOR(pg_catalog.=) $1 AND f.window_start OPERATOR(pg_catalog.=) $2",
+		2, {BYTEAOID, TIMESTAMPTZOID}, SL_PLAN_CHOOSE
+	},
+	[T_USE] = {
+		"WITH u AS (UPDATE tokens.tokens t SET uses = t.uses OPERATOR(pg_catalog.+) 1, last_used_at = pg_catalog.now() "
+		"            WHERE t.id OPERATOR(pg_catalog.=) $1 RETURNING t.id, t.organization_id, t.subject, t.uses, t.max_uses) "
+		"SELECT u.max_uses OPERATOR(pg_catalog.-) u.uses, trail.log(u.organization_id, 'token.redeemed', "
+		"         'token:' OPERATOR(pg_catalog.||) u.id::pg_catalog.text, "
+		"         pg_catalog.jsonb_build_object('purpose', $2, 'subject', u.subject, 'uses', u.uses, "
+		"                                       'max_uses', u.max_uses)) FROM u",
+		2, {UUIDOID, TEXTOID}, SL_PLAN_CHOOSE
+	},
+	[T_ADD_KEY] = {
+		"INSERT INTO tokens.signing_keys (scope, key_id, public_key, seed, state) "
+		"SELECT $1, COALESCE(pg_catalog.max(k.key_id), 0) OPERATOR(pg_catalog.+) 1, $2, $3, 'active' "
+		"  FROM tokens.signing_keys k WHERE k.scope OPERATOR(pg_catalog.=) $1 RETURNING key_id",
+		3, {TEXTOID, BYTEAOID, BYTEAOID}, SL_PLAN_CHOOSE
+	},
+	/* the scope row is locked FOR KEY SHARE: a rotation waits for us */
+	[T_SCOPE_KEY] = {
+		"SELECT k.key_id, k.seed FROM tokens.scopes s "
+		"  LEFT JOIN tokens.signing_keys k ON k.scope OPERATOR(pg_catalog.=) s.scope"
+		"        AND k.state OPERATOR(pg_catalog.=) 'active' "
+		" WHERE s.scope OPERATOR(pg_catalog.=) $1 FOR KEY SHARE OF s",
+		1, {TEXTOID}, SL_PLAN_CHOOSE
+	},
+	[T_CODE_VERSION] = {
+		"INSERT INTO tokens.codes AS c (scope, payload, version) VALUES ($1, $2, 1) "
+		"ON CONFLICT (scope, payload) DO UPDATE "
+		"   SET version = c.version OPERATOR(pg_catalog.+) 1, issued_at = pg_catalog.now(), revoked_at = NULL "
+		" WHERE c.version OPERATOR(pg_catalog.<) 65535 RETURNING c.version",
+		2, {TEXTOID, BYTEAOID}, SL_PLAN_CHOOSE
+	},
+	/* a re-issue revokes every earlier version, in the delta feed too */
+	[T_CODE_RECORD] = {
+		"SELECT CASE WHEN $3 OPERATOR(pg_catalog.>) 1"
+		"            THEN tokens._revoke_versions($1, $2, $3 OPERATOR(pg_catalog.-) 1, $5) END, "
+		"       trail.log(s.organization_id, 'code.issued', 'code:' OPERATOR(pg_catalog.||) $1, "
+		"         pg_catalog.jsonb_build_object('scope', $1, 'payload', pg_catalog.encode($2, 'hex'), "
+		"                                       'version', $3, 'key_id', $4)) "
+		"  FROM tokens.scopes s WHERE s.scope OPERATOR(pg_catalog.=) $1",
+		5, {TEXTOID, BYTEAOID, INT4OID, INT4OID, TEXTOID}, SL_PLAN_CHOOSE
+	},
+	[T_VERIFY] = {
+		"SELECT k.public_key, k.state, c.version, c.revoked_at IS NOT NULL "
+		"  FROM tokens.signing_keys k "
+		"  LEFT JOIN tokens.codes c ON c.scope OPERATOR(pg_catalog.=) k.scope AND c.payload OPERATOR(pg_catalog.=) $3 "
+		" WHERE k.scope OPERATOR(pg_catalog.=) $1 AND k.key_id OPERATOR(pg_catalog.=) $2",
+		3, {TEXTOID, INT4OID, BYTEAOID}, SL_PLAN_CHOOSE, true
+	},
+	[T_SCOPE_EXISTS] = {
+		"SELECT 1 FROM tokens.scopes s WHERE s.scope OPERATOR(pg_catalog.=) $1",
+		1, {TEXTOID}, SL_PLAN_CHOOSE, true
+	},
+};
+
+static SPIPlanPtr tok_plans[T_COUNT];
+static const sl_query_table tok_sql = {"startlijn_tokens", tok_queries, T_COUNT, tok_plans};
+
+/* run fn's body as the owner of schema tokens */
+static Datum
+tokens_call(sl_body body, FunctionCallInfo fcinfo, void *arg)
+{
+	sl_call		call = {.schema = "tokens", .extension = "startlijn_tokens", .arg = arg};
+
+	return sl_as_owner(&call, body, fcinfo);
 }
 
-static void
-wipe_bytea(bytea *b)
+/* a result row built in the caller's memory */
+static Datum
+result_row(sl_call *call, TupleDesc desc, Datum *values, bool *nulls)
 {
-	if (b != NULL)
-		sodium_memzero(VARDATA(b), VARSIZE(b) - VARHDRSZ);
+	MemoryContext old = MemoryContextSwitchTo(call->caller_cxt);
+	Datum		d = HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+
+	MemoryContextSwitchTo(old);
+	return d;
 }
 
 /* copy a 32-byte secret column out of an SPI row, then wipe the row's copy */
@@ -64,10 +204,13 @@ take_secret(HeapTuple row, TupleDesc desc, int col, uint8 out[32])
 		return false;
 	b = DatumGetByteaPP(d);
 	if (VARSIZE_ANY_EXHDR(b) != 32)
+	{
+		sl_wipe_bytea(b);
 		elog(ERROR, "startlijn_tokens: a stored secret has the wrong length");
+	}
 	memcpy(out, VARDATA_ANY(b), 32);
 	/* the tuple lives in SPI memory: wipe it in place */
-	sodium_memzero(VARDATA_ANY(b), 32);
+	sl_wipe_bytea(b);
 	return true;
 }
 
@@ -156,7 +299,8 @@ tokens_failure_worker(Datum main_arg)
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "startlijn_tokens: SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "startlijn_tokens: counting a failed attempt");
 	for (int i = 0; i < msg.nbuckets && i < 2; i++)
@@ -168,7 +312,7 @@ tokens_failure_worker(Datum main_arg)
 		vals[1] = TimestampTzGetDatum(msg.window_start);
 		if (SPI_execute_with_args("INSERT INTO tokens.failures AS f (bucket, window_start, failures) "
 								  "VALUES ($1, $2, 1) ON CONFLICT (bucket, window_start) "
-								  "DO UPDATE SET failures = f.failures + 1",
+								  "DO UPDATE SET failures = f.failures OPERATOR(pg_catalog.+) 1",
 								  2, types, vals, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "startlijn_tokens: could not count a failed attempt");
 	}
@@ -212,6 +356,92 @@ count_failure(const uint8 *caller_bucket, const uint8 *subject_bucket, Timestamp
 
 /* ---- issue ------------------------------------------------------------ */
 
+typedef struct IssueCall
+{
+	TupleDesc	rdesc;
+	char	   *purpose;
+	char	   *subject;
+	int32		max_uses;
+	Datum		metadata;
+} IssueCall;
+
+static Datum
+issue_body(FunctionCallInfo fcinfo, sl_call *call)
+{
+	IssueCall  *ic = (IssueCall *) call->arg;
+	sl_secret  *pepper = sl_secret_new(32);
+	sl_secret  *secret = sl_secret_new(32);
+	sl_secret  *tok = sl_secret_new(SL_TOKEN_TEXT_MAX + 1);
+	uint8		hash[32];
+	char	   *prefix;
+	bool		ttl_ok,
+				meta_ok;
+	int32		uses_limit;
+	Datum		outv[3];
+	bool		outn[3] = {false, false, false};
+	HeapTuple	row;
+	bool		isnull;
+
+	{
+		Datum		vals[3];
+		char		nulls[3] = {' ', PG_ARGISNULL(2) ? 'n' : ' ', ' '};
+
+		vals[0] = CStringGetTextDatum(ic->purpose);
+		vals[1] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+		vals[2] = ic->metadata;
+		sl_exec(&tok_sql, T_ISSUE_PURPOSE, vals, nulls, 1);
+		if (SPI_processed == 0)
+			sl_raise("purpose_not_found", psprintf("No token purpose is called \"%s\".", ic->purpose),
+					 "Define it with tokens.define_purpose().");
+		row = SPI_tuptable->vals[0];
+		prefix = SPI_getvalue(row, SPI_tuptable->tupdesc, 1);
+		take_secret(row, SPI_tuptable->tupdesc, 2, pepper->data);
+		ttl_ok = DatumGetBool(SPI_getbinval(row, SPI_tuptable->tupdesc, 3, &isnull));
+		meta_ok = DatumGetBool(SPI_getbinval(row, SPI_tuptable->tupdesc, 4, &isnull));
+		uses_limit = DatumGetInt32(SPI_getbinval(row, SPI_tuptable->tupdesc, 5, &isnull));
+	}
+	if (!ttl_ok)
+		sl_raise("invalid_argument", "The ttl must be positive and at most the purpose's max_ttl.",
+				 "Leave ttl out to use the purpose's default.");
+	if (!meta_ok)
+		sl_raise("invalid_argument", "The metadata must be a JSON object of at most 4096 bytes.", NULL);
+	if (ic->max_uses < 1 || ic->max_uses > uses_limit)
+		sl_raise("invalid_argument", psprintf("max_uses must be between 1 and %d for this purpose.", uses_limit), NULL);
+
+	randombytes_buf(secret->data, 32);
+	if (sl_token_encode(prefix, strlen(prefix), secret->data, (char *) tok->data) == 0)
+		elog(ERROR, "startlijn_tokens: purpose \"%s\" has an invalid prefix", ic->purpose);
+	token_hash(pepper->data, ic->purpose, secret->data, hash);
+	sl_secret_wipe(secret);
+	sl_secret_wipe(pepper);
+
+	{
+		Datum		vals[7];
+		char		nulls[7] = {' ', PG_ARGISNULL(5) ? 'n' : ' ', ' ', ' ', ' ', ' ', PG_ARGISNULL(2) ? 'n' : ' '};
+
+		vals[0] = CStringGetTextDatum(ic->purpose);
+		vals[1] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
+		vals[2] = CStringGetTextDatum(ic->subject);
+		vals[3] = PointerGetDatum(sl_bytea(hash, sizeof hash));
+		vals[4] = ic->metadata;
+		vals[5] = Int32GetDatum(ic->max_uses);
+		vals[6] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+		if (sl_exec(&tok_sql, T_ISSUE_STORE, vals, nulls, 0) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "startlijn_tokens: could not store the token");
+		row = SPI_tuptable->vals[0];
+		outv[0] = SPI_datumTransfer(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull), false, 16);
+		outv[2] = SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull);
+	}
+	{
+		MemoryContext old = MemoryContextSwitchTo(call->caller_cxt);
+
+		outv[1] = PointerGetDatum(cstring_to_text((char *) tok->data));
+		MemoryContextSwitchTo(old);
+	}
+	sl_secret_wipe(tok);
+	return result_row(call, ic->rdesc, outv, outn);
+}
+
 PG_FUNCTION_INFO_V1(tokens_issue);
 
 /*
@@ -221,142 +451,44 @@ PG_FUNCTION_INFO_V1(tokens_issue);
 Datum
 tokens_issue(PG_FUNCTION_ARGS)
 {
-	TupleDesc	rdesc;
-	char	   *purpose,
-			   *subject;
-	int32		max_uses = PG_ARGISNULL(3) ? 1 : PG_GETARG_INT32(3);
-	Datum		metadata;
-	uint8		secret[32],
-				pepper[32],
-				hash[32];
-	char		tok[SL_TOKEN_TEXT_MAX + 1];
-	char	   *prefix;
-	bool		ttl_ok,
-				meta_ok;
-	int32		uses_limit;
-	sl_owner_ctx owner;
-	Datum		outv[3];
-	bool		outn[3] = {false, false, false};
-	text	   *token_text;
-	HeapTuple	row;
+	IssueCall	ic;
 
-	if (get_call_result_type(fcinfo, NULL, &rdesc) != TYPEFUNC_COMPOSITE)
+	if (get_call_result_type(fcinfo, NULL, &ic.rdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "tokens.issue must return a record");
 	if (PG_ARGISNULL(0))
 		sl_raise("missing_argument", "The purpose is required.", NULL);
 	if (PG_ARGISNULL(1))
 		sl_raise("missing_argument", "The subject is required.", NULL);
-	purpose = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	subject = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	check_subject(subject, strlen(subject));
-	metadata = PG_ARGISNULL(4) ? DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")) : PG_GETARG_DATUM(4);
-
-	sl_as_schema_owner(tokens_namespace(), &owner);
-	SPI_connect();
-	{
-		Oid			types[4] = {TEXTOID, INTERVALOID, JSONBOID, INT4OID};
-		Datum		vals[4];
-		char		nulls[4] = {' ', PG_ARGISNULL(2) ? 'n' : ' ', ' ', ' '};
-		bool		isnull;
-
-		vals[0] = CStringGetTextDatum(purpose);
-		vals[1] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
-		vals[2] = metadata;
-		vals[3] = Int32GetDatum(max_uses);
-		if (SPI_execute_with_args(
-								  "SELECT p.prefix, s.pepper, "
-								  "       $2 IS NULL OR ($2 > interval '0' AND $2 <= p.max_ttl), "
-								  "       pg_catalog.jsonb_typeof($3) = 'object' AND pg_catalog.octet_length($3::text) <= 4096, "
-								  "       p.max_uses_limit "
-								  "  FROM tokens.purposes p, tokens.settings s WHERE p.purpose = $1",
-								  4, types, vals, nulls, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "startlijn_tokens: purpose lookup failed");
-		if (SPI_processed == 0)
-			sl_raise("purpose_not_found", psprintf("No token purpose is called \"%s\".", purpose),
-					 "Define it with tokens.define_purpose().");
-		row = SPI_tuptable->vals[0];
-		prefix = SPI_getvalue(row, SPI_tuptable->tupdesc, 1);
-		take_secret(row, SPI_tuptable->tupdesc, 2, pepper);
-		ttl_ok = DatumGetBool(SPI_getbinval(row, SPI_tuptable->tupdesc, 3, &isnull));
-		meta_ok = DatumGetBool(SPI_getbinval(row, SPI_tuptable->tupdesc, 4, &isnull));
-		uses_limit = DatumGetInt32(SPI_getbinval(row, SPI_tuptable->tupdesc, 5, &isnull));
-	}
-	if (!ttl_ok)
-	{
-		sodium_memzero(pepper, sizeof pepper);
-		sl_raise("invalid_argument", "The ttl must be positive and at most the purpose's max_ttl.",
-				 "Leave ttl out to use the purpose's default.");
-	}
-	if (!meta_ok)
-	{
-		sodium_memzero(pepper, sizeof pepper);
-		sl_raise("invalid_argument", "The metadata must be a JSON object of at most 4096 bytes.", NULL);
-	}
-	if (max_uses < 1 || max_uses > uses_limit)
-	{
-		sodium_memzero(pepper, sizeof pepper);
-		sl_raise("invalid_argument", psprintf("max_uses must be between 1 and %d for this purpose.", uses_limit), NULL);
-	}
-
-	randombytes_buf(secret, sizeof secret);
-	if (sl_token_encode(prefix, strlen(prefix), secret, tok) == 0)
-		elog(ERROR, "startlijn_tokens: purpose \"%s\" has an invalid prefix", purpose);
-	token_hash(pepper, purpose, secret, hash);
-	sodium_memzero(secret, sizeof secret);
-	sodium_memzero(pepper, sizeof pepper);
-
-	{
-		Oid			types[7] = {TEXTOID, UUIDOID, TEXTOID, BYTEAOID, JSONBOID, INT4OID, INTERVALOID};
-		Datum		vals[7];
-		char		nulls[7] = {' ', PG_ARGISNULL(5) ? 'n' : ' ', ' ', ' ', ' ', ' ', PG_ARGISNULL(2) ? 'n' : ' '};
-		bool		isnull;
-
-		vals[0] = CStringGetTextDatum(purpose);
-		vals[1] = PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5);
-		vals[2] = CStringGetTextDatum(subject);
-		vals[3] = PointerGetDatum(sl_bytea(hash, sizeof hash));
-		vals[4] = metadata;
-		vals[5] = Int32GetDatum(max_uses);
-		vals[6] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
-		if (SPI_execute_with_args(
-								  "WITH t AS ("
-								  "  INSERT INTO tokens.tokens (purpose, organization_id, subject, hash, metadata, max_uses, expires_at) "
-								  "  SELECT $1, $2, $3, $4, $5, $6, pg_catalog.now() + COALESCE($7, p.default_ttl) "
-								  "    FROM tokens.purposes p WHERE p.purpose = $1 "
-								  "  RETURNING id, expires_at, organization_id) "
-								  "SELECT t.id, t.expires_at, trail.log(t.organization_id, 'token.issued', 'token:' || t.id::text, "
-								  "         pg_catalog.jsonb_build_object('purpose', $1, 'subject', $3, 'expires_at', t.expires_at, "
-								  "                                       'max_uses', $6)) "
-								  "  FROM t",
-								  7, types, vals, nulls, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "startlijn_tokens: could not store the token");
-		row = SPI_tuptable->vals[0];
-		outv[0] = SPI_datumTransfer(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull), false, 16);
-		outv[2] = SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull);
-	}
-	SPI_finish();
-	sl_restore_user(&owner);
-
-	token_text = cstring_to_text(tok);
-	sodium_memzero(tok, sizeof tok);
-	outv[1] = PointerGetDatum(token_text);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(rdesc), outv, outn)));
+	ic.purpose = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ic.subject = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	check_subject(ic.subject, strlen(ic.subject));
+	ic.max_uses = PG_ARGISNULL(3) ? 1 : PG_GETARG_INT32(3);
+	ic.metadata = PG_ARGISNULL(4) ? DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")) : PG_GETARG_DATUM(4);
+	return tokens_call(issue_body, fcinfo, &ic);
 }
 
 /* ---- redeem / peek ----------------------------------------------------- */
 
-static Datum
-redeem_impl(FunctionCallInfo fcinfo, bool consume)
+typedef struct RedeemCall
 {
 	TupleDesc	rdesc;
-	char	   *purpose,
-			   *hint = NULL;
+	bool		consume;
+	char	   *purpose;
+	char	   *hint;
 	text	   *tok;
+} RedeemCall;
+
+static Datum
+redeem_body(FunctionCallInfo fcinfo, sl_call *call)
+{
+	RedeemCall *rc = (RedeemCall *) call->arg;
+	const char *purpose = rc->purpose;
+	const char *hint = rc->hint;
 	char	   *prefix,
 			   *caller;
-	uint8		pepper[32],
-				secret[32],
-				hash[32],
+	sl_secret  *pepper = sl_secret_new(32);
+	sl_secret  *secret = sl_secret_new(32);
+	uint8		hash[32],
 				caller_bucket[TOKENS_BUCKET_BYTES],
 				subject_bucket[TOKENS_BUCKET_BYTES];
 	bool		have_subject_bucket = false;
@@ -365,7 +497,6 @@ redeem_impl(FunctionCallInfo fcinfo, bool consume)
 	int64		caller_failures,
 				subject_failures;
 	sl_token_status st;
-	sl_owner_ctx owner;
 	HeapTuple	row;
 	TupleDesc	desc;
 	bool		isnull;
@@ -374,109 +505,65 @@ redeem_impl(FunctionCallInfo fcinfo, bool consume)
 	Datum		outv[4];
 	bool		outn[4] = {false, false, false, false};
 
-	if (get_call_result_type(fcinfo, NULL, &rdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "tokens.redeem must return a record");
-	if (PG_ARGISNULL(0))
-		sl_raise("missing_argument", "The purpose is required.", NULL);
-	if (PG_ARGISNULL(1))
-		sl_raise("missing_argument", "The token is required.", NULL);
-	purpose = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	tok = PG_GETARG_TEXT_PP(1);
-	if (!PG_ARGISNULL(2))
 	{
-		hint = text_to_cstring(PG_GETARG_TEXT_PP(2));
-		check_subject(hint, strlen(hint));
-	}
-
-	sl_as_schema_owner(tokens_namespace(), &owner);
-	SPI_connect();
-	{
-		Oid			types[1] = {TEXTOID};
 		Datum		vals[1];
 
 		vals[0] = CStringGetTextDatum(purpose);
-		if (SPI_execute_with_args(
-								  "SELECT p.prefix, s.pepper, p.max_failures, tokens.caller(), "
-								  "       pg_catalog.date_bin(p.failure_window, pg_catalog.now(), '2000-01-01 00:00+00') "
-								  "  FROM tokens.purposes p, tokens.settings s WHERE p.purpose = $1",
-								  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "startlijn_tokens: purpose lookup failed");
+		sl_exec(&tok_sql, T_REDEEM_PURPOSE, vals, NULL, 1);
 		if (SPI_processed == 0)
 			sl_raise("purpose_not_found", psprintf("No token purpose is called \"%s\".", purpose), NULL);
 		row = SPI_tuptable->vals[0];
 		desc = SPI_tuptable->tupdesc;
 		prefix = SPI_getvalue(row, desc, 1);
-		take_secret(row, desc, 2, pepper);
+		take_secret(row, desc, 2, pepper->data);
 		max_failures = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
 		caller = SPI_getvalue(row, desc, 4);
 		window_start = DatumGetTimestampTz(SPI_getbinval(row, desc, 5, &isnull));
 	}
 
 	/* the text first: typos and foreign strings never reach a lookup */
-	st = sl_token_decode(VARDATA_ANY(tok), VARSIZE_ANY_EXHDR(tok), prefix, strlen(prefix), secret);
+	st = sl_token_decode(VARDATA_ANY(rc->tok), VARSIZE_ANY_EXHDR(rc->tok), prefix, strlen(prefix), secret->data);
 	if (st != SL_TOKEN_OK)
-	{
-		sodium_memzero(secret, sizeof secret);
-		sodium_memzero(pepper, sizeof pepper);
 		sl_raise("token_malformed",
-						st == SL_TOKEN_WRONG_PREFIX ? "The token is of another kind than this purpose takes." :
-						st == SL_TOKEN_BAD_CHECKSUM ? "The token's checksum does not match: it was mistyped or altered." :
-						"The text does not have the shape of a token: prefix, underscore and 48 base64url characters.",
-						"Copy the whole token from the link or message you received.");
-	}
+				 st == SL_TOKEN_WRONG_PREFIX ? "The token is of another kind than this purpose takes." :
+				 st == SL_TOKEN_BAD_CHECKSUM ? "The token's checksum does not match: it was mistyped or altered." :
+				 "The text does not have the shape of a token: prefix, underscore and 48 base64url characters.",
+				 "Copy the whole token from the link or message you received.");
 
-	bucket_hash(pepper, "caller", purpose, caller ? caller : "", caller_bucket);
+	bucket_hash(pepper->data, "caller", purpose, caller ? caller : "", caller_bucket);
 	if (hint)
 	{
-		bucket_hash(pepper, "subject", purpose, hint, subject_bucket);
+		bucket_hash(pepper->data, "subject", purpose, hint, subject_bucket);
 		have_subject_bucket = true;
 	}
-	token_hash(pepper, purpose, secret, hash);
-	sodium_memzero(secret, sizeof secret);
+	token_hash(pepper->data, purpose, secret->data, hash);
+	sl_secret_wipe(secret);
 
 	/* throttled? */
 	{
-		Oid			types[3] = {BYTEAOID, BYTEAOID, TIMESTAMPTZOID};
 		Datum		vals[3];
 		char		nulls[3] = {' ', have_subject_bucket ? ' ' : 'n', ' '};
 
 		vals[0] = PointerGetDatum(sl_bytea(caller_bucket, TOKENS_BUCKET_BYTES));
 		vals[1] = have_subject_bucket ? PointerGetDatum(sl_bytea(subject_bucket, TOKENS_BUCKET_BYTES)) : (Datum) 0;
 		vals[2] = TimestampTzGetDatum(window_start);
-		if (SPI_execute_with_args(
-								  "SELECT COALESCE(max(f.failures) FILTER (WHERE f.bucket = $1), 0)::bigint, "
-								  "       COALESCE(max(f.failures) FILTER (WHERE f.bucket = $2), 0)::bigint "
-								  "  FROM tokens.failures f WHERE f.window_start = $3 AND f.bucket IN ($1, $2)",
-								  3, types, vals, nulls, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "startlijn_tokens: throttle lookup failed");
-		caller_failures = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		subject_failures = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		sl_exec(&tok_sql, T_THROTTLE, vals, nulls, 1);
+		caller_failures = DatumGetInt64(sl_col(0, 1, &isnull));
+		subject_failures = DatumGetInt64(sl_col(0, 2, &isnull));
 	}
 	if (caller_failures >= max_failures || subject_failures >= max_failures)
-	{
-		sodium_memzero(pepper, sizeof pepper);
 		sl_raise("too_many_attempts",
-						caller_failures >= max_failures
-						? "Too many failed attempts from this caller; wait before trying again."
-						: "Too many failed attempts for this subject; wait before trying again.",
-						"Wait a few minutes, or ask for a new link.");
-	}
+				 caller_failures >= max_failures
+				 ? "Too many failed attempts from this caller; wait before trying again."
+				 : "Too many failed attempts for this subject; wait before trying again.",
+				 "Wait a few minutes, or ask for a new link.");
 
 	/* look it up; the row lock makes a single use exactly once */
 	{
-		Oid			types[1] = {BYTEAOID};
 		Datum		vals[1];
 
 		vals[0] = PointerGetDatum(sl_bytea(hash, sizeof hash));
-		if (SPI_execute_with_args(consume
-								  ? "SELECT t.id, t.subject, t.metadata, t.max_uses - t.uses, t.revoked_at IS NOT NULL, "
-								  "       t.expires_at <= pg_catalog.now(), t.uses >= t.max_uses "
-								  "  FROM tokens.tokens t WHERE t.hash = $1 FOR UPDATE"
-								  : "SELECT t.id, t.subject, t.metadata, t.max_uses - t.uses, t.revoked_at IS NOT NULL, "
-								  "       t.expires_at <= pg_catalog.now(), t.uses >= t.max_uses "
-								  "  FROM tokens.tokens t WHERE t.hash = $1",
-								  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "startlijn_tokens: token lookup failed");
+		sl_exec(&tok_sql, rc->consume ? T_LOOKUP_LOCKED : T_LOOKUP, vals, NULL, 1);
 	}
 	if (SPI_processed == 0)
 	{
@@ -495,7 +582,7 @@ redeem_impl(FunctionCallInfo fcinfo, bool consume)
 		{
 			if (!have_subject_bucket)
 			{
-				bucket_hash(pepper, "subject", purpose, subj, subject_bucket);
+				bucket_hash(pepper->data, "subject", purpose, subj, subject_bucket);
 				have_subject_bucket = true;
 			}
 			if (DatumGetBool(SPI_getbinval(row, desc, 5, &isnull)))
@@ -516,7 +603,7 @@ redeem_impl(FunctionCallInfo fcinfo, bool consume)
 			outv[3] = SPI_getbinval(row, desc, 4, &isnull);
 		}
 	}
-	sodium_memzero(pepper, sizeof pepper);
+	sl_secret_wipe(pepper);
 
 	if (failure != NULL)
 	{
@@ -526,44 +613,54 @@ redeem_impl(FunctionCallInfo fcinfo, bool consume)
 		/* fail closed: a failure that could not be counted is not answered */
 		if (counted && !IsolationUsesXactSnapshot())
 		{
-			Oid			types[2] = {BYTEAOID, TIMESTAMPTZOID};
 			Datum		vals[2];
 
 			vals[0] = PointerGetDatum(sl_bytea(caller_bucket, TOKENS_BUCKET_BYTES));
 			vals[1] = TimestampTzGetDatum(window_start);
-			if (SPI_execute_with_args("SELECT f.failures::bigint FROM tokens.failures f "
-									  " WHERE f.bucket = $1 AND f.window_start = $2",
-									  2, types, vals, NULL, false, 1) != SPI_OK_SELECT ||
-				SPI_processed != 1 ||
-				DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) <= caller_failures)
+			sl_exec(&tok_sql, T_FAILURES, vals, NULL, 1);
+			if (SPI_processed != 1 || DatumGetInt64(sl_col(0, 1, &isnull)) <= caller_failures)
 				counted = false;
 		}
 		if (!counted)
 			sl_raise("try_again", "The failed attempt could not be recorded, so it is not answered.",
-							"Retry in a moment.");
+					 "Retry in a moment.");
 		sl_raise(failure, failure_detail, NULL);
 	}
 
-	if (consume)
+	if (rc->consume)
 	{
-		Oid			types[2] = {UUIDOID, TEXTOID};
 		Datum		vals[2];
 
 		vals[0] = outv[0];
 		vals[1] = CStringGetTextDatum(purpose);
-		if (SPI_execute_with_args(
-								  "WITH u AS (UPDATE tokens.tokens SET uses = uses + 1, last_used_at = pg_catalog.now() "
-								  "            WHERE id = $1 RETURNING id, organization_id, subject, uses, max_uses) "
-								  "SELECT u.max_uses - u.uses, trail.log(u.organization_id, 'token.redeemed', 'token:' || u.id::text, "
-								  "         pg_catalog.jsonb_build_object('purpose', $2, 'subject', u.subject, 'uses', u.uses, "
-								  "                                       'max_uses', u.max_uses)) FROM u",
-								  2, types, vals, NULL, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		if (sl_exec(&tok_sql, T_USE, vals, NULL, 0) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "startlijn_tokens: could not use the token");
-		outv[3] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		outv[3] = sl_col(0, 1, &isnull);
 	}
-	SPI_finish();
-	sl_restore_user(&owner);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(rdesc), outv, outn)));
+	return result_row(call, rc->rdesc, outv, outn);
+}
+
+static Datum
+redeem_impl(FunctionCallInfo fcinfo, bool consume)
+{
+	RedeemCall	rc;
+
+	if (get_call_result_type(fcinfo, NULL, &rc.rdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "tokens.redeem must return a record");
+	if (PG_ARGISNULL(0))
+		sl_raise("missing_argument", "The purpose is required.", NULL);
+	if (PG_ARGISNULL(1))
+		sl_raise("missing_argument", "The token is required.", NULL);
+	rc.consume = consume;
+	rc.purpose = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	rc.tok = PG_GETARG_TEXT_PP(1);
+	rc.hint = NULL;
+	if (!PG_ARGISNULL(2))
+	{
+		rc.hint = text_to_cstring(PG_GETARG_TEXT_PP(2));
+		check_subject(rc.hint, strlen(rc.hint));
+	}
+	return tokens_call(redeem_body, fcinfo, &rc);
 }
 
 /*
@@ -614,6 +711,40 @@ tokens_peek(PG_FUNCTION_ARGS)
 
 /* ---- signing keys ------------------------------------------------------ */
 
+static Datum
+add_signing_key_body(FunctionCallInfo fcinfo, sl_call *call)
+{
+	sl_secret  *seed = sl_secret_new(32);
+	sl_secret  *sk = sl_secret_new(64);
+	uint8		pk[32];
+	bytea	   *seedb;
+	Datum		vals[3];
+	bool		isnull;
+	volatile int32 key_id = 0;
+
+	randombytes_buf(seed->data, 32);
+	crypto_sign_seed_keypair(pk, sk->data, seed->data);
+	sl_secret_wipe(sk);
+	seedb = sl_bytea(seed->data, 32);
+	sl_secret_wipe(seed);
+
+	PG_TRY();
+	{
+		vals[0] = PG_GETARG_DATUM(0);
+		vals[1] = PointerGetDatum(sl_bytea(pk, sizeof pk));
+		vals[2] = PointerGetDatum(seedb);
+		if (sl_exec(&tok_sql, T_ADD_KEY, vals, NULL, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+			elog(ERROR, "startlijn_tokens: could not store the signing key");
+		key_id = DatumGetInt32(sl_col(0, 1, &isnull));
+	}
+	PG_FINALLY();
+	{
+		sl_wipe_bytea(seedb);
+	}
+	PG_END_TRY();
+	return Int32GetDatum(key_id);
+}
+
 PG_FUNCTION_INFO_V1(tokens_add_signing_key);
 
 /*
@@ -624,38 +755,7 @@ PG_FUNCTION_INFO_V1(tokens_add_signing_key);
 Datum
 tokens_add_signing_key(PG_FUNCTION_ARGS)
 {
-	uint8		seed[32],
-				pk[32],
-				sk[64];
-	bytea	   *seedb;
-	sl_owner_ctx owner;
-	Oid			types[3] = {TEXTOID, BYTEAOID, BYTEAOID};
-	Datum		vals[3];
-	bool		isnull;
-	int32		key_id;
-
-	randombytes_buf(seed, sizeof seed);
-	crypto_sign_seed_keypair(pk, sk, seed);
-	sodium_memzero(sk, sizeof sk);
-	seedb = sl_bytea(seed, sizeof seed);
-	sodium_memzero(seed, sizeof seed);
-
-	sl_as_schema_owner(tokens_namespace(), &owner);
-	SPI_connect();
-	vals[0] = PG_GETARG_DATUM(0);
-	vals[1] = PointerGetDatum(sl_bytea(pk, sizeof pk));
-	vals[2] = PointerGetDatum(seedb);
-	if (SPI_execute_with_args(
-							  "INSERT INTO tokens.signing_keys (scope, key_id, public_key, seed, state) "
-							  "SELECT $1, COALESCE(max(k.key_id), 0) + 1, $2, $3, 'active' "
-							  "  FROM tokens.signing_keys k WHERE k.scope = $1 RETURNING key_id",
-							  3, types, vals, NULL, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "startlijn_tokens: could not store the signing key");
-	key_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	wipe_bytea(seedb);
-	SPI_finish();
-	sl_restore_user(&owner);
-	PG_RETURN_INT32(key_id);
+	return tokens_call(add_signing_key_body, fcinfo, NULL);
 }
 
 /* ---- sign_code --------------------------------------------------------- */
@@ -678,18 +778,20 @@ check_scope(const char *scope)
 	}
 }
 
-PG_FUNCTION_INFO_V1(tokens_sign_code);
-
-/* tokens.sign_code(scope, payload) -> text: a new version of the payload's code */
-Datum
-tokens_sign_code(PG_FUNCTION_ARGS)
+typedef struct SignCall
 {
 	char	   *scope;
 	bytea	   *payload;
 	size_t		plen;
-	uint8		seed[32],
-				pk[32],
-				sk[64];
+} SignCall;
+
+static Datum
+sign_code_body(FunctionCallInfo fcinfo, sl_call *call)
+{
+	SignCall   *sc = (SignCall *) call->arg;
+	sl_secret  *seed = sl_secret_new(32);
+	sl_secret  *sk = sl_secret_new(64);
+	uint8		pk[32];
 	uint8		bin[SL_CODE_BIN_MAX];
 	uint8		msg[sizeof(SL_CODE_DOMAIN) + 64 + 1 + SL_CODE_BIN_MAX];
 	char		out[SL_CODE_TEXT_MAX + 1];
@@ -697,91 +799,139 @@ tokens_sign_code(PG_FUNCTION_ARGS)
 				version;
 	size_t		n,
 				mlen;
-	sl_owner_ctx owner;
 	bool		isnull;
+	Datum		result;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		sl_raise("missing_argument", "The scope and the payload are required.", NULL);
-	scope = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	check_scope(scope);
-	payload = PG_GETARG_BYTEA_PP(1);
-	plen = VARSIZE_ANY_EXHDR(payload);
-	if (plen < 1 || plen > SL_CODE_PAYLOAD_MAX)
-		sl_raise("invalid_argument", "The payload must be 1 to 32 bytes.",
-				 "Use a ticket's uuid (16 bytes) or another compact identifier.");
-
-	sl_as_schema_owner(tokens_namespace(), &owner);
-	SPI_connect();
 	{
-		Oid			types[2] = {TEXTOID, BYTEAOID};
 		Datum		vals[2];
 
-		vals[0] = CStringGetTextDatum(scope);
-		vals[1] = PointerGetDatum(payload);
-		/* the scope row is locked FOR KEY SHARE: a rotation waits for us */
-		if (SPI_execute_with_args(
-								  "SELECT k.key_id, k.seed FROM tokens.scopes s "
-								  "  LEFT JOIN tokens.signing_keys k ON k.scope = s.scope AND k.state = 'active' "
-								  " WHERE s.scope = $1 FOR KEY SHARE OF s",
-								  1, types, vals, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "startlijn_tokens: scope lookup failed");
+		vals[0] = CStringGetTextDatum(sc->scope);
+		vals[1] = PointerGetDatum(sc->payload);
+		sl_exec(&tok_sql, T_SCOPE_KEY, vals, NULL, 1);
 		if (SPI_processed == 0)
-			sl_raise("scope_not_found", psprintf("No signing key exists for scope \"%s\".", scope),
+			sl_raise("scope_not_found", psprintf("No signing key exists for scope \"%s\".", sc->scope),
 					 "Create one with tokens.signing_key(scope).");
-		key_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		if (isnull || !take_secret(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, seed))
+		key_id = DatumGetInt32(sl_col(0, 1, &isnull));
+		if (isnull || !take_secret(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, seed->data))
 			sl_raise("signing_key_not_found", "The scope has no active signing key.",
 					 "Call tokens.rotate_signing_key(scope).");
 
-		if (SPI_execute_with_args(
-								  "INSERT INTO tokens.codes AS c (scope, payload, version) VALUES ($1, $2, 1) "
-								  "ON CONFLICT (scope, payload) DO UPDATE "
-								  "   SET version = c.version + 1, issued_at = pg_catalog.now(), revoked_at = NULL "
-								  " WHERE c.version < 65535 RETURNING c.version",
-								  2, types, vals, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+		if (sl_exec(&tok_sql, T_CODE_VERSION, vals, NULL, 0) != SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "startlijn_tokens: could not register the code");
 		if (SPI_processed != 1)
-		{
-			sodium_memzero(seed, sizeof seed);
 			sl_raise("code_versions_exhausted", NULL, "Issue the ticket under a new payload.");
-		}
-		version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		version = DatumGetInt32(sl_col(0, 1, &isnull));
 	}
 	{
-		Oid			types[5] = {TEXTOID, BYTEAOID, INT4OID, INT4OID, TEXTOID};
 		Datum		vals[5];
 
-		vals[0] = CStringGetTextDatum(scope);
-		vals[1] = PointerGetDatum(payload);
+		vals[0] = CStringGetTextDatum(sc->scope);
+		vals[1] = PointerGetDatum(sc->payload);
 		vals[2] = Int32GetDatum(version);
 		vals[3] = Int32GetDatum(key_id);
 		vals[4] = CStringGetTextDatum("reissued");
-		/* a re-issue revokes every earlier version, in the delta feed too */
-		if (SPI_execute_with_args(
-								  "SELECT CASE WHEN $3 > 1 THEN tokens._revoke_versions($1, $2, $3 - 1, $5) END, "
-								  "       trail.log(s.organization_id, 'code.issued', 'code:' || $1, "
-								  "         pg_catalog.jsonb_build_object('scope', $1, 'payload', pg_catalog.encode($2, 'hex'), "
-								  "                                       'version', $3, 'key_id', $4)) "
-								  "  FROM tokens.scopes s WHERE s.scope = $1",
-								  5, types, vals, NULL, false, 0) != SPI_OK_SELECT)
+		if (sl_exec(&tok_sql, T_CODE_RECORD, vals, NULL, 0) != SPI_OK_SELECT)
 			elog(ERROR, "startlijn_tokens: could not record the code");
 	}
-	SPI_finish();
-	sl_restore_user(&owner);
 
-	n = sl_code_build((uint16) key_id, (uint16) version, (const uint8 *) VARDATA_ANY(payload), plen, bin);
-	mlen = sl_code_message(scope, strlen(scope), bin, n, msg);
-	crypto_sign_seed_keypair(pk, sk, seed);
-	sodium_memzero(seed, sizeof seed);
-	crypto_sign_detached(bin + n, NULL, msg, mlen, sk);
-	sodium_memzero(sk, sizeof sk);
+	n = sl_code_build((uint16) key_id, (uint16) version, (const uint8 *) VARDATA_ANY(sc->payload), sc->plen, bin);
+	mlen = sl_code_message(sc->scope, strlen(sc->scope), bin, n, msg);
+	crypto_sign_seed_keypair(pk, sk->data, seed->data);
+	sl_secret_wipe(seed);
+	crypto_sign_detached(bin + n, NULL, msg, mlen, sk->data);
+	sl_secret_wipe(sk);
 	sl_base45_encode(bin, n + SL_CODE_SIG, out);
-	PG_RETURN_TEXT_P(cstring_to_text(out));
+	{
+		MemoryContext old = MemoryContextSwitchTo(call->caller_cxt);
+
+		result = PointerGetDatum(cstring_to_text(out));
+		MemoryContextSwitchTo(old);
+	}
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(tokens_sign_code);
+
+/* tokens.sign_code(scope, payload) -> text: a new version of the payload's code */
+Datum
+tokens_sign_code(PG_FUNCTION_ARGS)
+{
+	SignCall	sc;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		sl_raise("missing_argument", "The scope and the payload are required.", NULL);
+	sc.scope = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	check_scope(sc.scope);
+	sc.payload = PG_GETARG_BYTEA_PP(1);
+	sc.plen = VARSIZE_ANY_EXHDR(sc.payload);
+	if (sc.plen < 1 || sc.plen > SL_CODE_PAYLOAD_MAX)
+		sl_raise("invalid_argument", "The payload must be 1 to 32 bytes.",
+				 "Use a ticket's uuid (16 bytes) or another compact identifier.");
+	return tokens_call(sign_code_body, fcinfo, &sc);
 }
 
 /* ---- verify_code ------------------------------------------------------- */
 
-static SPIPlanPtr verify_plan = NULL;
+typedef struct VerifyCall
+{
+	text	   *scope_t;
+	char	   *scope;
+	sl_code    *code;
+	const char *status;			/* out: a string constant */
+} VerifyCall;
+
+static Datum
+verify_code_body(FunctionCallInfo fcinfo, sl_call *call)
+{
+	VerifyCall *vc = (VerifyCall *) call->arg;
+	sl_code    *code = vc->code;
+	uint8		msg[sizeof(SL_CODE_DOMAIN) + 64 + 1 + SL_CODE_BIN_MAX];
+	bool		isnull;
+
+	{
+		Datum		vals[3];
+
+		vals[0] = PointerGetDatum(vc->scope_t);
+		vals[1] = Int32GetDatum(code->key_id);
+		vals[2] = PointerGetDatum(sl_bytea(code->payload, code->payload_len));
+		sl_exec(&tok_sql, T_VERIFY, vals, NULL, 1);
+	}
+	if (SPI_processed == 0)
+	{
+		Datum		vals[1];
+
+		vals[0] = PointerGetDatum(vc->scope_t);
+		sl_exec(&tok_sql, T_SCOPE_EXISTS, vals, NULL, 1);
+		if (SPI_processed == 0)
+			sl_raise("scope_not_found", psprintf("No signing key exists for scope \"%s\".", vc->scope), NULL);
+		vc->status = "unknown_key";
+	}
+	else
+	{
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bytea	   *pk = DatumGetByteaPP(SPI_getbinval(row, desc, 1, &isnull));
+		char	   *state = SPI_getvalue(row, desc, 2);
+		Datum		cur = SPI_getbinval(row, desc, 3, &isnull);
+		bool		no_code = isnull;
+		size_t		mlen = sl_code_message(vc->scope, strlen(vc->scope), code->signed_part, code->signed_len, msg);
+
+		if (VARSIZE_ANY_EXHDR(pk) != 32 ||
+			crypto_sign_verify_detached(code->signature, msg, mlen, (const uint8 *) VARDATA_ANY(pk)) != 0)
+			vc->status = "bad_signature";
+		else if (strcmp(state, "retired") == 0)
+			vc->status = "retired_key";
+		else if (no_code || DatumGetInt32(cur) < code->version)
+			vc->status = "unknown_code";
+		else if (DatumGetInt32(cur) > code->version)
+			vc->status = "superseded";
+		else if (DatumGetBool(SPI_getbinval(row, desc, 4, &isnull)))
+			vc->status = "revoked";
+		else
+			vc->status = "valid";
+	}
+	return (Datum) 0;
+}
 
 PG_FUNCTION_INFO_V1(tokens_verify_code);
 
@@ -795,29 +945,24 @@ Datum
 tokens_verify_code(PG_FUNCTION_ARGS)
 {
 	TupleDesc	rdesc;
-	text	   *scope_t,
-			   *code_t;
-	char	   *scope;
+	text	   *code_t;
 	uint8		bin[SL_CODE_BIN_MAX];
-	uint8		msg[sizeof(SL_CODE_DOMAIN) + 64 + 1 + SL_CODE_BIN_MAX];
 	long		n;
 	sl_code		code;
 	const char *err = NULL;
-	const char *status = NULL;
-	sl_owner_ctx owner;
 	Datum		outv[5];
 	bool		outn[5] = {false, false, false, false, false};
-	bool		isnull;
 	size_t		code_len;
+	VerifyCall	vc;
 
 	if (get_call_result_type(fcinfo, NULL, &rdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "tokens.verify_code must return a record");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		sl_raise("missing_argument", "The scope and the code are required.", NULL);
-	scope_t = PG_GETARG_TEXT_PP(0);
+	vc.scope_t = PG_GETARG_TEXT_PP(0);
 	code_t = PG_GETARG_TEXT_PP(1);
 	code_len = VARSIZE_ANY_EXHDR(code_t);
-	if (VARSIZE_ANY_EXHDR(scope_t) > 64)
+	if (VARSIZE_ANY_EXHDR(vc.scope_t) > 64)
 		sl_raise("invalid_argument", "A scope is 1 to 64 characters.", NULL);
 	if (code_len > SL_CODE_TEXT_MAX ||
 		(n = sl_base45_decode(VARDATA_ANY(code_t), code_len, bin, sizeof bin)) < 0)
@@ -825,74 +970,13 @@ tokens_verify_code(PG_FUNCTION_ARGS)
 				 "Scan the QR code again.");
 	if (sl_code_parse(bin, (size_t) n, &code, &err) != 0)
 		sl_raise("code_malformed", err, "Scan the QR code again.");
-	scope = text_to_cstring(scope_t);
+	vc.scope = text_to_cstring(vc.scope_t);
+	vc.code = &code;
+	vc.status = NULL;
+	(void) tokens_call(verify_code_body, fcinfo, &vc);
 
-	sl_as_schema_owner(tokens_namespace(), &owner);
-	SPI_connect();
-	if (verify_plan == NULL)
-	{
-		Oid			types[3] = {TEXTOID, INT4OID, BYTEAOID};
-		SPIPlanPtr	p = SPI_prepare(
-									"SELECT k.public_key, k.state, c.version, c.revoked_at IS NOT NULL "
-									"  FROM tokens.signing_keys k "
-									"  LEFT JOIN tokens.codes c ON c.scope = k.scope AND c.payload = $3 "
-									" WHERE k.scope = $1 AND k.key_id = $2",
-									3, types);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "startlijn_tokens: could not prepare the code lookup");
-		verify_plan = p;
-	}
-	{
-		Datum		vals[3];
-
-		vals[0] = PointerGetDatum(scope_t);
-		vals[1] = Int32GetDatum(code.key_id);
-		vals[2] = PointerGetDatum(sl_bytea(code.payload, code.payload_len));
-		if (SPI_execute_plan(verify_plan, vals, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "startlijn_tokens: code lookup failed");
-	}
-	if (SPI_processed == 0)
-	{
-		Oid			types[1] = {TEXTOID};
-		Datum		vals[1];
-
-		vals[0] = PointerGetDatum(scope_t);
-		if (SPI_execute_with_args("SELECT 1 FROM tokens.scopes WHERE scope = $1", 1, types, vals, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "startlijn_tokens: scope lookup failed");
-		if (SPI_processed == 0)
-			sl_raise("scope_not_found", psprintf("No signing key exists for scope \"%s\".", scope), NULL);
-		status = "unknown_key";
-	}
-	else
-	{
-		HeapTuple	row = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bytea	   *pk = DatumGetByteaPP(SPI_getbinval(row, desc, 1, &isnull));
-		char	   *state = SPI_getvalue(row, desc, 2);
-		Datum		cur = SPI_getbinval(row, desc, 3, &isnull);
-		bool		no_code = isnull;
-		size_t		mlen = sl_code_message(scope, strlen(scope), code.signed_part, code.signed_len, msg);
-
-		if (VARSIZE_ANY_EXHDR(pk) != 32 ||
-			crypto_sign_verify_detached(code.signature, msg, mlen, (const uint8 *) VARDATA_ANY(pk)) != 0)
-			status = "bad_signature";
-		else if (strcmp(state, "retired") == 0)
-			status = "retired_key";
-		else if (no_code || DatumGetInt32(cur) < code.version)
-			status = "unknown_code";
-		else if (DatumGetInt32(cur) > code.version)
-			status = "superseded";
-		else if (DatumGetBool(SPI_getbinval(row, desc, 4, &isnull)))
-			status = "revoked";
-		else
-			status = "valid";
-	}
-	SPI_finish();
-	sl_restore_user(&owner);
-
-	outv[0] = BoolGetDatum(strcmp(status, "valid") == 0);
-	outv[1] = CStringGetTextDatum(status);
+	outv[0] = BoolGetDatum(strcmp(vc.status, "valid") == 0);
+	outv[1] = CStringGetTextDatum(vc.status);
 	outv[2] = PointerGetDatum(sl_bytea(code.payload, code.payload_len));
 	outv[3] = Int32GetDatum(code.version);
 	outv[4] = Int32GetDatum(code.key_id);

@@ -3,14 +3,14 @@
 # (private unix socket, no TCP), remove it even on failure, and end with
 # one line "N passed, N failed".
 #
-#   SUITES="unit fuzz regress isolation pgtap e2e outside upgrade" (default: all) to run a subset
+#   SUITES="lint unit fuzz regress isolation pgtap e2e outside upgrade" (default: all) to run a subset
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 # shellcheck source=cluster.sh
 . test/tools/cluster.sh
 
-SUITES=${SUITES:-"unit fuzz regress isolation pgtap e2e outside upgrade"}
+SUITES=${SUITES:-"lint unit fuzz regress isolation pgtap e2e outside upgrade"}
 RESULTS=$ROOT/test/results
 PASSED=0
 FAILED=0
@@ -57,6 +57,31 @@ if ! build_and_install_private "$TMP/install" > "$RESULTS/build.log" 2>&1; then
 fi
 
 has_suite() { [[ " $SUITES " == *" $1 "* ]]; }
+
+# --- lint: SQL in C strings, SECURITY DEFINER search_path ---------------------
+# test/tools/lint_c_sql.py: a file checked clean counts one pass, each
+# finding one failure; its self-test (planted violations must be caught,
+# clean samples must pass) counts too.
+if has_suite lint; then
+  echo "== lint (test/tools/lint_c_sql.py: SQL strings in src/, SECURITY DEFINER in extension/)"
+  python3 test/tools/lint_c_sql.py --self-test > "$RESULTS/lint-self-test.tap" 2>&1 || true
+  python3 test/tools/lint_c_sql.py > "$RESULTS/lint.out" 2>&1 || true
+  ok=$(grep -c '^ok ' "$RESULTS/lint-self-test.tap" || true)
+  nok=$(grep -c '^not ok ' "$RESULTS/lint-self-test.tap" || true)
+  clean=$(sed -n 's/^lint: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$RESULTS/lint.out")
+  found=$(sed -n 's/^lint: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$RESULTS/lint.out")
+  if [ -z "$clean" ] || [ -z "$found" ]; then
+    note_fail 1 "lint: no summary line (test/results/lint.out)"
+    clean=0; found=0
+  fi
+  grep -v '^lint: ' "$RESULTS/lint.out" | sed 's/^/   /'
+  grep '^not ok' "$RESULTS/lint-self-test.tap" | sed 's/^/   /'
+  note_pass $((clean + ok))
+  [ "$found" -gt 0 ] && note_fail "$found" "lint: $found finding(s) (test/results/lint.out)"
+  [ "$nok" -gt 0 ] && note_fail "$nok" "lint self-test: $nok planted case(s) not judged right (test/results/lint-self-test.tap)"
+  [ $((ok + nok)) -eq 0 ] && note_fail 1 "lint self-test: no result (test/results/lint-self-test.tap)"
+  echo "   $clean files clean, $found findings; self-test $ok ok, $nok not ok"
+fi
 
 # --- C unit tests (TAP) -------------------------------------------------------
 if has_suite unit; then

@@ -22,6 +22,7 @@ main(int argc, char **argv)
 	test_webhook();
 	test_label();
 	test_money();
+	test_payment_status();
 	test_jsontext();
 	test_errors(argc > 1 ? argv[1] : "docs/errors.md");
 	printf("1..%d\n", tap_count);

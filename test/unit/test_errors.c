@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/sl_errors.h"
+#include "common/sl_error_registry.h"
 
 static int
 valid_code(const char *c)

@@ -1,10 +1,10 @@
 /*
- * sl_errors.c - the registry of startlijn business errors.
+ * sl_error_registry.c - the registry of startlijn business errors.
  *
  * Keep the table sorted by code: lookups are binary searches, and the unit
  * test fails when the order, the format or docs/errors.md drift.
  */
-#include "sl_errors.h"
+#include "sl_error_registry.h"
 
 #include <string.h>
 

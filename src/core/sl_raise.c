@@ -1,5 +1,6 @@
 /*
- * sl_error.c - business errors as PTnnn SQLSTATEs.
+ * sl_raise.c - raising business errors as PTnnn SQLSTATEs (the codes are
+ * those of the registry, src/common/sl_error_registry.c).
  *
  * C code calls sl_raise(); SQL and PL/pgSQL call startlijn_raise() through
  * the SQL wrappers each extension declares (startlijn.raise(...)).
@@ -11,7 +12,7 @@
 #include "utils/builtins.h"
 
 #include "sl_core.h"
-#include "../common/sl_errors.h"
+#include "common/sl_error_registry.h"
 
 void
 sl_raise(const char *code, const char *detail, const char *hint)

@@ -1,5 +1,5 @@
 /*
- * sl_errors.h - the registry of startlijn business errors (pure C).
+ * sl_error_registry.h - the registry of startlijn business errors (pure C).
  *
  * Every business error has a stable machine-readable code (lowercase,
  * [a-z0-9_]), an HTTP status in 400..499 (the SQLSTATE is "PT" followed by
@@ -8,8 +8,8 @@
  *
  * docs/errors.md lists every code; a unit test keeps the two in step.
  */
-#ifndef SL_ERRORS_H
-#define SL_ERRORS_H
+#ifndef SL_ERROR_REGISTRY_H
+#define SL_ERROR_REGISTRY_H
 
 #include <stddef.h>
 
