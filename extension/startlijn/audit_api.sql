@@ -118,15 +118,15 @@ CREATE FUNCTION api.audit_entries(
     organization_id uuid, subject text DEFAULT NULL, table_name text DEFAULT NULL,
     action text DEFAULT NULL, since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
     before bigint DEFAULT NULL, page_size integer DEFAULT 50)
-  RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql STABLE
   AS $$ SELECT startlijn.audit_entries(organization_id, subject, table_name, action, since, until, before, page_size) $$;
 
 CREATE FUNCTION api.audit_checkpoint(organization_id uuid) RETURNS text
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.audit_checkpoint(organization_id) $$;
 
 CREATE FUNCTION api.audit_proof(entry_id bigint, tree_size bigint DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.audit_proof(entry_id, tree_size) $$;
 
 -- The verifier key is public: anyone may pin it.
@@ -134,7 +134,7 @@ CREATE FUNCTION startlijn.audit_public_key() RETURNS text
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$ SELECT trail.public_key() $$;
 CREATE FUNCTION api.audit_public_key() RETURNS text
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$ SELECT startlijn.audit_public_key() $$;
 
 GRANT EXECUTE ON FUNCTION

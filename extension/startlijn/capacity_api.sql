@@ -76,7 +76,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.create_capacity_pool(organization_id uuid, name text DEFAULT NULL, capacity integer DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.create_capacity_pool(organization_id, name, capacity) $$;
 
 CREATE FUNCTION startlijn.set_pool_capacity(organization_id uuid, pool_id uuid, capacity integer, reason text)
@@ -91,7 +91,7 @@ END
 $$;
 CREATE FUNCTION api.set_pool_capacity(organization_id uuid, pool_id uuid DEFAULT NULL, capacity integer DEFAULT NULL,
                                       reason text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.set_pool_capacity(organization_id, pool_id, capacity, reason) $$;
 
 -- exact figures per pool, by name
@@ -105,7 +105,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.capacity_pools(organization_id uuid) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$ SELECT startlijn.capacity_pools(organization_id) $$;
 
 CREATE FUNCTION startlijn.create_capacity_item(organization_id uuid, name text, pools jsonb) RETURNS jsonb
@@ -117,7 +117,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.create_capacity_item(organization_id uuid, name text DEFAULT NULL, pools jsonb DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.create_capacity_item(organization_id, name, pools) $$;
 
 CREATE FUNCTION startlijn.capacity_items(organization_id uuid) RETURNS jsonb
@@ -130,7 +130,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.capacity_items(organization_id uuid) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$ SELECT startlijn.capacity_items(organization_id) $$;
 
 -------------------------------------------------------------------------------
@@ -152,7 +152,7 @@ END
 $$;
 CREATE FUNCTION api.hold_capacity(organization_id uuid, lines jsonb DEFAULT NULL, ttl interval DEFAULT NULL,
                                   holder text DEFAULT NULL, idempotency_key text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.hold_capacity(organization_id, lines, ttl, holder, idempotency_key) $$;
 
 CREATE FUNCTION startlijn.confirm_hold(organization_id uuid, hold_id uuid) RETURNS jsonb
@@ -164,7 +164,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.confirm_hold(organization_id uuid, hold_id uuid DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.confirm_hold(organization_id, hold_id) $$;
 
 CREATE FUNCTION startlijn.release_hold(organization_id uuid, hold_id uuid, reason text) RETURNS jsonb
@@ -177,7 +177,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.release_hold(organization_id uuid, hold_id uuid DEFAULT NULL, reason text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.release_hold(organization_id, hold_id, reason) $$;
 
 CREATE FUNCTION startlijn.extend_hold(organization_id uuid, hold_id uuid, ttl interval) RETURNS jsonb
@@ -189,7 +189,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.extend_hold(organization_id uuid, hold_id uuid DEFAULT NULL, ttl interval DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.extend_hold(organization_id, hold_id, ttl) $$;
 
 -- a cancellation: confirmed units go back (to the waitlist first)
@@ -205,7 +205,7 @@ END
 $$;
 CREATE FUNCTION api.return_capacity_units(organization_id uuid, allocation_id uuid DEFAULT NULL,
                                           quantity integer DEFAULT NULL, reason text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.return_capacity_units(organization_id, allocation_id, quantity, reason) $$;
 
 -- holds of the organisation, newest first; state as the buyer sees it
@@ -236,7 +236,7 @@ END
 $$;
 CREATE FUNCTION api.capacity_holds(organization_id uuid, state text DEFAULT NULL, holder text DEFAULT NULL,
                                    before timestamptz DEFAULT NULL, max_rows integer DEFAULT 100)
-  RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql STABLE
   AS $$ SELECT startlijn.capacity_holds(organization_id, state, holder, before, max_rows) $$;
 
 -------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ END
 $$;
 CREATE FUNCTION api.capacity_waitlist(organization_id uuid, pool_id uuid DEFAULT NULL, item_id uuid DEFAULT NULL,
                                       include_closed boolean DEFAULT false)
-  RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql STABLE
   AS $$ SELECT startlijn.capacity_waitlist(organization_id, pool_id, item_id, include_closed) $$;
 
 -- Join a waitlist. A participant joins for themselves (at most 10 places,
@@ -308,7 +308,7 @@ END
 $$;
 CREATE FUNCTION api.join_waitlist(organization_id uuid, quantity integer DEFAULT 1, pool_id uuid DEFAULT NULL,
                                   item_id uuid DEFAULT NULL, holder text DEFAULT NULL, priority integer DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.join_waitlist(organization_id, quantity, pool_id, item_id, holder, priority) $$;
 
 -- Leave a waitlist (an entry holding an offer declines it: the units pass
@@ -334,7 +334,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.leave_waitlist(entry_id uuid DEFAULT NULL, reason text DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.leave_waitlist(entry_id, reason) $$;
 
 -- The caller's own entries in every organisation, open ones first: position
@@ -356,7 +356,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.my_waitlist() RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$ SELECT startlijn.my_waitlist() $$;
 
 -------------------------------------------------------------------------------

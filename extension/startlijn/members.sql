@@ -194,24 +194,24 @@ $$;
 
 CREATE FUNCTION api.add_member(
     organization_id uuid, role text, user_id uuid DEFAULT NULL, email text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.add_member(organization_id, role, user_id, email) $$;
 
 CREATE FUNCTION api.change_member_role(organization_id uuid, user_id uuid, role text)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.change_member_role(organization_id, user_id, role) $$;
 
 CREATE FUNCTION api.remove_member(organization_id uuid, user_id uuid)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.remove_member(organization_id, user_id) $$;
 
 CREATE FUNCTION api.leave_organization(organization_id uuid)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.leave_organization(organization_id) $$;
 
 CREATE FUNCTION api.list_members(organization_id uuid)
   RETURNS TABLE (user_id uuid, full_name text, email text, role text, invited_by uuid, joined_at timestamptz)
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$ SELECT * FROM startlijn.list_members(organization_id) $$;
 
 -- as for every RPC: anon is told not_authenticated (401) by the check inside

@@ -133,19 +133,19 @@ $$;
 CREATE FUNCTION api.create_organization(
     name text, slug text, kvk_number text DEFAULT NULL, country text DEFAULT 'NL',
     settings jsonb DEFAULT '{}'::jsonb)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.create_organization(name, slug, kvk_number, country, settings) $$;
 
 CREATE FUNCTION api.update_organization(
     organization_id uuid, name text DEFAULT NULL, slug text DEFAULT NULL,
     kvk_number text DEFAULT NULL, country text DEFAULT NULL, settings jsonb DEFAULT NULL,
     clear text[] DEFAULT '{}')
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.update_organization(organization_id, name, slug, kvk_number, country, settings, clear) $$;
 
 CREATE FUNCTION api.my_organizations()
   RETURNS TABLE (id uuid, name text, slug text, role text, via text, joined_at timestamptz)
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$ SELECT * FROM startlijn.my_organizations() $$;
 
 -- The API: invoker wrappers and the definer internals they call. anon may

@@ -55,16 +55,16 @@ CREATE FUNCTION startlijn.receive_mollie_classic(id text) RETURNS jsonb
   AS $$ SELECT payments.receive_mollie_classic(id) $$;
 
 CREATE FUNCTION api.stripe_webhook(json) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.receive_webhook('stripe', $1) $$;
 CREATE FUNCTION api.standard_webhook(json) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.receive_webhook('standard', $1) $$;
 CREATE FUNCTION api.mollie_webhook(json) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.receive_webhook('mollie', $1) $$;
 CREATE FUNCTION api.mollie_classic_webhook(id text) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.receive_mollie_classic(id) $$;
 
 -------------------------------------------------------------------------------
@@ -94,7 +94,7 @@ END
 $$;
 CREATE FUNCTION api.record_payment_status(provider text, provider_ref text, status text,
                                           amount bigint DEFAULT NULL, currency text DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.record_payment_status(provider, provider_ref, status, amount, currency) $$;
 
 CREATE FUNCTION startlijn.payment_fetches(max_rows integer) RETURNS jsonb
@@ -107,7 +107,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.payment_fetches(max_rows integer DEFAULT 10) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.payment_fetches(max_rows) $$;
 
 -------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ END
 $$;
 CREATE FUNCTION api.payments(organization_id uuid, status text DEFAULT NULL, exceptions_only boolean DEFAULT false,
                              before timestamptz DEFAULT NULL, max_rows integer DEFAULT 50) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$ SELECT startlijn.list_payments(organization_id, status, exceptions_only, before, max_rows) $$;
 
 CREATE FUNCTION startlijn.get_payment(payment_id uuid) RETURNS jsonb
@@ -141,7 +141,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.payment(payment_id uuid) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$ SELECT startlijn.get_payment(payment_id) $$;
 
 CREATE FUNCTION startlijn.ledger_balances(organization_id uuid) RETURNS jsonb
@@ -154,7 +154,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.ledger_balances(organization_id uuid) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$ SELECT startlijn.ledger_balances(organization_id) $$;
 
 -- the body of an idempotent refund request: {payment_id, amount, reason}
@@ -190,7 +190,7 @@ END
 $$;
 CREATE FUNCTION api.request_refund(payment_id uuid, amount bigint DEFAULT NULL, reason text DEFAULT NULL,
                                    idempotency_key text DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.request_refund(payment_id, amount, reason, idempotency_key) $$;
 
 CREATE FUNCTION startlijn.resolve_payment_exception(payment_id uuid, resolution text, reason text) RETURNS jsonb
@@ -202,7 +202,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.resolve_payment_exception(payment_id uuid, resolution text, reason text DEFAULT NULL)
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.resolve_payment_exception(payment_id, resolution, reason) $$;
 
 -- Fee rules are the platform's commercial terms: the superadmin sets them.
@@ -219,7 +219,7 @@ END
 $$;
 CREATE FUNCTION api.set_fee_rule(organization_id uuid, name text, account text, basis_points integer DEFAULT 0,
                                  fixed bigint DEFAULT 0, "position" integer DEFAULT 1) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.set_fee_rule(organization_id, name, account, basis_points, fixed, "position") $$;
 
 -------------------------------------------------------------------------------

@@ -79,11 +79,11 @@ $$;
 CREATE FUNCTION api.update_my_profile(
     full_name text DEFAULT NULL, phone text DEFAULT NULL, date_of_birth date DEFAULT NULL,
     locale text DEFAULT NULL, clear text[] DEFAULT '{}')
-  RETURNS jsonb LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.update_my_profile(full_name, phone, date_of_birth, locale, clear) $$;
 
 CREATE FUNCTION api.my_profile()
-  RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  RETURNS jsonb LANGUAGE sql STABLE
   AS $$ SELECT startlijn.my_profile() $$;
 
 -- as for every RPC: anon is told not_authenticated (401) by the check inside

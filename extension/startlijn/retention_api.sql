@@ -91,7 +91,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.request_erasure(reason text DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.request_erasure(reason) $$;
 
 CREATE FUNCTION startlijn.my_erasure_requests() RETURNS jsonb
@@ -106,7 +106,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.my_erasure_requests() RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$ SELECT startlijn.my_erasure_requests() $$;
 
 -- When a request without an organisation (the person's own, in every
@@ -204,7 +204,7 @@ END
 $$;
 CREATE FUNCTION api.request_subject_erasure(organization_id uuid, subject uuid DEFAULT NULL, reason text DEFAULT NULL)
   RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.request_subject_erasure(organization_id, subject, reason) $$;
 
 CREATE FUNCTION startlijn.erasure_requests(organization_id uuid, status text) RETURNS jsonb
@@ -222,7 +222,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.erasure_requests(organization_id uuid, status text DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$ SELECT startlijn.erasure_requests(organization_id, status) $$;
 
 -- Signals of the job: records whose retention period passed (they are
@@ -247,7 +247,7 @@ END
 $$;
 CREATE FUNCTION api.retention_notifications(organization_id uuid, include_delivered boolean DEFAULT false,
                                             max_rows integer DEFAULT 50) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$ SELECT startlijn.retention_notifications(organization_id, include_delivered, max_rows) $$;
 
 CREATE FUNCTION startlijn.acknowledge_retention_notifications(organization_id uuid, ids bigint[]) RETURNS jsonb
@@ -268,7 +268,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.acknowledge_retention_notifications(organization_id uuid, ids bigint[] DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.acknowledge_retention_notifications(organization_id, ids) $$;
 
 -- The organisation's retention choices and the periods they give.
@@ -298,7 +298,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.retention_settings(organization_id uuid) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$ SELECT startlijn.retention_settings(organization_id) $$;
 
 CREATE FUNCTION startlijn.configure_retention(organization_id uuid, profile text, strategy text,
@@ -313,7 +313,7 @@ END
 $$;
 CREATE FUNCTION api.configure_retention(organization_id uuid, profile text DEFAULT NULL, strategy text DEFAULT NULL,
                                         grace interval DEFAULT NULL, notify boolean DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.configure_retention(organization_id, profile, strategy, grace, notify) $$;
 
 -- Legal holds on the organisation or on one data subject in it.
@@ -345,7 +345,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.place_legal_hold(organization_id uuid, reason text DEFAULT NULL, subject uuid DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.place_legal_hold(organization_id, reason, subject) $$;
 
 CREATE FUNCTION startlijn.lift_legal_hold(organization_id uuid, hold_id uuid, reason text) RETURNS jsonb
@@ -369,7 +369,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.lift_legal_hold(organization_id uuid, hold_id uuid DEFAULT NULL, reason text DEFAULT NULL) RETURNS jsonb
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.lift_legal_hold(organization_id, hold_id, reason) $$;
 
 CREATE FUNCTION startlijn.legal_holds(organization_id uuid, include_lifted boolean) RETURNS jsonb
@@ -385,7 +385,7 @@ BEGIN
 END
 $$;
 CREATE FUNCTION api.legal_holds(organization_id uuid, include_lifted boolean DEFAULT false) RETURNS jsonb
-  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$ SELECT startlijn.legal_holds(organization_id, include_lifted) $$;
 
 -------------------------------------------------------------------------------

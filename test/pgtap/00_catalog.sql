@@ -1,7 +1,7 @@
 -- Catalog rules that fail the build when broken, for every extension we ship
 -- (every extension whose name starts with startlijn) and every schema they own.
 BEGIN;
-SELECT plan(17);
+SELECT plan(18);
 
 CREATE TEMP VIEW our_ext AS
   SELECT oid, extname FROM pg_extension WHERE extname LIKE 'startlijn%';
@@ -57,6 +57,13 @@ SELECT is_empty($$ SELECT t.tgname, p.oid::regprocedure
   'every deferred or constraint trigger function is SECURITY DEFINER with search_path pg_catalog, pg_temp');
 SELECT is_empty($$ SELECT name FROM our_functions WHERE schema = 'api' AND prosecdef $$,
   'no SECURITY DEFINER function in the exposed schema api');
+-- the api name is one step: an SQL wrapper the planner inlines into
+-- PostgREST's query (no SET clause: a function with one is planned per call)
+SELECT is_empty($$ SELECT f.name FROM our_functions f JOIN pg_proc p ON p.oid = f.oid
+                    WHERE f.schema = 'api'
+                      AND (p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'sql') OR p.proconfig IS NOT NULL
+                           OR p.prosrc !~ '^\s*SELECT (\* FROM )?startlijn\.[a-z_]+\(') $$,
+  'every api function is an inlinable SQL wrapper: no SET clause, one SELECT of (or from) a startlijn function');
 
 SELECT is_empty($$ SELECT name FROM our_functions f
                     WHERE f.proacl IS NULL
