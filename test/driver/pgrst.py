@@ -701,6 +701,9 @@ def main(argv):
     a = ap.parse_args(argv)
     try:
         return run(ap, a)
+    except BrokenPipeError:                  # e.g. | head: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (DriverError, ValueError, OSError, psycopg2.Error) as e:
         print('pgrst.py: %s' % (str(e).strip() or type(e).__name__), file=sys.stderr)
         return 2
