@@ -61,11 +61,17 @@ claims run on a second connection, never inside the call's transaction.
 
 Callers (`who`): 'anon' (no token), 'service' (a service_role token), a demo
 user's lowercase first name ('anna', resolved through startlijn.profiles as
-test/helpers/pgrst.sql's pgrst.claims does), a user's uuid, or a dict of
-claims (role defaults to 'authenticated'). For everyone but anon the driver
-signs an HS256 JWT with PGRST_JWT_SECRET (a test default otherwise) and sends
-it as `Authorization: Bearer ...`; the claims PostgREST would set are that
-token's.
+test/helpers/pgrst.sql's pgrst.claims does), a user's email, a user's uuid
+(one not in startlijn.profiles is a brand-new user), a dict of claims (role
+defaults to 'authenticated'; iat and exp default to now and an hour later),
+or a JWT. For everyone but anon the driver signs an HS256 JWT with the
+secret (jwt_secret, else PGRST_JWT_SECRET, else a test default; the command
+line's --jwt-secret-file reads PostgREST's jwt-secret from a file) and sends
+it as `Authorization: Bearer ...`; a JWT caller is sent as it is. PostgREST
+verifies the token (HS256, signature, exp: otherwise 401 PGRST301) and the
+claims it sets are the token's. This is the one implementation of callers
+and tokens: test/tools/as.sh and test/tools/jwt.sh (`make run`'s dev server)
+call this command line.
 
 Library:
     from pgrst import Driver
@@ -87,6 +93,18 @@ Command line:
   In a curl command line $API, $TOKEN (a token of --as), $SERVICE_ROLE_KEY and
   the caller's environment are expanded; --set NAME=VALUE adds variables;
   `-d @file` and `--data-binary @file` read the file.
+  --as takes anon, service, a demo first name, an email, a uuid, a JSON object
+  of claims or a JWT. --headers '{"Name": "value"}' adds headers like -H.
+  --jwt-secret-file FILE: the HS256 secret (PostgREST's jwt-secret) from FILE.
+  --login ROLE: the call's connection logs in as ROLE (PGRST_DRIVER_USER).
+  --plain (test/tools/as.sh): only the JSON body on stdout; on an error the
+  message, details and hint as psql prints them and "HTTP <status> (SQLSTATE
+  <code>)" (PostgREST's own errors: "HTTP <status> (PGRSTnnn)") on stderr,
+  exit 1; with --sql the statements go to stderr as they are sent.
+  --token [--ttl SECONDS] (test/tools/jwt.sh): print the JWT of --as instead
+  of calling (anon: a role-only token, like Supabase's anon key).
+  A caller that cannot be resolved, a bad argument or no connection: a
+  message on stderr, exit 2.
 """
 
 import base64
@@ -113,6 +131,8 @@ except ImportError:  # e.g. a pyenv python3 first on PATH: Debian's python3-psyc
 DEFAULT_JWT_SECRET = 'startlijn-test-jwt-secret-0123456789abcdef'
 ANON_ROLE = 'anon'
 UUID_RE = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+JWT_RE = re.compile(r'^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$')
+CALLERS = 'anon, service, a demo user\'s first name, an email, a profile id, a JSON object of claims or a JWT'
 # PostgREST 12's db-hoisted-tx-settings default
 HOISTED = ('statement_timeout', 'plan_filter.statement_cost_limit', 'default_transaction_isolation')
 
@@ -136,11 +156,21 @@ def jwt_encode(claims, secret):
     return head + '.' + body + '.' + b64url(sig)
 
 
+def is_jwt(who):
+    return isinstance(who, str) and bool(JWT_RE.match(who))
+
+
 def jwt_decode(token, secret):
     """The claims of an HS256 token signed with secret, or raise DriverError (PostgREST: 401 PGRST301)."""
     parts = token.split('.')
     if len(parts) != 3:
         raise DriverError('Expected 3 parts in JWT; got %d' % len(parts))
+    try:
+        alg = json.loads(b64url_decode(parts[0])).get('alg')
+    except (ValueError, AttributeError):
+        raise DriverError('JWT header unreadable')
+    if alg != 'HS256':
+        raise DriverError('JWT algorithm %s is not HS256' % alg)
     sig = hmac.new(secret.encode(), (parts[0] + '.' + parts[1]).encode(), hashlib.sha256).digest()
     if not hmac.compare_digest(b64url(sig), parts[2]):
         raise DriverError('JWSError JWSInvalidSignature')
@@ -221,15 +251,29 @@ class Driver:
         self.schema = schema
         self.search_path = ', '.join(pg_ident(s) for s in (schema,) + tuple(extra_search_path))
         self.secret = jwt_secret or os.environ.get('PGRST_JWT_SECRET') or DEFAULT_JWT_SECRET
-        login = login or os.environ.get('PGRST_DRIVER_USER')
-        self.conn = psycopg2.connect(dsn, **({'user': login} if login else {}))
-        self.conn.autocommit = True          # BEGIN and COMMIT are sent explicitly, as hasql does
-        self.suconn = psycopg2.connect(dsn)  # schema cache, callers, checks
-        self.suconn.autocommit = True
+        self.dsn = dsn
+        self.login = login or os.environ.get('PGRST_DRIVER_USER')
+        self._conn = None                    # the calls (opened on first use)
+        self._suconn = None                  # schema cache, callers, checks (opened on first use)
         self._routines = {}
         self._role_settings = {}
         self._callers = {}
         self.log = None                      # a list to record every statement sent, if set
+        self.echo = None                     # a file to print every statement to as it is sent, if set
+
+    @property
+    def conn(self):
+        if self._conn is None:
+            self._conn = psycopg2.connect(self.dsn, **({'user': self.login} if self.login else {}))
+            self._conn.autocommit = True     # BEGIN and COMMIT are sent explicitly, as hasql does
+        return self._conn
+
+    @property
+    def suconn(self):
+        if self._suconn is None:
+            self._suconn = psycopg2.connect(self.dsn)
+            self._suconn.autocommit = True
+        return self._suconn
 
     # ---- the schema cache --------------------------------------------------
     def routines(self, fn):
@@ -272,6 +316,7 @@ class Driver:
 
     # ---- callers -----------------------------------------------------------
     def claims(self, who):
+        """The claims of a caller's token (without iat/exp unless given), None for anon."""
         if isinstance(who, dict):
             c = dict(who)
             c.setdefault('role', 'authenticated')
@@ -280,15 +325,22 @@ class Driver:
             return None
         if who == 'service':
             return {'role': 'service_role'}
+        if is_jwt(who):
+            return jwt_decode(who, self.secret)
+        if not isinstance(who, str) or not who:
+            raise DriverError('unknown caller %r (%s)' % (who, CALLERS))
         if who not in self._callers:
             if UUID_RE.match(who):
                 rows = self.su("SELECT id::text, email FROM startlijn.profiles WHERE id = %s::uuid", (who,))
                 uid, email = (rows[0] if rows else (who, None))
             else:
-                rows = self.su("SELECT id::text, email FROM startlijn.profiles"
-                               " WHERE lower(split_part(full_name, ' ', 1)) = %s", (who,))
+                if '@' in who:
+                    rows = self.su("SELECT id::text, email FROM startlijn.profiles WHERE email = %s", (who,))
+                else:
+                    rows = self.su("SELECT id::text, email FROM startlijn.profiles"
+                                   " WHERE lower(split_part(full_name, ' ', 1)) = %s", (who,))
                 if len(rows) != 1:
-                    raise DriverError('unknown caller %r' % who)
+                    raise DriverError('unknown caller %r (%s)' % (who, CALLERS))
                 uid, email = rows[0]
             c = {'sub': uid, 'role': 'authenticated', 'aud': 'authenticated'}
             if email:
@@ -296,12 +348,22 @@ class Driver:
             self._callers[who] = c
         return dict(self._callers[who])
 
-    def token(self, who):
-        c = self.claims(who)
-        if c is None:
+    def token(self, who, ttl=3600):
+        """The JWT a client of this caller sends (a JWT caller: itself); None for anon."""
+        if who in (None, 'anon'):
             return None
+        return self.mint(who, ttl)
+
+    def mint(self, who, ttl=3600):
+        """An HS256 JWT for who, iat now and exp ttl seconds later unless the claims have them;
+        anon: a role-only token (like Supabase's anon key)."""
+        if is_jwt(who):
+            return who
+        c = {'role': ANON_ROLE} if who in (None, 'anon') else self.claims(who)
         now = int(time.time())
-        return jwt_encode(dict(c, iat=now, exp=now + 3600), self.secret)
+        c.setdefault('iat', now)
+        c.setdefault('exp', now + int(ttl))
+        return jwt_encode(c, self.secret)
 
     # ---- a superuser query, separate from the calls ------------------------
     def su(self, sql, params=None):
@@ -540,8 +602,13 @@ class Driver:
         return res
 
     def _exec(self, cur, sql, params=None):
-        if self.log is not None:
-            self.log.append(cur.mogrify(sql, params).decode() if params else sql)
+        if self.log is not None or self.echo is not None:
+            text = cur.mogrify(sql, params).decode() if params else sql
+            if self.log is not None:
+                self.log.append(text)
+            if self.echo is not None:
+                self.echo.write(text.rstrip() + ';\n')
+                self.echo.flush()
         cur.execute(sql, params)
 
     @staticmethod
@@ -617,23 +684,75 @@ class Driver:
 def main(argv):
     import argparse
     ap = argparse.ArgumentParser(description='Call the startlijn API as PostgREST 12 does (see the module docstring).')
-    ap.add_argument('--as', dest='who', default='anon', help="anon, service, a demo first name, a uuid or a JSON object of claims")
+    ap.add_argument('--as', dest='who', default='anon',
+                    help="anon, service, a demo first name, an email, a uuid, a JSON object of claims or a JWT")
     ap.add_argument('-H', '--header', action='append', default=[], help="'Name: value'")
+    ap.add_argument('--headers', help='request headers as a JSON object, after those of -H')
     ap.add_argument('--set', action='append', default=[], help='NAME=VALUE for a curl command line')
     ap.add_argument('--curl', help='a whole curl command line, as in docs/api.md')
     ap.add_argument('--sql', action='store_true', help='also print the statements sent')
+    ap.add_argument('--plain', action='store_true',
+                    help='the JSON body alone on stdout; errors and --sql on stderr (test/tools/as.sh)')
+    ap.add_argument('--jwt-secret-file', help="the JWT secret (PostgREST's jwt-secret) from this file")
+    ap.add_argument('--login', help='the role the call\'s connection logs in as (PGRST_DRIVER_USER)')
+    ap.add_argument('--token', action='store_true', help='print the JWT of --as, call nothing (test/tools/jwt.sh)')
+    ap.add_argument('--ttl', type=int, default=3600, help='--token: seconds until exp (default 3600)')
     ap.add_argument('rest', nargs=argparse.REMAINDER, help='METHOD PATH [BODY], or curl ARGS...')
     a = ap.parse_args(argv)
-    who = json.loads(a.who) if a.who.startswith('{') else a.who
-    api = Driver()
+    try:
+        return run(ap, a)
+    except BrokenPipeError:                  # e.g. | head: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (DriverError, ValueError, OSError, psycopg2.Error) as e:
+        print('pgrst.py: %s' % (str(e).strip() or type(e).__name__), file=sys.stderr)
+        return 2
+
+
+def run(ap, a):
+    secret = None
+    if a.jwt_secret_file:
+        with open(a.jwt_secret_file) as f:
+            secret = f.read().strip()
+        if not secret:
+            raise DriverError('no JWT secret in %s' % a.jwt_secret_file)
+    who = a.who
+    if who.startswith('{'):
+        who = json.loads(who)
+        if not isinstance(who, dict):
+            raise DriverError('--as: a JSON object of claims expected')
+    api = Driver(jwt_secret=secret, login=a.login)
+    if a.token:
+        if a.rest:
+            ap.print_usage(sys.stderr)
+            return 2
+        print(api.mint(who, a.ttl))
+        return 0
+    headers = {}
+    for h in a.header:
+        if ':' not in h:
+            raise DriverError("-H: 'Name: value' expected, got %r" % h)
+        k, v = h.split(':', 1)
+        headers[k.strip()] = v.strip()
+    if a.headers:
+        extra = json.loads(a.headers)
+        if not isinstance(extra, dict):
+            raise DriverError('--headers: a JSON object expected')
+        for k, v in extra.items():
+            for old in [x for x in headers if x.lower() == k.lower()]:
+                del headers[old]
+            headers[k] = v if isinstance(v, str) else json.dumps(v)
     if a.sql:
-        api.log = []
+        if a.plain:
+            api.echo = sys.stderr
+            sys.stderr.write('-- logged in as %s\n' % api.conn.info.user)
+        else:
+            api.log = []
     variables = dict(s.split('=', 1) for s in a.set)
     if a.curl or (a.rest and a.rest[0] == 'curl'):
         cmd = a.curl or ' '.join(shlex.quote(x) for x in a.rest)
         res = api.curl(cmd, who=who, variables=variables)
     elif len(a.rest) in (2, 3):
-        headers = dict((h.split(':', 1)[0].strip(), h.split(':', 1)[1].strip()) for h in a.header)
         body = a.rest[2] if len(a.rest) == 3 else None
         if body is not None and not any(k.lower() == 'content-type' for k in headers):
             headers['Content-Type'] = 'application/json'
@@ -641,6 +760,8 @@ def main(argv):
     else:
         ap.print_usage(sys.stderr)
         return 2
+    if a.plain:
+        return print_plain(res)
     if a.sql:
         for s in api.log:
             print(s.rstrip() + ';')
@@ -648,6 +769,22 @@ def main(argv):
     out = {'body': res['body']} if 'body' in res else {k: res.get(k) for k in ('code', 'message', 'details', 'hint')}
     print(json.dumps(out['body'] if 'body' in out else out, indent=2, ensure_ascii=False))
     return 0 if res['status'] < 400 else 1
+
+
+def print_plain(res):
+    """test/tools/as.sh's output: the body on stdout; an error as psql prints it, and the HTTP status, on stderr."""
+    if 'body' in res:
+        print(json.dumps(res['body'], ensure_ascii=False))
+        if res['status'] < 400:
+            return 0
+        print('HTTP %d' % res['status'], file=sys.stderr)
+        return 1
+    for label, key in (('ERROR', 'message'), ('DETAIL', 'details'), ('HINT', 'hint')):
+        if res.get(key):
+            print('%s:  %s' % (label, res[key]), file=sys.stderr)
+    code = res.get('code') or ''
+    print('HTTP %d (%s)' % (res['status'], code if code.startswith('PGRST') else 'SQLSTATE ' + code), file=sys.stderr)
+    return 1
 
 
 if __name__ == '__main__':

@@ -110,12 +110,13 @@ dev_usage() {
 Client programs (psql, pg_dump, pg_restore, the commands of docs/operations.md):
   export PGHOST=$SOCK PGPORT=$port PGUSER=postgres PGDATABASE=$DB
 
-Act as a user, exactly as PostgREST calls the API (one transaction, role,
-request.jwt.claims, request.headers, search_path set locally, COMMIT as the caller):
+Act as a user, exactly as PostgREST calls the API (test/driver/pgrst.py: one transaction,
+role, request.jwt.claims, request.headers, search_path set locally, COMMIT as the caller):
   test/tools/as.sh anna my_profile
   test/tools/as.sh anna list_members '{"organization_id": "00000000-0000-4000-b000-000000000001"}'
   test/tools/as.sh anon audit_public_key
-  (WHO: anon, service, a demo user's first name (docs/operations.md), a profile id or a JWT;
+  (WHO: anon, service, a demo user's first name (docs/operations.md), an email, a profile id,
+   a JSON object of claims or a JWT;
    AS_SHOW_SQL=1 prints the statements)
 A JWT for a demo user (HS256, secret in .pgdata/jwt-secret):
   TOKEN=\$(test/tools/jwt.sh anna)

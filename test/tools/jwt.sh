@@ -11,7 +11,8 @@
 # HS256 with the secret `make run` generated (.pgdata/jwt-secret, also the
 # jwt-secret of .pgdata/postgrest.conf); claims as Supabase Auth issues them:
 # sub (the profile id), role authenticated, email, aud authenticated, iat,
-# exp (JWT_TTL seconds, default 3600). python3's standard library; no network.
+# exp (JWT_TTL seconds, default 3600). Minted by test/driver/pgrst.py --token
+# (python3's standard library; no network).
 set -euo pipefail
 # shellcheck source=devapi.sh
 . "$(dirname "$0")/devapi.sh"
@@ -24,8 +25,4 @@ devapi_env
 if [ ! -s "$JWT_SECRET_FILE" ]; then
   echo "jwt.sh: no JWT secret in $JWT_SECRET_FILE: run 'make run' first" >&2; exit 1
 fi
-claims=$(devapi_claims "$1")
-if [ -z "$claims" ]; then
-  echo "jwt.sh: unknown caller '$1' (a demo user's first name, an email, a profile id, anon or service)" >&2; exit 2
-fi
-devapi_python mint "$JWT_SECRET_FILE" "$claims" "${JWT_TTL:-3600}"
+devapi_driver --token --ttl "${JWT_TTL:-3600}" --as "$1"

@@ -408,7 +408,9 @@ fi
 # as.sh calls the API as PostgREST does (one transaction as authenticator,
 # role and request.* set locally, read-only for STABLE functions, COMMIT as
 # the caller); jwt.sh mints HS256 JWTs, which a standard library (npm's jose,
-# installed into a temporary directory, nothing vendored) must accept.
+# installed into a temporary directory, nothing vendored) must accept. Both
+# are test/driver/pgrst.py's command line (the e2e driver): they carry no
+# SQL, caller resolution or JWT code of their own.
 # The dev-only demo data (test/fixtures/demo_dev.sql) loads on top of demo.sql.
 if has_suite outside; then
   echo "== acting as a user (test/tools/as.sh, test/tools/jwt.sh, demo_dev.sql)"
@@ -442,9 +444,31 @@ if has_suite outside; then
   else
     note_fail 1 "as.sh: expected '$want', got '$got' (test/results/asuser/as.log)"
   fi
+  # every kind of caller, the headers argument, PostgREST's own errors, the login
+  got="$(as anna@loopgroep-utrecht.nl my_profile | j 'd["id"][-2:]')"
+  got+=" $(as 00000000-0000-4000-a000-000000000011 my_profile | j 'd["id"][-2:]')"
+  got+=" $(as '{"sub": "00000000-0000-4000-a000-000000000002"}' my_profile | j 'd["id"][-2:]')"
+  got+=" $(as service audit_public_key | j 'd.startswith("startlijn")')"
+  got+=" $(as anna update_my_profile '{"phone": "+31612345778"}' '{"X-Request-Id": "as-sh-1"}' | j 'd["phone"]')"
+  got+=" $("${PSQL[@]}" -d startlijn_asuser -tAc "SELECT (body::jsonb #>> '{request,request_id}') || ',' || (body::jsonb #>> '{request,user_agent}')
+                                                   FROM trail.entries WHERE table_name = 'startlijn.profiles'
+                                                    AND actor_uid = '00000000-0000-4000-a000-000000000001' ORDER BY id DESC LIMIT 1")"
+  got+=" $(as anna no_such_function >/dev/null; echo $?) $(tail -1 "$OUT/as.log")"
+  got+=" $(as anna my_profile '{"nope": 1}' >/dev/null; echo $?) $(tail -1 "$OUT/as.log")"
+  got+=" $(as zoe my_profile >/dev/null; echo $?)"
+  got+=" $(AS_SHOW_SQL=1 "${asdb[@]}" bash test/tools/as.sh anna my_profile 2>&1 >/dev/null | head -1)"
+  got+=" $(cat test/tools/as.sh test/tools/jwt.sh test/tools/devapi.sh | grep -v '^ *#' | grep -cE 'set_config|to_record|startlijn\.profiles|hmac|sha256|base64')"
+  want="01 11 02 True +31612345778 as-sh-1,startlijn-as.sh 1 HTTP 404 (PGRST202) 1 HTTP 404 (PGRST202) 2 -- logged in as authenticator 0"
+  if [ "$got" = "$want" ]; then
+    note_pass 1; echo "   as.sh: an email, a profile id, claims, service; headers reach the audit trail; PGRST202; logs in as authenticator; no SQL of its own"
+  else
+    note_fail 1 "as.sh callers: expected '$want', got '$got' (test/results/asuser/as.log)"
+  fi
   # JWTs: as.sh verifies them as PostgREST does and takes their claims
   token=$("${asdb[@]}" bash test/tools/jwt.sh anna 2>> "$OUT/as.log")
-  got="$(as "$token" my_profile | j 'd["id"]') $(as "${token%?}A" my_profile >/dev/null; echo $?)"
+  # a changed signature: its last character (16 possible values) replaced by another one
+  if [ "${token: -1}" = A ]; then bad=${token%?}Q; else bad=${token%?}A; fi
+  got="$(as "$token" my_profile | j 'd["id"]') $(as "$bad" my_profile >/dev/null; echo $?)"
   if [ "$got" = "00000000-0000-4000-a000-000000000001 1" ]; then
     note_pass 1; echo "   as.sh with a minted JWT acts as its subject; a JWT with a changed signature is refused"
   else
