@@ -27,6 +27,29 @@ CREATE FUNCTION pg_temp.c(extra jsonb) RETURNS jsonb LANGUAGE sql AS $$
            '"hold2"', to_jsonb(f.hold2)::text)::jsonb
     FROM capfix f $$;
 
+-- catalog fixtures: a draft event of Loopgroep Utrecht with a course of 10
+-- places, a wave and a ticket type, built by its owner through the API
+CREATE TEMP TABLE catfix AS
+  SELECT (pgrst.call('anna', 'create_event', '{"organization_id": "00000000-0000-4000-b000-000000000001",
+            "name": "Bad input run", "slug": "bad-input-run", "type": "running",
+            "starts_at": "2027-05-01T10:00:00+02:00", "ends_at": "2027-05-01T14:00:00+02:00"}') ->> 'event_id')::uuid AS ev1;
+ALTER TABLE catfix ADD COLUMN course1 uuid, ADD COLUMN wave1 uuid, ADD COLUMN tt1 uuid;
+UPDATE catfix SET course1 = (pgrst.call('anna', 'create_course', jsonb_build_object('event_id', ev1, 'name', '5 km',
+                                        'distance_m', 5000, 'capacity', 10)) ->> 'course_id')::uuid;
+UPDATE catfix SET wave1 = (pgrst.call('anna', 'create_wave', jsonb_build_object('course_id', course1, 'name', 'A',
+                           'starts_at', '2027-05-01T10:00:00+02:00', 'places', 5)) ->> 'wave_id')::uuid;
+UPDATE catfix SET tt1 = (pgrst.call('anna', 'create_ticket_type', jsonb_build_object('event_id', ev1, 'course_id', course1,
+                         'name', '5 km', 'price', 1500)) ->> 'ticket_type_id')::uuid;
+-- "ev1", "course1", "wave1", "tt1" anywhere in args replaced by their ids
+CREATE FUNCTION pg_temp.cat(args jsonb) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT replace(replace(replace(replace(args::text,
+           '"ev1"', to_jsonb(f.ev1)::text), '"course1"', to_jsonb(f.course1)::text),
+           '"wave1"', to_jsonb(f.wave1)::text), '"tt1"', to_jsonb(f.tt1)::text)::jsonb
+    FROM catfix f $$;
+CREATE FUNCTION pg_temp.ne(extra jsonb) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT '{"organization_id": "00000000-0000-4000-b000-000000000001", "name": "Nieuw", "slug": "nieuw", "type": "running",
+           "starts_at": "2027-06-01T10:00:00+02:00", "ends_at": "2027-06-01T14:00:00+02:00"}'::jsonb || extra $$;
+
 CREATE TEMP TABLE bad (who text, fn text, args jsonb, code text);
 INSERT INTO bad VALUES
  -- create_organization
@@ -238,7 +261,132 @@ INSERT INTO bad VALUES
  ('anon', 'leave_waitlist', '{"entry_id": "00000000-0000-4000-e000-0000000000ff"}', 'not_authenticated'),
  ('kim', 'leave_waitlist', '{}', 'missing_argument'),
  ('kim', 'leave_waitlist', '{"entry_id": "00000000-0000-4000-e000-0000000000ff"}', 'waitlist_entry_not_found'),
- ('anon', 'my_waitlist', '{}', 'not_authenticated');
+ ('anon', 'my_waitlist', '{}', 'not_authenticated'),
+ -- the catalog: events
+ ('anon', 'create_event', pg_temp.ne('{}'), 'not_authenticated'),
+ ('carla', 'create_event', pg_temp.ne('{}'), 'insufficient_role'),
+ ('anna', 'create_event', pg_temp.ne('{"organization_id": null}'), 'missing_argument'),
+ ('anna', 'create_event', pg_temp.ne('{"organization_id": "00000000-0000-4000-b000-000000000002"}'), 'organization_not_found'),
+ ('anna', 'create_event', pg_temp.ne('{"name": null}'), 'missing_argument'),
+ ('anna', 'create_event', pg_temp.ne('{"name": " Nieuw"}'), 'invalid_name'),
+ ('anna', 'create_event', pg_temp.ne('{"slug": "Nieuw Event"}'), 'invalid_slug'),
+ ('anna', 'create_event', pg_temp.ne('{"slug": "bad-input-run"}'), 'slug_taken'),
+ ('anna', 'create_event', pg_temp.ne('{"type": "skiing"}'), 'invalid_argument'),
+ ('anna', 'create_event', pg_temp.ne('{"type": null}'), 'missing_argument'),
+ ('anna', 'create_event', pg_temp.ne('{"starts_at": null}'), 'missing_argument'),
+ ('anna', 'create_event', pg_temp.ne('{"ends_at": "2027-06-01T09:00:00+02:00"}'), 'invalid_period'),
+ ('anna', 'create_event', pg_temp.ne('{"time_zone": "Mars/Olympus_Mons"}'), 'invalid_time_zone'),
+ ('anna', 'create_event', pg_temp.ne('{"time_zone": "CEST"}'), 'invalid_time_zone'),
+ ('anna', 'create_event', pg_temp.ne('{"contact_email": "info@"}'), 'invalid_email'),
+ ('anna', 'create_event', pg_temp.ne('{"venue_country": "nl"}'), 'invalid_country'),
+ ('anna', 'create_event', pg_temp.ne('{"venue_name": ""}'), 'invalid_name'),
+ ('anna', 'create_event', pg_temp.ne('{"latitude": 91, "longitude": 5}'), 'invalid_argument'),
+ ('anna', 'create_event', pg_temp.ne('{"latitude": 52}'), 'invalid_argument'),
+ ('anna', 'create_event', pg_temp.ne('{"cancellation_policy": [{"until": "nope"}]}'), 'invalid_cancellation_policy'),
+ ('anna', 'create_event', pg_temp.ne('{"cancellation_policy": [{"until": "2027-05-01T00:00:00Z", "refund_percent": 101}]}'), 'invalid_cancellation_policy'),
+ ('anna', 'create_event', pg_temp.ne('{"cancellation_policy": [{"until": "2027-05-01T00:00:00Z"}, {"until": "2027-04-01T00:00:00Z"}]}'), 'invalid_cancellation_policy'),
+ ('anna', 'create_event', pg_temp.ne('{"cancellation_policy": {"until": "2027-05-01T00:00:00Z"}}'), 'invalid_cancellation_policy'),
+ ('anna', 'create_event', pg_temp.ne('{"transfer_fee": -1}'), 'invalid_amount'),
+ ('anna', 'create_event', pg_temp.ne('{"max_entries_per_order": 0}'), 'invalid_argument'),
+ ('anna', 'create_event', pg_temp.ne('{"minimum_age": 121}'), 'invalid_argument'),
+ ('anna', 'create_event', pg_temp.ne('{"registration_opens_at": "2027-05-01T00:00:00Z", "registration_closes_at": "2027-04-01T00:00:00Z"}'), 'invalid_period'),
+ ('anna', 'create_event', pg_temp.ne('{"capacity": -1}'), 'invalid_capacity'),
+ ('anna', 'create_event', pg_temp.ne('{"capacity": 2000000}'), 'invalid_capacity'),
+ ('anna', 'create_event', pg_temp.ne('{"description": null, "name": "Nieuw", "slug": "x-"}'), 'invalid_slug'),
+ ('anon', 'update_event', pg_temp.cat('{"event_id": "ev1", "name": "X"}'), 'not_authenticated'),
+ ('anna', 'update_event', '{"event_id": null, "name": "X"}', 'missing_argument'),
+ ('anna', 'update_event', '{"event_id": "00000000-0000-4000-e000-0000000000ff", "name": "X"}', 'event_not_found'),
+ ('eva', 'update_event', pg_temp.cat('{"event_id": "ev1", "name": "X"}'), 'event_not_found'),
+ ('carla', 'update_event', pg_temp.cat('{"event_id": "ev1", "name": "X"}'), 'insufficient_role'),
+ ('anna', 'update_event', pg_temp.cat('{"event_id": "ev1", "slug": "-x"}'), 'invalid_slug'),
+ ('anna', 'update_event', pg_temp.cat('{"event_id": "ev1", "clear": ["name"]}'), 'invalid_argument'),
+ ('anna', 'update_event', pg_temp.cat('{"event_id": "ev1", "ends_at": "2027-04-01T00:00:00Z"}'), 'invalid_period'),
+ ('anna', 'update_event', pg_temp.cat('{"event_id": "ev1", "contact_email": "nope"}'), 'invalid_email'),
+ ('anna', 'update_event', pg_temp.cat('{"event_id": "ev1", "capacity": 5}'), 'invalid_argument'),
+ ('anon', 'publish_event', pg_temp.cat('{"event_id": "ev1"}'), 'not_authenticated'),
+ ('anna', 'publish_event', '{"event_id": null}', 'missing_argument'),
+ ('anna', 'publish_event', pg_temp.cat('{"event_id": "ev1"}'), 'event_incomplete'),
+ ('daan', 'publish_event', pg_temp.cat('{"event_id": "ev1"}'), 'insufficient_role'),
+ ('anna', 'close_event', pg_temp.cat('{"event_id": "ev1"}'), 'invalid_transition'),
+ ('kim', 'close_event', pg_temp.cat('{"event_id": "ev1"}'), 'event_not_found'),
+ ('anna', 'cancel_event', pg_temp.cat(jsonb_build_object('event_id', 'ev1', 'reason', repeat('r', 501))), 'invalid_argument'),
+ ('anon', 'cancel_event', pg_temp.cat('{"event_id": "ev1"}'), 'not_authenticated'),
+ ('anna', 'delete_event', '{"event_id": "00000000-0000-4000-e000-0000000000ff"}', 'event_not_found'),
+ ('carla', 'delete_event', pg_temp.cat('{"event_id": "ev1"}'), 'insufficient_role'),
+ ('anna', 'copy_event', pg_temp.cat('{"event_id": "ev1", "slug": "Bad"}'), 'invalid_slug'),
+ ('anna', 'copy_event', pg_temp.cat('{"event_id": "ev1", "slug": "bad-input-run"}'), 'slug_taken'),
+ ('anon', 'copy_event', pg_temp.cat('{"event_id": "ev1"}'), 'not_authenticated'),
+ ('anna', 'organization_events', '{"organization_id": null}', 'missing_argument'),
+ ('anon', 'organization_events', '{"organization_id": "00000000-0000-4000-b000-000000000001"}', 'not_authenticated'),
+ ('eva', 'organization_events', '{"organization_id": "00000000-0000-4000-b000-000000000001"}', 'organization_not_found'),
+ -- courses and waves
+ ('anna', 'create_course', pg_temp.cat('{"event_id": "ev1", "name": null, "distance_m": 5000}'), 'missing_argument'),
+ ('anna', 'create_course', pg_temp.cat('{"event_id": "ev1", "name": "X", "distance_m": null}'), 'missing_argument'),
+ ('anna', 'create_course', pg_temp.cat('{"event_id": "ev1", "name": "X", "distance_m": 0}'), 'invalid_argument'),
+ ('anna', 'create_course', pg_temp.cat('{"event_id": "ev1", "name": "X", "distance_m": 5, "legs": [{"sport": "ski", "distance_m": 5}]}'), 'invalid_argument'),
+ ('anna', 'create_course', pg_temp.cat('{"event_id": "ev1", "name": "X", "distance_m": 5, "legs": {"sport": "run"}}'), 'invalid_argument'),
+ ('anna', 'create_course', pg_temp.cat('{"event_id": "ev1", "name": "X", "distance_m": 5, "capacity": -5}'), 'invalid_capacity'),
+ ('anna', 'create_course', pg_temp.cat('{"event_id": "ev1", "name": "X", "distance_m": 5, "sort_order": 5000}'), 'invalid_argument'),
+ ('anon', 'create_course', pg_temp.cat('{"event_id": "ev1", "name": "X", "distance_m": 5}'), 'not_authenticated'),
+ ('anna', 'update_course', '{"course_id": "00000000-0000-4000-e000-0000000000ff", "name": "X"}', 'course_not_found'),
+ ('anna', 'update_course', '{"course_id": null}', 'missing_argument'),
+ ('anna', 'update_course', pg_temp.cat('{"course_id": "course1", "distance_m": -1}'), 'invalid_argument'),
+ ('anna', 'update_course', pg_temp.cat('{"course_id": "course1", "capacity": -1}'), 'invalid_capacity'),
+ ('anon', 'update_course', pg_temp.cat('{"course_id": "course1"}'), 'not_authenticated'),
+ ('anna', 'create_wave', pg_temp.cat('{"course_id": "course1", "name": "B", "starts_at": "2027-05-01T10:00:00+02:00"}'), 'missing_argument'),
+ ('anna', 'create_wave', pg_temp.cat('{"course_id": "course1", "name": "B", "places": 5}'), 'missing_argument'),
+ ('anna', 'create_wave', pg_temp.cat('{"course_id": "course1", "name": "B", "places": 5, "starts_at": "2027-05-02T10:00:00+02:00"}'), 'invalid_period'),
+ ('anna', 'create_wave', pg_temp.cat('{"course_id": "course1", "name": "B", "places": -1, "starts_at": "2027-05-01T10:00:00+02:00"}'), 'invalid_capacity'),
+ ('anna', 'create_wave', '{"course_id": "00000000-0000-4000-e000-0000000000ff", "name": "B"}', 'course_not_found'),
+ ('anon', 'create_wave', pg_temp.cat('{"course_id": "course1"}'), 'not_authenticated'),
+ ('anna', 'update_wave', '{"wave_id": "00000000-0000-4000-e000-0000000000ff", "places": 5}', 'wave_not_found'),
+ ('anna', 'update_wave', pg_temp.cat('{"wave_id": "wave1", "places": -1}'), 'invalid_capacity'),
+ ('anna', 'update_wave', pg_temp.cat('{"wave_id": "wave1", "name": ""}'), 'invalid_name'),
+ ('anon', 'update_wave', pg_temp.cat('{"wave_id": "wave1"}'), 'not_authenticated'),
+ -- ticket types and tiers
+ ('anna', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1", "course_id": null, "name": "X", "price": 1}'), 'missing_argument'),
+ ('anna', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1", "course_id": "course1", "name": "X", "price": null}'), 'missing_argument'),
+ ('anna', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1", "course_id": "course1", "name": "X", "price": -1}'), 'invalid_amount'),
+ ('anna', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1", "course_id": "course1", "name": "X", "price": 1, "currency": "eur"}'), 'invalid_currency'),
+ ('anna', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1", "course_id": "course1", "name": "X", "price": 1, "vat_rate": 10001}'), 'invalid_argument'),
+ ('anna', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1", "course_id": "course1", "name": "X", "price": 1, "visibility": "hidden"}'), 'missing_argument'),
+ ('anna', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1", "course_id": "course1", "name": "X", "price": 1, "visibility": "secret"}'), 'invalid_argument'),
+ ('anna', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1", "course_id": "course1", "name": "X", "price": 1, "visibility": "hidden", "access_code": "abc"}'), 'invalid_argument'),
+ ('anna', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1", "course_id": "course1", "name": "X", "price": 1, "access_code": "abcdef"}'), 'invalid_argument'),
+ ('anna', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1", "course_id": "course1", "name": "X", "price": 1, "min_per_order": 5, "max_per_order": 2}'), 'invalid_argument'),
+ ('anna', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1", "course_id": "course1", "name": "X", "price": 1, "min_age": 18, "max_age": 10}'), 'invalid_argument'),
+ ('anna', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1", "course_id": "course1", "name": "X", "price": 1, "sales_start": "2027-01-01T00:00:00Z", "sales_end": "2026-01-01T00:00:00Z"}'), 'invalid_period'),
+ ('anna', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1", "course_id": "course1", "wave_id": "00000000-0000-4000-e000-0000000000ff", "name": "X", "price": 1}'), 'wave_not_found'),
+ ('anna', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1", "course_id": "00000000-0000-4000-e000-0000000000ff", "name": "X", "price": 1}'), 'course_not_found'),
+ ('anon', 'create_ticket_type', pg_temp.cat('{"event_id": "ev1"}'), 'not_authenticated'),
+ ('anna', 'update_ticket_type', '{"ticket_type_id": "00000000-0000-4000-e000-0000000000ff", "name": "X"}', 'ticket_type_not_found'),
+ ('anna', 'update_ticket_type', pg_temp.cat('{"ticket_type_id": "tt1", "price": 100000001}'), 'invalid_amount'),
+ ('anna', 'update_ticket_type', pg_temp.cat('{"ticket_type_id": "tt1", "clear": ["price"]}'), 'invalid_argument'),
+ ('anna', 'update_ticket_type', pg_temp.cat('{"ticket_type_id": "tt1", "visibility": "hidden"}'), 'missing_argument'),
+ ('anon', 'update_ticket_type', pg_temp.cat('{"ticket_type_id": "tt1"}'), 'not_authenticated'),
+ ('anna', 'delete_ticket_type', '{"ticket_type_id": null}', 'missing_argument'),
+ ('eva', 'delete_ticket_type', pg_temp.cat('{"ticket_type_id": "tt1"}'), 'ticket_type_not_found'),
+ ('anon', 'delete_ticket_type', pg_temp.cat('{"ticket_type_id": "tt1"}'), 'not_authenticated'),
+ ('anna', 'set_price_tiers', pg_temp.cat('{"ticket_type_id": "tt1", "tiers": null}'), 'invalid_argument'),
+ ('anna', 'set_price_tiers', pg_temp.cat('{"ticket_type_id": "tt1", "tiers": {"name": "x"}}'), 'invalid_argument'),
+ ('anna', 'set_price_tiers', pg_temp.cat('{"ticket_type_id": "tt1", "tiers": [{"name": "Vroeg", "price": 1000}]}'), 'invalid_argument'),
+ ('anna', 'set_price_tiers', pg_temp.cat('{"ticket_type_id": "tt1", "tiers": [{"name": "Vroeg", "price": -1, "until_sold": 5}]}'), 'invalid_amount'),
+ ('anna', 'set_price_tiers', pg_temp.cat('{"ticket_type_id": "tt1", "tiers": [{"name": "Vroeg", "price": "veel", "until_sold": 5}]}'), 'invalid_argument'),
+ ('anna', 'set_price_tiers', pg_temp.cat('{"ticket_type_id": "tt1", "tiers": [{"price": 5, "until_sold": 5}]}'), 'missing_argument'),
+ ('anna', 'set_price_tiers', pg_temp.cat('{"ticket_type_id": "tt1", "tiers": [{"name": "Vroeg", "price": 5, "until_sold": 5, "colour": "red"}]}'), 'invalid_argument'),
+ ('anon', 'set_price_tiers', pg_temp.cat('{"ticket_type_id": "tt1", "tiers": []}'), 'not_authenticated'),
+ -- reading
+ ('anna', 'event_dashboard', '{"event_id": null}', 'missing_argument'),
+ ('anon', 'event_dashboard', pg_temp.cat('{"event_id": "ev1"}'), 'not_authenticated'),
+ ('eva', 'event_dashboard', pg_temp.cat('{"event_id": "ev1"}'), 'event_not_found'),
+ ('anon', 'events', '{"type": "skiing"}', 'invalid_argument'),
+ ('anon', 'events', '{"country": "nl"}', 'invalid_country'),
+ ('anon', 'events', '{"page_size": 0}', 'invalid_argument'),
+ ('anon', 'events', '{"page": 0}', 'invalid_argument'),
+ ('anon', 'events', jsonb_build_object('q', repeat('q', 101)), 'invalid_argument'),
+ ('anon', 'event', '{"org_slug": null, "event_slug": "x"}', 'missing_argument'),
+ ('anon', 'event', '{"org_slug": "loopgroep-utrecht", "event_slug": "bad-input-run"}', 'event_not_found'),
+ ('anon', 'event', '{"org_slug": "loopgroep-utrecht", "event_slug": "nope"}', 'event_not_found');
 
 SELECT plan((SELECT count(*)::int * 2 FROM bad) + 1);
 
