@@ -887,6 +887,8 @@ DECLARE
   uid uuid := startlijn.require_user();
   total bigint;
   y integer;
+  a record; v record;
+  new_addon uuid;
 BEGIN
   y := pg_catalog.date_part('year', e.starts_at AT TIME ZONE e.time_zone)::integer;
   new_slug := COALESCE(slug, CASE
@@ -896,7 +898,8 @@ BEGIN
   -- every pool of the edition again, within the organisation's limit
   SELECT COALESCE(pg_catalog.sum(p.capacity), 0) INTO total FROM capacity.pools p
    WHERE p.id IN (SELECT e.pool_id UNION ALL SELECT x.pool_id FROM startlijn.courses x WHERE x.event_id = e.id AND x.deleted_at IS NULL
-                  UNION ALL SELECT x.pool_id FROM startlijn.waves x WHERE x.event_id = e.id AND x.deleted_at IS NULL);
+                  UNION ALL SELECT x.pool_id FROM startlijn.waves x WHERE x.event_id = e.id AND x.deleted_at IS NULL
+                  UNION ALL SELECT x.pool_id FROM startlijn.addon_variants x WHERE x.event_id = e.id AND x.deleted_at IS NULL);
   PERFORM startlijn.check_capacity_limit(e.organization_id, NULL, total::integer);
   BEGIN
     INSERT INTO startlijn.events AS x (organization_id, name, slug, type, starts_at, ends_at, time_zone, description,
@@ -957,6 +960,26 @@ BEGIN
     SELECT nt.organization_id, nt.id, p.position, p.name, p.price, p.until_at + yr, p.until_sold
       FROM startlijn.price_tiers p WHERE p.ticket_type_id = t.id AND p.deleted_at IS NULL;
   END LOOP;
+  FOR a IN SELECT * FROM startlijn.addons x WHERE x.event_id = e.id AND x.deleted_at IS NULL ORDER BY x.sort_order, x.id LOOP
+    INSERT INTO startlijn.addons AS x (organization_id, event_id, name, description, standalone, max_per_entry,
+                                       text_max_length, sort_order)
+    VALUES (n.organization_id, n.id, a.name, a.description, a.standalone, a.max_per_entry, a.text_max_length, a.sort_order)
+    RETURNING x.id INTO new_addon;
+    FOR v IN SELECT * FROM startlijn.addon_variants x WHERE x.addon_id = a.id AND x.deleted_at IS NULL ORDER BY x.sort_order, x.id LOOP
+      pool := NULL;
+      IF v.pool_id IS NOT NULL THEN
+        pool := (capacity.create_pool(n.organization_id, n.name || ' ' || a.name || ' ' || v.name,
+                   (SELECT p.capacity FROM capacity.pools p WHERE p.id = v.pool_id)) OPERATOR(pg_catalog.->>) 'pool_id')::uuid;
+      END IF;
+      INSERT INTO startlijn.addon_variants (organization_id, event_id, addon_id, name, price, currency, vat_rate,
+                                            pool_id, item_id, sort_order)
+      VALUES (n.organization_id, n.id, new_addon, v.name, v.price, v.currency, v.vat_rate, pool,
+              CASE WHEN pool IS NOT NULL THEN
+                (capacity.create_item(n.organization_id, n.name || ' ' || a.name || ' ' || v.name,
+                   pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('pool_id', pool))) OPERATOR(pg_catalog.->>) 'item_id')::uuid END,
+              v.sort_order);
+    END LOOP;
+  END LOOP;
   PERFORM trail.log(n.organization_id, 'catalog.event_copied', 'event:' OPERATOR(pg_catalog.||) n.id::text,
                     pg_catalog.jsonb_build_object('event_id', n.id, 'copied_from', e.id, 'slug', n.slug));
   RETURN startlijn.event_json(n);
@@ -993,7 +1016,22 @@ BEGIN
                                    'waitlisted', (SELECT COALESCE(pg_catalog.sum(wl.quantity), 0) FROM capacity.waitlist wl
                                                    WHERE wl.item_id = t.item_id AND wl.state IN ('waiting', 'offered')))
                                  ORDER BY t.sort_order, t.name, t.id)
-                           FROM startlijn.ticket_types t WHERE t.event_id = e.id AND t.deleted_at IS NULL), '[]'));
+                           FROM startlijn.ticket_types t WHERE t.event_id = e.id AND t.deleted_at IS NULL), '[]'),
+    'addons', COALESCE((SELECT pg_catalog.jsonb_agg(startlijn.addon_json(a) OPERATOR(pg_catalog.||)
+                          pg_catalog.jsonb_build_object('variants', COALESCE((
+                            SELECT pg_catalog.jsonb_agg(startlijn.variant_json(v) OPERATOR(pg_catalog.||)
+                                     pg_catalog.jsonb_build_object(
+                                       'capacity', (SELECT p.capacity FROM capacity.pools p WHERE p.id = v.pool_id),
+                                       'sold', CASE WHEN v.item_id IS NOT NULL THEN startlijn.item_sold(v.item_id) END,
+                                       'held', CASE WHEN v.item_id IS NOT NULL THEN startlijn.item_held(v.item_id) END,
+                                       'available', capacity.item_json(v.item_id) OPERATOR(pg_catalog.->) 'available',
+                                       'waitlisted', CASE WHEN v.item_id IS NOT NULL THEN
+                                                       (SELECT COALESCE(pg_catalog.sum(wl.quantity), 0) FROM capacity.waitlist wl
+                                                         WHERE wl.item_id = v.item_id AND wl.state IN ('waiting', 'offered')) END)
+                                     ORDER BY v.sort_order, v.name, v.id)
+                              FROM startlijn.addon_variants v WHERE v.addon_id = a.id AND v.deleted_at IS NULL), '[]'))
+                          ORDER BY a.sort_order, a.name, a.id)
+                        FROM startlijn.addons a WHERE a.event_id = e.id AND a.deleted_at IS NULL), '[]'));
 END
 $$;
 CREATE FUNCTION api.event_dashboard(event_id uuid) RETURNS jsonb
@@ -1105,7 +1143,21 @@ BEGIN
                   AND (t.visibility = 'public'
                        OR (access_code IS NOT NULL AND pg_catalog.length(access_code) <= 64
                            AND startlijn.bytes_equal(t.access_code_hash,
-                                                     startlijn.access_code_hash(t.access_code_salt, access_code))))), '[]'));
+                                                     startlijn.access_code_hash(t.access_code_salt, access_code))))), '[]'),
+    'addons', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                   'addon_id', a.id, 'name', a.name, 'description', a.description, 'standalone', a.standalone,
+                   'max_per_entry', a.max_per_entry, 'text_max_length', a.text_max_length,
+                   'variants', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                  'variant_id', v.id, 'name', v.name, 'price', v.price, 'currency', v.currency,
+                                  'vat_rate', v.vat_rate, 'available_approx', capacity.available_approx(v.pool_id),
+                                  'sold_out', v.pool_id IS NOT NULL AND COALESCE(capacity.available_approx(v.pool_id), 0) = 0)
+                                  ORDER BY v.sort_order, v.name, v.id)
+                                FROM startlijn.addon_variants v WHERE v.addon_id = a.id AND v.deleted_at IS NULL), '[]'))
+                   ORDER BY a.sort_order, a.name, a.id)
+                 FROM startlijn.addons a
+                WHERE a.event_id = e.id AND a.deleted_at IS NULL AND e.status = 'published'
+                  AND COALESCE(e.registration_opens_at, '-infinity') <= pg_catalog.now()
+                  AND COALESCE(e.registration_closes_at, 'infinity') > pg_catalog.now()), '[]'));
 END
 $$;
 CREATE FUNCTION api.event(org_slug text, event_slug text, access_code text DEFAULT NULL) RETURNS jsonb

@@ -13,6 +13,8 @@ SELECT pg_catalog.pg_extension_config_dump('startlijn.courses', '');
 SELECT pg_catalog.pg_extension_config_dump('startlijn.waves', '');
 SELECT pg_catalog.pg_extension_config_dump('startlijn.ticket_types', '');
 SELECT pg_catalog.pg_extension_config_dump('startlijn.price_tiers', '');
+SELECT pg_catalog.pg_extension_config_dump('startlijn.addons', '');
+SELECT pg_catalog.pg_extension_config_dump('startlijn.addon_variants', '');
 
 -- Step 1 of a restore into a new database (after CREATE EXTENSION or
 -- pg_restore --schema-only): every installed startlijn extension removes

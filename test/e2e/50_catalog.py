@@ -104,6 +104,25 @@ for who in ('anna', 'bram', 'sanne'):
     t.ok(t.su1('SELECT deleted_at IS NOT NULL FROM startlijn.ticket_types WHERE id = %s::uuid', (extra,)) is True,
          'delete_ticket_type by %s: committed (soft)' % who)
 
+# add-ons and variants
+addons, variants = {}, {}
+for who in ('anna', 'bram', 'sanne'):
+    addons[who] = body(t.call('add-ons', who, 'create_addon', dict(event_id=ev[who], name='T-shirt', max_per_entry=2))).get('addon_id')
+    t.is_(t.su1('SELECT max_per_entry FROM startlijn.addons WHERE id = %s::uuid', (addons[who],)) if addons[who] else None, 2,
+          'create_addon by %s: committed' % who)
+    t.call('add-ons', who, 'update_addon', dict(addon_id=addons[who], description='Funktioneel shirt', standalone=True))
+    t.is_(t.su1('SELECT standalone FROM startlijn.addons WHERE id = %s::uuid', (addons[who],)), True,
+          'update_addon by %s: committed' % who)
+    variants[who] = body(t.call('add-ons', who, 'create_addon_variant',
+                                dict(addon_id=addons[who], name='M', price=1500, vat_rate=2100, stock=30))).get('variant_id')
+    t.is_(t.su1('SELECT p.capacity FROM capacity.pools p JOIN startlijn.addon_variants v ON v.pool_id = p.id WHERE v.id = %s::uuid',
+                (variants[who],)) if variants[who] else None, 30, 'create_addon_variant by %s: its stock committed' % who)
+    t.call('add-ons', who, 'update_addon_variant', dict(variant_id=variants[who], stock=40, price=1600))
+    t.is_(t.su1('SELECT p.capacity || \' \' || v.price FROM capacity.pools p JOIN startlijn.addon_variants v ON v.pool_id = p.id '
+                'WHERE v.id = %s::uuid', (variants[who],)), '40 1600', 'update_addon_variant by %s: committed' % who)
+t.call('add-ons', 'carla', 'create_addon', dict(event_id=ev['anna'], name='Parkeren'), want=403)
+t.call('add-ons', 'daan', 'update_addon_variant', dict(variant_id=variants['anna'], price=1), want=403)
+
 # publishing, the public catalog, copying, closing, cancelling, deleting
 t.call('publish', 'daan', 'publish_event', dict(event_id=ev['anna']), want=403)
 for who in ('anna', 'bram', 'sanne'):
@@ -115,6 +134,8 @@ t.is_(sorted(e['slug'] for e in body(r) or []), ['e2e-anna-2027', 'e2e-bram-2027
 r = t.call('public', 'anon', 'event', dict(org_slug='loopgroep-utrecht', event_slug='e2e-anna-2027'))
 t.is_([x['name'] for x in body(r).get('ticket_types', [])], ['10 km'], 'anon sees the public ticket type only')
 t.is_(body(r).get('ticket_types', [{}])[0].get('price'), 1900, '... at the early-bird price')
+t.is_([(a['name'], [v['name'] for v in a['variants']]) for a in body(r).get('addons', [])], [('T-shirt', ['M'])],
+      '... and the add-ons with their variants')
 r = t.call('public', 'anon', 'event', dict(org_slug='loopgroep-utrecht', event_slug='e2e-anna-2027', access_code='CLUB-E2E-27'))
 t.is_(sorted(x['name'] for x in body(r).get('ticket_types', [])), ['10 km', 'Club'], 'with the access code the club ticket too')
 r = t.call('dashboard', 'daan', 'event_dashboard', dict(event_id=ev['anna']))
@@ -129,6 +150,8 @@ for who in ('anna', 'bram', 'sanne'):
           'e2e-%s-2028 draft' % who, 'copy_event by %s: committed as next year\'s draft' % who)
 t.is_(t.su1('SELECT count(*) FROM startlijn.ticket_types WHERE event_id = %s::uuid', (copies['anna'],)), 2,
       '... with its ticket types')
+t.is_(t.su1('SELECT count(*) FROM startlijn.addon_variants WHERE event_id = %s::uuid', (copies['anna'],)), 1,
+      '... and its add-on variants')
 t.call('copy', 'carla', 'copy_event', dict(event_id=ev['anna']), want=403)
 
 t.call('close', 'anna', 'close_event', dict(event_id=ev['anna'], reason='Vol'))

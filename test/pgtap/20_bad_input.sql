@@ -33,18 +33,23 @@ CREATE TEMP TABLE catfix AS
   SELECT (pgrst.call('anna', 'create_event', '{"organization_id": "00000000-0000-4000-b000-000000000001",
             "name": "Bad input run", "slug": "bad-input-run", "type": "running",
             "starts_at": "2027-05-01T10:00:00+02:00", "ends_at": "2027-05-01T14:00:00+02:00"}') ->> 'event_id')::uuid AS ev1;
-ALTER TABLE catfix ADD COLUMN course1 uuid, ADD COLUMN wave1 uuid, ADD COLUMN tt1 uuid;
+ALTER TABLE catfix ADD COLUMN course1 uuid, ADD COLUMN wave1 uuid, ADD COLUMN tt1 uuid, ADD COLUMN addon1 uuid, ADD COLUMN variant1 uuid;
 UPDATE catfix SET course1 = (pgrst.call('anna', 'create_course', jsonb_build_object('event_id', ev1, 'name', '5 km',
                                         'distance_m', 5000, 'capacity', 10)) ->> 'course_id')::uuid;
 UPDATE catfix SET wave1 = (pgrst.call('anna', 'create_wave', jsonb_build_object('course_id', course1, 'name', 'A',
                            'starts_at', '2027-05-01T10:00:00+02:00', 'places', 5)) ->> 'wave_id')::uuid;
 UPDATE catfix SET tt1 = (pgrst.call('anna', 'create_ticket_type', jsonb_build_object('event_id', ev1, 'course_id', course1,
                          'name', '5 km', 'price', 1500)) ->> 'ticket_type_id')::uuid;
--- "ev1", "course1", "wave1", "tt1" anywhere in args replaced by their ids
+UPDATE catfix SET addon1 = (pgrst.call('anna', 'create_addon', jsonb_build_object('event_id', ev1, 'name', 'T-shirt'))
+                            ->> 'addon_id')::uuid;
+UPDATE catfix SET variant1 = (pgrst.call('anna', 'create_addon_variant', jsonb_build_object('addon_id', addon1, 'name', 'M',
+                              'price', 1500, 'stock', 10)) ->> 'variant_id')::uuid;
+-- "ev1", "course1", "wave1", "tt1", "addon1", "variant1" anywhere in args replaced by their ids
 CREATE FUNCTION pg_temp.cat(args jsonb) RETURNS jsonb LANGUAGE sql AS $$
-  SELECT replace(replace(replace(replace(args::text,
+  SELECT replace(replace(replace(replace(replace(replace(args::text,
            '"ev1"', to_jsonb(f.ev1)::text), '"course1"', to_jsonb(f.course1)::text),
-           '"wave1"', to_jsonb(f.wave1)::text), '"tt1"', to_jsonb(f.tt1)::text)::jsonb
+           '"wave1"', to_jsonb(f.wave1)::text), '"tt1"', to_jsonb(f.tt1)::text),
+           '"addon1"', to_jsonb(f.addon1)::text), '"variant1"', to_jsonb(f.variant1)::text)::jsonb
     FROM catfix f $$;
 CREATE FUNCTION pg_temp.ne(extra jsonb) RETURNS jsonb LANGUAGE sql AS $$
   SELECT '{"organization_id": "00000000-0000-4000-b000-000000000001", "name": "Nieuw", "slug": "nieuw", "type": "running",
@@ -375,6 +380,35 @@ INSERT INTO bad VALUES
  ('anna', 'set_price_tiers', pg_temp.cat('{"ticket_type_id": "tt1", "tiers": [{"price": 5, "until_sold": 5}]}'), 'missing_argument'),
  ('anna', 'set_price_tiers', pg_temp.cat('{"ticket_type_id": "tt1", "tiers": [{"name": "Vroeg", "price": 5, "until_sold": 5, "colour": "red"}]}'), 'invalid_argument'),
  ('anon', 'set_price_tiers', pg_temp.cat('{"ticket_type_id": "tt1", "tiers": []}'), 'not_authenticated'),
+ -- add-ons
+ ('anna', 'create_addon', pg_temp.cat('{"event_id": "ev1", "name": null}'), 'missing_argument'),
+ ('anna', 'create_addon', pg_temp.cat('{"event_id": "ev1", "name": "X", "max_per_entry": 0}'), 'invalid_argument'),
+ ('anna', 'create_addon', pg_temp.cat('{"event_id": "ev1", "name": "X", "text_max_length": 201}'), 'invalid_argument'),
+ ('anna', 'create_addon', pg_temp.cat(jsonb_build_object('event_id', 'ev1', 'name', 'X', 'description', repeat('d', 2001))), 'invalid_argument'),
+ ('anna', 'create_addon', '{"event_id": "00000000-0000-4000-e000-0000000000ff", "name": "X"}', 'event_not_found'),
+ ('carla', 'create_addon', pg_temp.cat('{"event_id": "ev1", "name": "X"}'), 'insufficient_role'),
+ ('anon', 'create_addon', pg_temp.cat('{"event_id": "ev1", "name": "X"}'), 'not_authenticated'),
+ ('anna', 'update_addon', '{"addon_id": null}', 'missing_argument'),
+ ('anna', 'update_addon', '{"addon_id": "00000000-0000-4000-e000-0000000000ff"}', 'addon_not_found'),
+ ('eva', 'update_addon', pg_temp.cat('{"addon_id": "addon1", "name": "X"}'), 'addon_not_found'),
+ ('anna', 'update_addon', pg_temp.cat('{"addon_id": "addon1", "name": ""}'), 'invalid_name'),
+ ('anna', 'update_addon', pg_temp.cat('{"addon_id": "addon1", "clear": ["name"]}'), 'invalid_argument'),
+ ('anon', 'update_addon', pg_temp.cat('{"addon_id": "addon1"}'), 'not_authenticated'),
+ ('anna', 'create_addon_variant', pg_temp.cat('{"addon_id": "addon1", "name": "L", "price": null}'), 'missing_argument'),
+ ('anna', 'create_addon_variant', pg_temp.cat('{"addon_id": "addon1", "name": "L", "price": -5}'), 'invalid_amount'),
+ ('anna', 'create_addon_variant', pg_temp.cat('{"addon_id": "addon1", "name": "L", "price": 5, "currency": "EURO"}'), 'invalid_currency'),
+ ('anna', 'create_addon_variant', pg_temp.cat('{"addon_id": "addon1", "name": "L", "price": 5, "vat_rate": -1}'), 'invalid_argument'),
+ ('anna', 'create_addon_variant', pg_temp.cat('{"addon_id": "addon1", "name": "L", "price": 5, "stock": -1}'), 'invalid_capacity'),
+ ('anna', 'create_addon_variant', '{"addon_id": "00000000-0000-4000-e000-0000000000ff", "name": "L", "price": 5}', 'addon_not_found'),
+ ('daan', 'create_addon_variant', pg_temp.cat('{"addon_id": "addon1", "name": "L", "price": 5}'), 'insufficient_role'),
+ ('anon', 'create_addon_variant', pg_temp.cat('{"addon_id": "addon1", "name": "L", "price": 5}'), 'not_authenticated'),
+ ('anna', 'update_addon_variant', '{"variant_id": null}', 'missing_argument'),
+ ('anna', 'update_addon_variant', '{"variant_id": "00000000-0000-4000-e000-0000000000ff"}', 'addon_variant_not_found'),
+ ('anna', 'update_addon_variant', pg_temp.cat('{"variant_id": "variant1", "price": -1}'), 'invalid_amount'),
+ ('anna', 'update_addon_variant', pg_temp.cat('{"variant_id": "variant1", "stock": -1}'), 'invalid_capacity'),
+ ('anna', 'update_addon_variant', pg_temp.cat('{"variant_id": "variant1", "name": " M"}'), 'invalid_name'),
+ ('eva', 'update_addon_variant', pg_temp.cat('{"variant_id": "variant1", "name": "X"}'), 'addon_variant_not_found'),
+ ('anon', 'update_addon_variant', pg_temp.cat('{"variant_id": "variant1"}'), 'not_authenticated'),
  -- reading
  ('anna', 'event_dashboard', '{"event_id": null}', 'missing_argument'),
  ('anon', 'event_dashboard', pg_temp.cat('{"event_id": "ev1"}'), 'not_authenticated'),

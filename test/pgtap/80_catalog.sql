@@ -4,7 +4,7 @@
 -- ticket types (hidden ones with their access code); who may call what;
 -- changes that would break sales are refused; bad input writes nothing.
 BEGIN;
-SELECT plan(116);
+SELECT plan(143);
 
 CREATE TEMP TABLE k (k text PRIMARY KEY, v text);
 CREATE FUNCTION pg_temp.v(name text) RETURNS text LANGUAGE sql AS $$ SELECT v FROM k WHERE k.k = name $$;
@@ -114,6 +114,34 @@ SELECT is(pg_temp.t('bram', 'set_price_tiers', pg_temp.tt(
             'current_price'),
           '200 1900', 'an admin sets an early-bird tier: the current price is the early-bird price');
 
+
+-- add-ons: a T-shirt in sizes with their own stock, medal engraving with a free text
+SELECT is(pg_temp.t('anna', 'create_addon', pg_temp.e('{"name": "T-shirt", "max_per_entry": 2}'), 'max_per_entry'),
+          '200 2', 'the owner adds a T-shirt add-on, at most two per entry');
+INSERT INTO k SELECT 'addon_shirt', a.id::text FROM startlijn.addons a WHERE a.name = 'T-shirt';
+SELECT is(pg_temp.t('bram', 'create_addon_variant', jsonb_build_object('addon_id', pg_temp.v('addon_shirt'), 'name', 'M',
+                                                                       'price', 1500, 'vat_rate', 2100, 'stock', 50), 'stock'),
+          '200 50', 'an admin adds size M with a stock of 50');
+SELECT is(pg_temp.t('anna', 'create_addon_variant', jsonb_build_object('addon_id', pg_temp.v('addon_shirt'), 'name', 'L',
+                                                                       'price', 1500, 'vat_rate', 2100, 'stock', 1), 'stock'),
+          '200 1', '... and the owner size L with a stock of 1');
+INSERT INTO k SELECT 'variant_l', v.id::text FROM startlijn.addon_variants v WHERE v.name = 'L';
+SELECT ok((SELECT v.item_id IS NOT NULL AND (SELECT count(*) FROM capacity.item_pools ip WHERE ip.item_id = v.item_id AND ip.pool_id = v.pool_id) = 1
+             FROM startlijn.addon_variants v WHERE v.name = 'L'),
+          'a variant with stock sells a capacity item drawing from its own pool');
+SELECT is(pg_temp.t('anna', 'create_addon', pg_temp.e('{"name": "Medaillegravure", "text_max_length": 20}'), 'text_max_length'),
+          '200 20', 'medal engraving: a free text of at most 20 characters');
+INSERT INTO k SELECT 'addon_engraving', a.id::text FROM startlijn.addons a WHERE a.name = 'Medaillegravure';
+SELECT is(pg_temp.t('anna', 'create_addon_variant', jsonb_build_object('addon_id', pg_temp.v('addon_engraving'), 'name', 'Gravure',
+                                                                       'price', 500), 'stock'),
+          NULL, 'a variant without stock is not limited');
+SELECT is(pg_temp.t('bram', 'update_addon', jsonb_build_object('addon_id', pg_temp.v('addon_engraving'), 'standalone', true,
+                                                               'description', 'Naam en tijd op je medaille'), 'standalone'),
+          '200 true', 'an admin makes it available on its own');
+SELECT is(pg_temp.t('anna', 'create_addon', pg_temp.e('{"name": "Parkeren", "text_max_length": 0}')), '400 invalid_argument',
+          'a free text has at least one character');
+SELECT is(pg_temp.trail('catalog.addon_variant_created'), 3::bigint, 'variants are in the audit trail');
+
 SELECT is(pg_temp.t('anna', 'publish_event', pg_temp.e(), 'status'), '200 published', 'the complete event is published');
 SELECT is(pg_temp.trail('catalog.event_published'), 1::bigint, '... in the audit trail');
 
@@ -139,6 +167,12 @@ SELECT is((SELECT (j -> 'ticket_types' -> 0 ->> 'available_approx') || ' ' || (j
           '... with its approximate availability (the wave''s 40 places)');
 SELECT is((SELECT jsonb_array_length(j -> 'courses') FROM pub), 2, '... and the courses');
 SELECT is((SELECT j -> 'courses' -> 0 -> 'waves' -> 0 ->> 'name' FROM pub), 'Startvak A', '... with their waves');
+SELECT is((SELECT string_agg(a ->> 'name' || ':' || (SELECT string_agg(v ->> 'name', '/' ORDER BY v ->> 'name')
+                                                       FROM jsonb_array_elements(a -> 'variants') v), ',' ORDER BY a ->> 'name')
+             FROM pub, jsonb_array_elements(j -> 'addons') a),
+          'Medaillegravure:Gravure,T-shirt:L/M', '... and the add-ons with their variants');
+SELECT is((SELECT v ->> 'available_approx' FROM pub, jsonb_array_elements(j -> 'addons') a, jsonb_array_elements(a -> 'variants') v
+            WHERE v ->> 'name' = 'L'), '1', '... a variant''s approximate stock');
 SELECT ok((SELECT NOT (j::text ~ '(pool_id|item_id|access_code|created_by|organization_id)') FROM pub),
           'no pool, item, access code, creator or organisation id in the public event');
 SELECT is((SELECT string_agg(x ->> 'name', ',' ORDER BY x ->> 'name')
@@ -157,6 +191,7 @@ SELECT is(pgrst.sql_as('anon', 'SELECT * FROM startlijn.events'), 'error=42501',
 SELECT is(pgrst.sql_as('kim', 'SELECT * FROM startlijn.events'), 'rows=0', 'a participant reads no table rows');
 SELECT is(pgrst.sql_as('eva', 'SELECT id FROM startlijn.ticket_types'), 'rows=0', 'another organiser reads none of ours');
 SELECT is(pgrst.sql_as('carla', 'SELECT id FROM startlijn.ticket_types'), 'rows=3', 'support reads its organisation''s rows');
+SELECT is(pgrst.sql_as('eva', 'SELECT id FROM startlijn.addon_variants'), 'rows=0', 'another organiser reads none of our add-ons');
 SELECT is(pgrst.sql_as('carla', 'SELECT access_code_hash FROM startlijn.ticket_types'), 'error=42501',
           '... but never an access code hash');
 SELECT is(pgrst.sql_as('anna', 'UPDATE startlijn.events SET name = ''x'''), 'error=42501', 'nobody writes the tables directly');
@@ -177,6 +212,22 @@ SELECT is((SELECT format('%s %s %s %s %s', j ->> 'capacity', j ->> 'sold', j ->>
           '40 2 1 37 0', 'finance reads the dashboard: capacity, sold, held, available, waitlisted (exact)');
 SELECT is(pgrst.call('carla', 'event_dashboard', pg_temp.e()) -> 'ticket_types' -> 0 ->> 'current_price', '2200',
           'after two sales the early bird is over: the next tier');
+SELECT lives_ok($$ SELECT capacity.confirm((capacity.hold(v.organization_id, jsonb_build_array(jsonb_build_object('item_id', v.item_id, 'quantity', 1)),
+                                                          '10 minutes', 'order-1') ->> 'hold_id')::uuid)
+                     FROM startlijn.addon_variants v WHERE v.name = 'L' $$, 'the one T-shirt in L is sold');
+SELECT is((SELECT format('%s %s %s %s', x ->> 'capacity', x ->> 'sold', x ->> 'available', x ->> 'waitlisted')
+             FROM jsonb_array_elements(pgrst.call('daan', 'event_dashboard', pg_temp.e()) -> 'addons') a,
+                  jsonb_array_elements(a -> 'variants') x WHERE x ->> 'name' = 'L'),
+          '1 1 0 0', 'the dashboard shows the variant''s stock, sold, available and waitlisted');
+SELECT is(pg_temp.t('anna', 'update_addon_variant', jsonb_build_object('variant_id', pg_temp.v('variant_l'), 'price', 1700)), '409 has_sales',
+          'changing the price of a sold variant is refused');
+SELECT is(pg_temp.t('anna', 'update_addon_variant', jsonb_build_object('variant_id', pg_temp.v('variant_l'), 'stock', 0)), '409 capacity_in_use',
+          'lowering its stock below what is sold is refused');
+SELECT is(pg_temp.t('bram', 'update_addon_variant', jsonb_build_object('variant_id', pg_temp.v('variant_l'), 'stock', 5, 'name', 'Large'), 'stock'),
+          '200 5', 'raising the stock and renaming work');
+SELECT is(pg_temp.t('anna', 'update_addon_variant', jsonb_build_object('variant_id', (SELECT id FROM startlijn.addon_variants WHERE name = 'Gravure'),
+                                                                       'stock', 100, 'price', 600), 'stock'),
+          '200 100', 'a variant without sales gets a stock (a pool and an item) and a new price');
 SELECT is(pg_temp.t('anna', 'update_ticket_type', pg_temp.tt('{"price": 2700}')), '409 has_sales',
           'changing the price of a ticket type with sales is refused');
 SELECT is(pg_temp.t('anna', 'set_price_tiers', pg_temp.tt('{"tiers": []}')), '409 has_sales', '... and so is changing its tiers');
@@ -211,6 +262,10 @@ SELECT is((SELECT format('%s courses, %s waves, %s ticket types, %s tiers',
                            WHERE t.event_id = e.id AND p.deleted_at IS NULL))
              FROM startlijn.events e WHERE e.id = pg_temp.v('event_2028')::uuid),
           '2 courses, 1 waves, 2 ticket types, 2 tiers', 'with its courses, waves, live ticket types and tiers');
+SELECT is((SELECT format('%s add-ons, %s variants, %s with stock', count(DISTINCT a.id), count(v.id), count(v.pool_id))
+             FROM startlijn.addons a JOIN startlijn.addon_variants v ON v.addon_id = a.id
+            WHERE a.event_id = pg_temp.v('event_2028')::uuid),
+          '2 add-ons, 3 variants, 3 with stock', 'with its add-ons and variants, each stock a pool of its own');
 SELECT is((SELECT count(*) FROM startlijn.ticket_types a JOIN startlijn.ticket_types b ON a.item_id = b.item_id
             WHERE a.event_id = pg_temp.v('event')::uuid AND b.event_id = pg_temp.v('event_2028')::uuid), 0::bigint,
           'the copy sells from capacity items of its own');
@@ -274,6 +329,14 @@ INSERT INTO roles VALUES
  ('eva', 'update_ticket_type', pg_temp.tt('{"name": "X"}'), '404 ticket_type_not_found'),
  ('daan', 'delete_ticket_type', pg_temp.tt(), '403 insufficient_role'),
  ('carla', 'set_price_tiers', pg_temp.tt('{"tiers": []}'), '403 insufficient_role'),
+ ('carla', 'create_addon', pg_temp.e('{"name": "X"}'), '403 insufficient_role'),
+ ('daan', 'update_addon', jsonb_build_object('addon_id', pg_temp.v('addon_shirt'), 'name', 'X'), '403 insufficient_role'),
+ ('eva', 'update_addon', jsonb_build_object('addon_id', pg_temp.v('addon_shirt'), 'name', 'X'), '404 addon_not_found'),
+ ('carla', 'create_addon_variant', jsonb_build_object('addon_id', pg_temp.v('addon_shirt'), 'name', 'XL', 'price', 1), '403 insufficient_role'),
+ ('kim', 'create_addon_variant', jsonb_build_object('addon_id', pg_temp.v('addon_shirt'), 'name', 'XL', 'price', 1), '404 addon_not_found'),
+ ('daan', 'update_addon_variant', jsonb_build_object('variant_id', pg_temp.v('variant_l'), 'name', 'X'), '403 insufficient_role'),
+ ('eva', 'update_addon_variant', jsonb_build_object('variant_id', pg_temp.v('variant_l'), 'name', 'X'), '404 addon_variant_not_found'),
+ ('anon', 'update_addon_variant', jsonb_build_object('variant_id', pg_temp.v('variant_l'), 'name', 'X'), '401 not_authenticated'),
  ('carla', 'event_dashboard', pg_temp.e(), '200 ok'),
  ('daan', 'event_dashboard', pg_temp.e(), '200 ok'),
  ('lars', 'event_dashboard', pg_temp.e(), '200 ok'),

@@ -393,7 +393,7 @@ if has_suite outside; then
   if make_test_db startlijn_asuser > "$OUT/setup.log" 2>&1 &&
      "${PSQL[@]}" -d startlijn_asuser -f test/fixtures/demo_dev.sql >> "$OUT/setup.log" 2>&1 &&
      "${PSQL[@]}" -d startlijn_asuser -f test/fixtures/demo_dev.sql >> "$OUT/setup.log" 2>&1 &&
-     [ "$("${PSQL[@]}" -d startlijn_asuser -tAc "SELECT (SELECT count(*) FROM payments.payments) || ' ' || (SELECT count(*) FROM capacity.items i WHERE NOT EXISTS (SELECT 1 FROM startlijn.ticket_types t WHERE t.item_id = i.id)) || ' ' || (SELECT count(*) FROM tokens.purposes) || ' ' || (SELECT count(*) FROM startlijn.events) || ' ' || (SELECT count(*) FROM startlijn.ticket_types)")" = "2 1 1 3 7" ]; then
+     [ "$("${PSQL[@]}" -d startlijn_asuser -tAc "SELECT (SELECT count(*) FROM payments.payments) || ' ' || (SELECT count(*) FROM capacity.items i WHERE NOT EXISTS (SELECT 1 FROM startlijn.ticket_types t WHERE t.item_id = i.id) AND NOT EXISTS (SELECT 1 FROM startlijn.addon_variants v WHERE v.item_id = i.id)) || ' ' || (SELECT count(*) FROM tokens.purposes) || ' ' || (SELECT count(*) FROM startlijn.events) || ' ' || (SELECT count(*) FROM startlijn.ticket_types)")" = "2 1 1 3 7" ]; then
     note_pass 1; echo "   demo_dev.sql loads on the demo data, once (2 payments, a capacity item, a token purpose, 3 events with 7 ticket types)"
   else
     note_fail 1 "demo_dev.sql (test/results/asuser/setup.log)"
