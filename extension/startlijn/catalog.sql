@@ -82,6 +82,37 @@ CREATE FUNCTION startlijn.valid_legs(legs jsonb) RETURNS boolean
            OR NOT (l OPERATOR(pg_catalog.->>) 'distance_m')::integer BETWEEN 1 AND 1000000)
 $$;
 
+-- Registration questions and answers: the one pure-C validator
+-- (src/common/sl_questions.c; docs/catalog.md, "Registration questions").
+-- NULL when valid, else a short message naming the question.
+CREATE FUNCTION startlijn.questions_problem(questions text) RETURNS text
+  LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'startlijn_questions_problem';
+CREATE FUNCTION startlijn.answers_problem(questions text, answers text) RETURNS text
+  LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'startlijn_answers_problem';
+
+CREATE FUNCTION startlijn.valid_questions(questions jsonb) RETURNS boolean
+  LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT startlijn.questions_problem(questions::text) IS NULL $$;
+
+-- For the registrations of the next issue (a CHECK or the RPC): true, or
+-- invalid_answers (PT400) with the validator's message in the detail.
+CREATE FUNCTION startlijn.validate_answers(questions jsonb, answers jsonb) RETURNS boolean
+  LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  problem text;
+BEGIN
+  IF questions IS NULL OR answers IS NULL THEN
+    PERFORM startlijn.raise('missing_argument', 'Questions and answers are required.');
+  END IF;
+  problem := startlijn.answers_problem(questions::text, answers::text);
+  IF problem IS NOT NULL THEN
+    PERFORM startlijn.raise('invalid_answers', problem);
+  END IF;
+  RETURN true;
+END
+$$;
+
 -------------------------------------------------------------------------------
 -- Tables
 -------------------------------------------------------------------------------
@@ -112,6 +143,8 @@ CREATE TABLE startlijn.events (
   minimum_age            integer CHECK (minimum_age BETWEEN 0 AND 120),
   max_entries_per_order  integer NOT NULL DEFAULT 10 CHECK (max_entries_per_order BETWEEN 1 AND 100),
   contact_email          text CHECK (contact_email IS NULL OR startlijn.valid_email(contact_email)),
+  -- the registration questions (an array; sl_questions.h describes them)
+  questions              jsonb NOT NULL DEFAULT '[]' CHECK (startlijn.valid_questions(questions)),
   pool_id                uuid,              -- the event's overall capacity (optional)
   copied_from            uuid,
   created_by             uuid REFERENCES startlijn.profiles (id),
@@ -438,5 +471,6 @@ GRANT SELECT (id, organization_id, event_id, course_id, wave_id, name, price, cu
               created_at, updated_at, deleted_at)
   ON startlijn.ticket_types TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION startlijn.valid_time_zone(text), startlijn.valid_cancellation_policy(jsonb),
-  startlijn.valid_legs(jsonb)
+  startlijn.valid_legs(jsonb), startlijn.questions_problem(text), startlijn.answers_problem(text, text),
+  startlijn.valid_questions(jsonb), startlijn.validate_answers(jsonb, jsonb)
   TO anon, authenticated, service_role;

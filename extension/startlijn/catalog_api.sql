@@ -137,6 +137,8 @@ BEGIN
       PERFORM startlijn.raise('invalid_currency');
     WHEN c ~ '_(price|transfer_fee)_check$' THEN
       PERFORM startlijn.raise('invalid_amount', 'Amounts are whole minor units (cents) from 0 to 100000000.');
+    WHEN c ~ '_questions_check$' THEN
+      PERFORM startlijn.raise('invalid_questions');
     WHEN c ~ '_cancellation_policy_check$' THEN
       PERFORM startlijn.raise('invalid_cancellation_policy');
     WHEN c ~ '(_period|_registration_period|_registration_before_end|_transfer_cutoff|_sales_window)$' THEN
@@ -209,7 +211,7 @@ CREATE FUNCTION startlijn.event_json(e startlijn.events) RETURNS jsonb
     'registration_closes_at', e.registration_closes_at, 'transfer_cutoff_at', e.transfer_cutoff_at,
     'transfer_fee', e.transfer_fee, 'cancellation_policy', e.cancellation_policy, 'minimum_age', e.minimum_age,
     'max_entries_per_order', e.max_entries_per_order, 'contact_email', e.contact_email,
-    'pool_id', e.pool_id, 'capacity', (SELECT p.capacity FROM capacity.pools p WHERE p.id = e.pool_id),
+    'questions', e.questions, 'pool_id', e.pool_id, 'capacity', (SELECT p.capacity FROM capacity.pools p WHERE p.id = e.pool_id),
     'copied_from', e.copied_from, 'published_at', e.published_at,
     'created_at', e.created_at, 'updated_at', e.updated_at)
 $$;
@@ -867,6 +869,35 @@ CREATE FUNCTION api.set_price_tiers(ticket_type_id uuid, tiers jsonb DEFAULT NUL
   AS $$ SELECT startlijn.set_price_tiers(ticket_type_id, tiers) $$;
 
 -------------------------------------------------------------------------------
+-- Registration questions: the event's whole list at once, judged by the C
+-- validator (invalid_questions names the problem)
+-------------------------------------------------------------------------------
+CREATE FUNCTION startlijn.set_questions(event_id uuid, questions jsonb) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  e startlijn.events := startlijn.catalog_event(event_id, 'write');
+  problem text;
+BEGIN
+  PERFORM 1 FROM startlijn.events x WHERE x.id = e.id FOR UPDATE;
+  IF questions IS NULL THEN
+    PERFORM startlijn.raise('missing_argument', 'The argument questions is required (an empty array removes them).');
+  END IF;
+  problem := startlijn.questions_problem(questions::text);
+  IF problem IS NOT NULL THEN
+    PERFORM startlijn.raise('invalid_questions', problem, 'docs/catalog.md, "Registration questions", lists the fields.');
+  END IF;
+  UPDATE startlijn.events x SET questions = set_questions.questions WHERE x.id = e.id RETURNING x.* INTO e;
+  PERFORM trail.log(e.organization_id, 'catalog.questions_set', 'event:' OPERATOR(pg_catalog.||) e.id::text,
+                    pg_catalog.jsonb_build_object('event_id', e.id, 'questions', questions));
+  RETURN pg_catalog.jsonb_build_object('event_id', e.id, 'questions', e.questions);
+END
+$$;
+CREATE FUNCTION api.set_questions(event_id uuid, questions jsonb DEFAULT NULL) RETURNS jsonb
+  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT startlijn.set_questions(event_id, questions) $$;
+
+-------------------------------------------------------------------------------
 -- copy_event: next year's edition, as a draft, with its courses, waves,
 -- ticket types (new pools and items of the same sizes) and price tiers
 -------------------------------------------------------------------------------
@@ -905,14 +936,14 @@ BEGIN
     INSERT INTO startlijn.events AS x (organization_id, name, slug, type, starts_at, ends_at, time_zone, description,
         venue_name, venue_address, venue_country, latitude, longitude, registration_opens_at, registration_closes_at,
         transfer_cutoff_at, transfer_fee, cancellation_policy, minimum_age, max_entries_per_order, contact_email,
-        copied_from, created_by)
+        questions, copied_from, created_by)
     VALUES (e.organization_id, e.name, new_slug, e.type, e.starts_at + yr, e.ends_at + yr, e.time_zone, e.description,
         e.venue_name, e.venue_address, e.venue_country, e.latitude, e.longitude, e.registration_opens_at + yr,
         e.registration_closes_at + yr, e.transfer_cutoff_at + yr, e.transfer_fee,
         COALESCE((SELECT pg_catalog.jsonb_agg(p OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('until',
                     ((p OPERATOR(pg_catalog.->>) 'until')::timestamptz + yr)) ORDER BY o)
                     FROM pg_catalog.jsonb_array_elements(e.cancellation_policy) WITH ORDINALITY AS a(p, o)), '[]'),
-        e.minimum_age, e.max_entries_per_order, e.contact_email, e.id, uid)
+        e.minimum_age, e.max_entries_per_order, e.contact_email, e.questions, e.id, uid)
     RETURNING x.* INTO n;
   EXCEPTION WHEN unique_violation THEN
     PERFORM startlijn.raise('slug_taken', 'Another event of this organization already uses this slug.',
@@ -1113,7 +1144,7 @@ BEGIN
     PERFORM startlijn.raise('event_not_found');
   END IF;
   RETURN startlijn.public_event_json(e, o.slug, o.name) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
-    'status', e.status,
+    'status', e.status, 'questions', e.questions,
     'courses', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                    'course_id', c.id, 'name', c.name, 'distance_m', c.distance_m, 'legs', c.legs,
                    'waves', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
@@ -1183,7 +1214,8 @@ GRANT EXECUTE ON FUNCTION
   startlijn.update_ticket_type(uuid, text, bigint, text, integer, timestamptz, timestamptz, integer, integer, text,
                                text, integer, integer, integer, text[]),
   startlijn.delete_ticket_type(uuid, text), startlijn.set_price_tiers(uuid, jsonb),
-  startlijn.copy_event(uuid, text), startlijn.event_dashboard(uuid),
+  startlijn.copy_event(uuid, text), startlijn.event_dashboard(uuid), startlijn.set_questions(uuid, jsonb),
+  api.set_questions(uuid, jsonb),
   startlijn.public_events(text, timestamptz, timestamptz, text, text, integer, integer),
   startlijn.public_event(text, text, text),
   api.create_event(uuid, text, text, text, timestamptz, timestamptz, text, text, text, text, text, numeric,

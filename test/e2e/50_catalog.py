@@ -123,6 +123,21 @@ for who in ('anna', 'bram', 'sanne'):
 t.call('add-ons', 'carla', 'create_addon', dict(event_id=ev['anna'], name='Parkeren'), want=403)
 t.call('add-ons', 'daan', 'update_addon_variant', dict(variant_id=variants['anna'], price=1), want=403)
 
+# registration questions
+questions = [{'key': 'club_member', 'type': 'boolean', 'label': 'Lid van een vereniging?', 'required': True},
+             {'key': 'club', 'type': 'club', 'label': 'Vereniging', 'required': True,
+              'condition': {'question': 'club_member', 'equals': True}},
+             {'key': 'ice', 'type': 'emergency_contact', 'label': 'Noodcontact', 'required': True}]
+for who in ('anna', 'bram', 'sanne'):
+    t.call('questions', who, 'set_questions', dict(event_id=ev[who], questions=questions[:3 if who == 'anna' else 1]))
+    t.is_(t.su1('SELECT jsonb_array_length(questions) FROM startlijn.events WHERE id = %s::uuid', (ev[who],)),
+          3 if who == 'anna' else 1, 'set_questions by %s: committed' % who)
+t.call('questions', 'carla', 'set_questions', dict(event_id=ev['anna'], questions=[]), want=403)
+t.call('questions', 'anna', 'set_questions', dict(event_id=ev['anna'], questions=[{'key': 'x', 'type': 'colour', 'label': 'X'}]),
+       want=400)
+t.is_(t.su1('SELECT jsonb_array_length(questions) FROM startlijn.events WHERE id = %s::uuid', (ev['anna'],)), 3,
+      '... a refused definition changes nothing')
+
 # publishing, the public catalog, copying, closing, cancelling, deleting
 t.call('publish', 'daan', 'publish_event', dict(event_id=ev['anna']), want=403)
 for who in ('anna', 'bram', 'sanne'):
@@ -136,6 +151,7 @@ t.is_([x['name'] for x in body(r).get('ticket_types', [])], ['10 km'], 'anon see
 t.is_(body(r).get('ticket_types', [{}])[0].get('price'), 1900, '... at the early-bird price')
 t.is_([(a['name'], [v['name'] for v in a['variants']]) for a in body(r).get('addons', [])], [('T-shirt', ['M'])],
       '... and the add-ons with their variants')
+t.is_([q['key'] for q in body(r).get('questions', [])], ['club_member', 'club', 'ice'], '... and the registration questions')
 r = t.call('public', 'anon', 'event', dict(org_slug='loopgroep-utrecht', event_slug='e2e-anna-2027', access_code='CLUB-E2E-27'))
 t.is_(sorted(x['name'] for x in body(r).get('ticket_types', [])), ['10 km', 'Club'], 'with the access code the club ticket too')
 r = t.call('dashboard', 'daan', 'event_dashboard', dict(event_id=ev['anna']))

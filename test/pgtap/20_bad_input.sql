@@ -409,6 +409,15 @@ INSERT INTO bad VALUES
  ('anna', 'update_addon_variant', pg_temp.cat('{"variant_id": "variant1", "name": " M"}'), 'invalid_name'),
  ('eva', 'update_addon_variant', pg_temp.cat('{"variant_id": "variant1", "name": "X"}'), 'addon_variant_not_found'),
  ('anon', 'update_addon_variant', pg_temp.cat('{"variant_id": "variant1"}'), 'not_authenticated'),
+ -- registration questions
+ ('anna', 'set_questions', pg_temp.cat('{"event_id": "ev1", "questions": null}'), 'missing_argument'),
+ ('anna', 'set_questions', pg_temp.cat('{"event_id": "ev1", "questions": {"key": "a"}}'), 'invalid_questions'),
+ ('anna', 'set_questions', pg_temp.cat('{"event_id": "ev1", "questions": [{"key": "a", "type": "text"}]}'), 'invalid_questions'),
+ ('anna', 'set_questions', pg_temp.cat('{"event_id": "ev1", "questions": [{"key": "a", "type": "single_select", "label": "A", "options": []}]}'), 'invalid_questions'),
+ ('anna', 'set_questions', pg_temp.cat('{"event_id": "ev1", "questions": [{"key": "a", "type": "text", "label": "A", "condition": {"question": "a", "equals": "x"}}]}'), 'invalid_questions'),
+ ('anna', 'set_questions', '{"event_id": "00000000-0000-4000-e000-0000000000ff", "questions": []}', 'event_not_found'),
+ ('carla', 'set_questions', pg_temp.cat('{"event_id": "ev1", "questions": []}'), 'insufficient_role'),
+ ('anon', 'set_questions', pg_temp.cat('{"event_id": "ev1", "questions": []}'), 'not_authenticated'),
  -- reading
  ('anna', 'event_dashboard', '{"event_id": null}', 'missing_argument'),
  ('anon', 'event_dashboard', pg_temp.cat('{"event_id": "ev1"}'), 'not_authenticated'),

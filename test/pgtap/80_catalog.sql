@@ -4,7 +4,7 @@
 -- ticket types (hidden ones with their access code); who may call what;
 -- changes that would break sales are refused; bad input writes nothing.
 BEGIN;
-SELECT plan(143);
+SELECT plan(159);
 
 CREATE TEMP TABLE k (k text PRIMARY KEY, v text);
 CREATE FUNCTION pg_temp.v(name text) RETURNS text LANGUAGE sql AS $$ SELECT v FROM k WHERE k.k = name $$;
@@ -142,6 +142,37 @@ SELECT is(pg_temp.t('anna', 'create_addon', pg_temp.e('{"name": "Parkeren", "tex
           'a free text has at least one character');
 SELECT is(pg_temp.trail('catalog.addon_variant_created'), 3::bigint, 'variants are in the audit trail');
 
+
+-- registration questions, one conditional on another
+CREATE TEMP TABLE qs AS SELECT '[
+  {"key": "club_member", "type": "boolean", "label": "Lid van een atletiekvereniging?", "required": true},
+  {"key": "club", "type": "club", "label": "Vereniging", "required": true, "condition": {"question": "club_member", "equals": true}},
+  {"key": "shirt_name", "type": "text", "label": "Naam op je startnummer", "max": 12, "help": "Maximaal 12 tekens"},
+  {"key": "ice", "type": "emergency_contact", "label": "Noodcontact", "required": true}]'::jsonb AS q;
+SELECT is(pg_temp.t('bram', 'set_questions', pg_temp.e(jsonb_build_object('questions', (SELECT q FROM qs)))),
+          '200 ok', 'an admin sets the registration questions, one conditional');
+SELECT is(pg_temp.d('anna', 'set_questions', pg_temp.e('{"questions": [{"key": "club", "type": "club", "label": "Club",
+                                                        "condition": {"question": "member", "equals": true}}]}')),
+          'invalid_questions: question club: its condition names no earlier question',
+          'a condition on no earlier question is refused by the C validator, which says why');
+SELECT is(pg_temp.t('anna', 'set_questions', pg_temp.e('{"questions": [{"key": "x", "type": "colour", "label": "X"}]}')),
+          '400 invalid_questions', 'an unknown type is refused');
+SELECT throws_ok($$ UPDATE startlijn.events SET questions = '[{"key": "X"}]' WHERE slug = 'singelloop-2027'
+                     AND organization_id = '00000000-0000-4000-b000-000000000001' $$, '23514', NULL,
+                 'the CHECK holds for every writer');
+SELECT ok(startlijn.validate_answers((SELECT q FROM qs), '{"club_member": true, "club": "AV Phoenix",
+            "ice": {"name": "Marie de Vries", "phone": "+31612345678"}}'), 'validate_answers accepts a complete registration');
+SELECT ok(startlijn.validate_answers((SELECT q FROM qs), '{"club_member": false, "ice": {"name": "Marie", "phone": "+31612345678"}}'),
+          '... and one whose conditional question was not asked');
+SELECT throws_ok($$ SELECT startlijn.validate_answers((SELECT q FROM qs), '{"club_member": true, "ice": {"name": "M", "phone": "+31612345678"}}') $$,
+                 'PT400', 'invalid answers', 'a required conditional question left out: invalid_answers');
+SELECT is(startlijn.answers_problem((SELECT q FROM qs)::text, '{"club_member": false, "club": "AV", "ice": {"name": "M", "phone": "+31612345678"}}'),
+          'answer club: the question was not asked (its condition is not met)', '... an answer to a question not asked');
+SELECT is(startlijn.answers_problem((SELECT q FROM qs)::text, '{"club_member": false, "shirt_name": "Veel te lange naam", "ice": {"name": "M", "phone": "+31612345678"}}'),
+          'answer shirt_name: a text of 0 to 12 characters', '... a text longer than its max');
+SELECT is(startlijn.answers_problem((SELECT q FROM qs)::text, '{"club_member": false, "ice": {"name": "M", "phone": "0612"}}'),
+          'answer ice: {"name": a name, "phone": a phone number}', '... an emergency contact without a valid phone');
+
 SELECT is(pg_temp.t('anna', 'publish_event', pg_temp.e(), 'status'), '200 published', 'the complete event is published');
 SELECT is(pg_temp.trail('catalog.event_published'), 1::bigint, '... in the audit trail');
 
@@ -173,6 +204,8 @@ SELECT is((SELECT string_agg(a ->> 'name' || ':' || (SELECT string_agg(v ->> 'na
           'Medaillegravure:Gravure,T-shirt:L/M', '... and the add-ons with their variants');
 SELECT is((SELECT v ->> 'available_approx' FROM pub, jsonb_array_elements(j -> 'addons') a, jsonb_array_elements(a -> 'variants') v
             WHERE v ->> 'name' = 'L'), '1', '... a variant''s approximate stock');
+SELECT is((SELECT string_agg(x ->> 'key', ',') FROM pub, jsonb_array_elements(j -> 'questions') x), 'club_member,club,shirt_name,ice',
+          '... and the registration questions');
 SELECT ok((SELECT NOT (j::text ~ '(pool_id|item_id|access_code|created_by|organization_id)') FROM pub),
           'no pool, item, access code, creator or organisation id in the public event');
 SELECT is((SELECT string_agg(x ->> 'name', ',' ORDER BY x ->> 'name')
@@ -266,6 +299,8 @@ SELECT is((SELECT format('%s add-ons, %s variants, %s with stock', count(DISTINC
              FROM startlijn.addons a JOIN startlijn.addon_variants v ON v.addon_id = a.id
             WHERE a.event_id = pg_temp.v('event_2028')::uuid),
           '2 add-ons, 3 variants, 3 with stock', 'with its add-ons and variants, each stock a pool of its own');
+SELECT is((SELECT jsonb_array_length(questions) FROM startlijn.events WHERE id = pg_temp.v('event_2028')::uuid), 4,
+          'with its registration questions');
 SELECT is((SELECT count(*) FROM startlijn.ticket_types a JOIN startlijn.ticket_types b ON a.item_id = b.item_id
             WHERE a.event_id = pg_temp.v('event')::uuid AND b.event_id = pg_temp.v('event_2028')::uuid), 0::bigint,
           'the copy sells from capacity items of its own');
@@ -337,6 +372,10 @@ INSERT INTO roles VALUES
  ('daan', 'update_addon_variant', jsonb_build_object('variant_id', pg_temp.v('variant_l'), 'name', 'X'), '403 insufficient_role'),
  ('eva', 'update_addon_variant', jsonb_build_object('variant_id', pg_temp.v('variant_l'), 'name', 'X'), '404 addon_variant_not_found'),
  ('anon', 'update_addon_variant', jsonb_build_object('variant_id', pg_temp.v('variant_l'), 'name', 'X'), '401 not_authenticated'),
+ ('carla', 'set_questions', pg_temp.e('{"questions": []}'), '403 insufficient_role'),
+ ('daan', 'set_questions', pg_temp.e('{"questions": []}'), '403 insufficient_role'),
+ ('eva', 'set_questions', pg_temp.e('{"questions": []}'), '404 event_not_found'),
+ ('anon', 'set_questions', pg_temp.e('{"questions": []}'), '401 not_authenticated'),
  ('carla', 'event_dashboard', pg_temp.e(), '200 ok'),
  ('daan', 'event_dashboard', pg_temp.e(), '200 ok'),
  ('lars', 'event_dashboard', pg_temp.e(), '200 ok'),

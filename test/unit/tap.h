@@ -27,6 +27,7 @@ void		test_token(void);
 void		test_webhook(void);
 void		test_label(void);
 void		test_money(void);
+void		test_questions(void);
 void		test_jsontext(void);
 
 #endif
