@@ -1,12 +1,20 @@
 -- startlijn/restore.sql: backup and restore (docs/operations.md, "Backup and restore").
 --
 -- pg_dump writes the rows of an extension's tables only for tables the
--- extension registers: the platform registers its four tables here.
+-- extension registers: the platform registers its tables here.
 
 SELECT pg_catalog.pg_extension_config_dump('startlijn.profiles', '');
 SELECT pg_catalog.pg_extension_config_dump('startlijn.organizations', '');
 SELECT pg_catalog.pg_extension_config_dump('startlijn.organization_members', '');
 SELECT pg_catalog.pg_extension_config_dump('startlijn.organization_relationships', '');
+-- the catalog (catalog.sql)
+SELECT pg_catalog.pg_extension_config_dump('startlijn.events', '');
+SELECT pg_catalog.pg_extension_config_dump('startlijn.courses', '');
+SELECT pg_catalog.pg_extension_config_dump('startlijn.waves', '');
+SELECT pg_catalog.pg_extension_config_dump('startlijn.ticket_types', '');
+SELECT pg_catalog.pg_extension_config_dump('startlijn.price_tiers', '');
+SELECT pg_catalog.pg_extension_config_dump('startlijn.addons', '');
+SELECT pg_catalog.pg_extension_config_dump('startlijn.addon_variants', '');
 
 -- Step 1 of a restore into a new database (after CREATE EXTENSION or
 -- pg_restore --schema-only): every installed startlijn extension removes

@@ -38,13 +38,27 @@ entry = api.call('kim', 'join_waitlist', {'organization_id': ORG1, 'item_id': it
 legal = api.call('anna', 'place_legal_hold', {'organization_id': ORG1, 'reason': 'Docs'})['body']['id']
 t.su('SELECT trail.seal()')
 sealed = t.su1('SELECT max(entry_id) FROM trail.leaves WHERE log_id = %s::uuid', (ORG1,))
+# a draft event of the demo organisation with a course, a wave and a ticket type
+docs_event = api.call('anna', 'create_event', {'organization_id': ORG1, 'name': 'Docs loop', 'slug': 'docs-loop',
+                                               'type': 'running', 'starts_at': '2027-10-03T10:00:00+02:00',
+                                               'ends_at': '2027-10-03T16:00:00+02:00'})['body']['event_id']
+docs_course = api.call('anna', 'create_course', {'event_id': docs_event, 'name': '5 km', 'distance_m': 5000,
+                                                 'capacity': 100})['body']['course_id']
+docs_wave = api.call('anna', 'create_wave', {'course_id': docs_course, 'name': 'A', 'places': 50,
+                                             'starts_at': '2027-10-03T10:00:00+02:00'})['body']['wave_id']
+docs_tt = api.call('anna', 'create_ticket_type', {'event_id': docs_event, 'course_id': docs_course, 'name': '5 km',
+                                                  'price': 1500})['body']['ticket_type_id']
+docs_addon = api.call('anna', 'create_addon', {'event_id': docs_event, 'name': 'T-shirt'})['body']['addon_id']
+docs_variant = api.call('anna', 'create_addon_variant', {'addon_id': docs_addon, 'name': 'M', 'price': 1500,
+                                                         'stock': 10})['body']['variant_id']
 event_file = os.path.join(tempfile.mkdtemp(), 'event.json')
 with open(event_file, 'w') as f:
     f.write(stripe_pi('evt_docs_2', 'payment_intent.succeeded', 'pi_docs_1', 10000))
 
 variables = {'API': 'http://127.0.0.1:3000', 'ORG': ORG1, 'PERSON': USER['iris'], 'PAYMENT': payment, 'HOLD': legal}
 ellipsis = {'organization_id': ORG1, 'pool_id': pool, 'item_id': item, 'hold_id': hold2, 'allocation_id': alloc,
-            'entry_id': entry or '…'}
+            'entry_id': entry or '…', 'event_id': docs_event, 'course_id': docs_course, 'wave_id': docs_wave,
+            'ticket_type_id': docs_tt, 'addon_id': docs_addon, 'variant_id': docs_variant}
 who_for = {'set_fee_rule': 'sanne'}            # superadmin only
 why = {
     'stripe_webhook': 'the signature is elided ("4077...147b") and event.json is not in the docs: run with a sample '

@@ -305,6 +305,14 @@ CREATE FUNCTION pgrst.tenancy_digest() RETURNS text
       UNION ALL SELECT 'ch' || to_jsonb(x)::text FROM capacity.holds x
       UNION ALL SELECT 'ca' || to_jsonb(x)::text FROM capacity.allocations x
       UNION ALL SELECT 'cw' || to_jsonb(x)::text FROM capacity.waitlist x
+      -- the catalog
+      UNION ALL SELECT 'ev' || to_jsonb(x)::text FROM startlijn.events x
+      UNION ALL SELECT 'co' || to_jsonb(x)::text FROM startlijn.courses x
+      UNION ALL SELECT 'wa' || to_jsonb(x)::text FROM startlijn.waves x
+      UNION ALL SELECT 'tt' || to_jsonb(x)::text FROM startlijn.ticket_types x
+      UNION ALL SELECT 'pt' || to_jsonb(x)::text FROM startlijn.price_tiers x
+      UNION ALL SELECT 'ad' || to_jsonb(x)::text FROM startlijn.addons x
+      UNION ALL SELECT 'av' || to_jsonb(x)::text FROM startlijn.addon_variants x
       UNION ALL SELECT 'cs' || md5(string_agg(to_jsonb(x)::text, '' ORDER BY x.pool_id, x.slot_no)) FROM capacity.slots x
     ) x
   $$;

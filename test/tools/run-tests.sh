@@ -420,8 +420,8 @@ if has_suite outside; then
   if make_test_db startlijn_asuser > "$OUT/setup.log" 2>&1 &&
      "${PSQL[@]}" -d startlijn_asuser -f test/fixtures/demo_dev.sql >> "$OUT/setup.log" 2>&1 &&
      "${PSQL[@]}" -d startlijn_asuser -f test/fixtures/demo_dev.sql >> "$OUT/setup.log" 2>&1 &&
-     [ "$("${PSQL[@]}" -d startlijn_asuser -tAc "SELECT (SELECT count(*) FROM payments.payments) || ' ' || (SELECT count(*) FROM capacity.items) || ' ' || (SELECT count(*) FROM tokens.purposes)")" = "2 1 1" ]; then
-    note_pass 1; echo "   demo_dev.sql loads on the demo data, once (2 payments, a capacity item, a token purpose)"
+     [ "$("${PSQL[@]}" -d startlijn_asuser -tAc "SELECT (SELECT count(*) FROM payments.payments) || ' ' || (SELECT count(*) FROM capacity.items i WHERE NOT EXISTS (SELECT 1 FROM startlijn.ticket_types t WHERE t.item_id = i.id) AND NOT EXISTS (SELECT 1 FROM startlijn.addon_variants v WHERE v.item_id = i.id)) || ' ' || (SELECT count(*) FROM tokens.purposes) || ' ' || (SELECT count(*) FROM startlijn.events) || ' ' || (SELECT count(*) FROM startlijn.ticket_types)")" = "2 1 1 3 7" ]; then
+    note_pass 1; echo "   demo_dev.sql loads on the demo data, once (2 payments, a capacity item, a token purpose, 3 events with 7 ticket types)"
   else
     note_fail 1 "demo_dev.sql (test/results/asuser/setup.log)"
   fi
@@ -463,6 +463,14 @@ if has_suite outside; then
     note_pass 1; echo "   as.sh: an email, a profile id, claims, service; headers reach the audit trail; PGRST202; logs in as authenticator; no SQL of its own"
   else
     note_fail 1 "as.sh callers: expected '$want', got '$got' (test/results/asuser/as.log)"
+  fi
+  # the README's catalog commands on the demo catalog
+  got="$(as anon events | j 'len(d)') $(as anon event '{"org_slug": "loopgroep-utrecht", "event_slug": "singelloop-2027"}' | j 'len(d["ticket_types"])')"
+  got+=" $(as anon event '{"org_slug": "loopgroep-utrecht", "event_slug": "singelloop-2027", "access_code": "LOOPGROEP-2027"}' | j 'len(d["ticket_types"])')"
+  if [ "$got" = "2 4 5" ]; then
+    note_pass 1; echo "   as.sh anon events/event: the demo catalog (2 published events; 4 public ticket types, 5 with the club code)"
+  else
+    note_fail 1 "as.sh anon events/event: expected '2 4 5', got '$got' (test/results/asuser/as.log)"
   fi
   # JWTs: as.sh verifies them as PostgREST does and takes their claims
   token=$("${asdb[@]}" bash test/tools/jwt.sh anna 2>> "$OUT/as.log")

@@ -24,6 +24,7 @@ main(int argc, char **argv)
 	test_money();
 	test_payment_status();
 	test_jsontext();
+	test_questions();
 	test_errors(argc > 1 ? argv[1] : "docs/errors.md");
 	printf("1..%d\n", tap_count);
 	return tap_failed ? 1 : 0;

@@ -28,6 +28,7 @@ void		test_webhook(void);
 void		test_label(void);
 void		test_money(void);
 void		test_payment_status(void);
+void		test_questions(void);
 void		test_jsontext(void);
 
 #endif
