@@ -80,7 +80,7 @@ DECLARE
   a startlijn.addons;
 BEGIN
   IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated');
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
   IF addon_id IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'The argument addon_id is required.');
@@ -101,7 +101,7 @@ DECLARE
   v startlijn.addon_variants;
 BEGIN
   IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated');
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
   IF variant_id IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'The argument variant_id is required.');

@@ -30,7 +30,7 @@ DECLARE
   e startlijn.events;
 BEGIN
   IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated');
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
   IF event_id IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'The argument event_id is required.');
@@ -51,7 +51,7 @@ DECLARE
   c startlijn.courses;
 BEGIN
   IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated');
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
   IF course_id IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'The argument course_id is required.');
@@ -72,7 +72,7 @@ DECLARE
   w startlijn.waves;
 BEGIN
   IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated');
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
   IF wave_id IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'The argument wave_id is required.');
@@ -93,7 +93,7 @@ DECLARE
   t startlijn.ticket_types;
 BEGIN
   IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated');
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
   IF ticket_type_id IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'The argument ticket_type_id is required.');
