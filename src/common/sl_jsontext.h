@@ -16,4 +16,14 @@
  */
 size_t		sl_json_mask_nul_escapes(char *s, size_t len);
 
+/*
+ * 1 when a JSON text that is valid json may still be refused by
+ * PostgreSQL's jsonb input: it holds a surrogate escape (\uD800..\uDFFF,
+ * a lone one is refused; a pair is fine but flagged too) or a number whose
+ * exponent has four digits or more (numeric's range ends near 1e131072
+ * and 1e-16383). 0 guarantees neither occurs, so the caller may parse
+ * without a subtransaction. Safe on any bytes.
+ */
+int			sl_json_may_fail_jsonb(const char *s, size_t len);
+
 #endif

@@ -813,8 +813,9 @@ record_delivery(const char *provider, const pg_uuid_t *account, const char *even
 
 /*
  * A verified body as jsonb, or NULL with *why set when json accepts it and
- * jsonb does not (a lone \\ud800 escape, 1e1000000). The parse runs in a
- * subtransaction so that its error can be recorded instead of raised: a
+ * jsonb does not (a lone \\ud800 escape, 1e1000000). When the text can fail
+ * (sl_json_may_fail_jsonb), the parse runs in a subtransaction so that its
+ * error can be recorded instead of raised: a
  * signed body that is raised about is never recorded, and the provider
  * retries it for days.
  */
@@ -825,6 +826,9 @@ read_body(const char *text, char **why)
 	ResourceOwner owner = CurrentResourceOwner;
 	Jsonb	   *volatile doc = NULL;
 
+	/* the subtransaction only when the text can fail (a surrogate escape, a huge exponent) */
+	if (!sl_json_may_fail_jsonb(text, strlen(text)))
+		return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();

@@ -1,5 +1,6 @@
 /*
- * libFuzzer target for src/common/sl_jsontext.c: masking NUL escapes
+ * libFuzzer target for src/common/sl_jsontext.c: the jsonb guard reads
+ * within the text (ASan), and masking NUL escapes
  * never reads past the text, keeps its length, touches only escapes, and
  * leaves nothing to do for a second pass.
  */
@@ -21,6 +22,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!s)
 		return 0;
 	memcpy(s, data, size);
+	/* the jsonb guard reads within the text and depends on nothing else */
+	if (sl_json_may_fail_jsonb((const char *) data, size) != sl_json_may_fail_jsonb((const char *) data, size))
+		abort();
 	n = sl_json_mask_nul_escapes(s, size);
 	if (sl_json_mask_nul_escapes(s, size) != 0)
 		abort();
