@@ -74,45 +74,17 @@ GRANT SELECT ON startlijn.addons, startlijn.addon_variants TO authenticated, ser
 -- Ids the caller may act on; JSON
 -------------------------------------------------------------------------------
 CREATE FUNCTION startlijn.catalog_addon(addon_id uuid, need text) RETURNS startlijn.addons
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
-DECLARE
-  a startlijn.addons;
-BEGIN
-  IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
-  END IF;
-  IF addon_id IS NULL THEN
-    PERFORM startlijn.raise('missing_argument', 'The argument addon_id is required.');
-  END IF;
-  SELECT * INTO a FROM startlijn.addons x WHERE x.id = catalog_addon.addon_id AND x.deleted_at IS NULL;
-  IF a.id IS NULL OR startlijn.caller_role(a.organization_id) IS NULL THEN
-    PERFORM startlijn.raise('addon_not_found');
-  END IF;
-  PERFORM startlijn.catalog_event(a.event_id, need);
-  RETURN a;
-END
+  SELECT x.* FROM startlijn.addons x
+   WHERE x.id = startlijn.catalog_child('startlijn.addons', catalog_addon.addon_id, 'addon_id', 'addon_not_found', catalog_addon.need)
 $$;
 
 CREATE FUNCTION startlijn.catalog_variant(variant_id uuid, need text) RETURNS startlijn.addon_variants
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
-DECLARE
-  v startlijn.addon_variants;
-BEGIN
-  IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
-  END IF;
-  IF variant_id IS NULL THEN
-    PERFORM startlijn.raise('missing_argument', 'The argument variant_id is required.');
-  END IF;
-  SELECT * INTO v FROM startlijn.addon_variants x WHERE x.id = catalog_variant.variant_id AND x.deleted_at IS NULL;
-  IF v.id IS NULL OR startlijn.caller_role(v.organization_id) IS NULL THEN
-    PERFORM startlijn.raise('addon_variant_not_found');
-  END IF;
-  PERFORM startlijn.catalog_event(v.event_id, need);
-  RETURN v;
-END
+  SELECT x.* FROM startlijn.addon_variants x
+   WHERE x.id = startlijn.catalog_child('startlijn.addon_variants', catalog_variant.variant_id, 'variant_id', 'addon_variant_not_found', catalog_variant.need)
 $$;
 
 CREATE FUNCTION startlijn.variant_json(v startlijn.addon_variants) RETURNS jsonb

@@ -474,3 +474,31 @@ GRANT EXECUTE ON FUNCTION startlijn.valid_time_zone(text), startlijn.valid_cance
   startlijn.valid_legs(jsonb), startlijn.questions_problem(text), startlijn.answers_problem(text, text),
   startlijn.valid_questions(jsonb), startlijn.validate_answers(jsonb, jsonb)
   TO anon, authenticated, service_role;
+
+-- The one check behind catalog_course, catalog_wave, catalog_ticket_type,
+-- catalog_addon and catalog_variant: a signed-in caller, the id given, a
+-- live row of tbl the caller's organisation can see (not_found otherwise:
+-- no existence leak), and need on its event (catalog_event). Returns the id.
+CREATE FUNCTION startlijn.catalog_child(tbl regclass, id uuid, arg text, not_found text, need text) RETURNS uuid
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  org uuid;
+  ev uuid;
+BEGIN
+  IF auth.uid() IS NULL THEN
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
+  END IF;
+  IF id IS NULL THEN
+    PERFORM startlijn.raise('missing_argument', pg_catalog.format('The argument %s is required.', arg));
+  END IF;
+  EXECUTE pg_catalog.format('SELECT x.organization_id, x.event_id FROM %s x '
+                            'WHERE x.id OPERATOR(pg_catalog.=) $1 AND x.deleted_at IS NULL', tbl)
+     INTO org, ev USING id;
+  IF org IS NULL OR startlijn.caller_role(org) IS NULL THEN
+    PERFORM startlijn.raise(not_found);
+  END IF;
+  PERFORM startlijn.catalog_event(ev, need);
+  RETURN id;
+END
+$$;

@@ -45,66 +45,24 @@ END
 $$;
 
 CREATE FUNCTION startlijn.catalog_course(course_id uuid, need text) RETURNS startlijn.courses
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
-DECLARE
-  c startlijn.courses;
-BEGIN
-  IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
-  END IF;
-  IF course_id IS NULL THEN
-    PERFORM startlijn.raise('missing_argument', 'The argument course_id is required.');
-  END IF;
-  SELECT * INTO c FROM startlijn.courses x WHERE x.id = catalog_course.course_id AND x.deleted_at IS NULL;
-  IF c.id IS NULL OR startlijn.caller_role(c.organization_id) IS NULL THEN
-    PERFORM startlijn.raise('course_not_found');
-  END IF;
-  PERFORM startlijn.catalog_event(c.event_id, need);
-  RETURN c;
-END
+  SELECT x.* FROM startlijn.courses x
+   WHERE x.id = startlijn.catalog_child('startlijn.courses', catalog_course.course_id, 'course_id', 'course_not_found', catalog_course.need)
 $$;
 
 CREATE FUNCTION startlijn.catalog_wave(wave_id uuid, need text) RETURNS startlijn.waves
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
-DECLARE
-  w startlijn.waves;
-BEGIN
-  IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
-  END IF;
-  IF wave_id IS NULL THEN
-    PERFORM startlijn.raise('missing_argument', 'The argument wave_id is required.');
-  END IF;
-  SELECT * INTO w FROM startlijn.waves x WHERE x.id = catalog_wave.wave_id AND x.deleted_at IS NULL;
-  IF w.id IS NULL OR startlijn.caller_role(w.organization_id) IS NULL THEN
-    PERFORM startlijn.raise('wave_not_found');
-  END IF;
-  PERFORM startlijn.catalog_event(w.event_id, need);
-  RETURN w;
-END
+  SELECT x.* FROM startlijn.waves x
+   WHERE x.id = startlijn.catalog_child('startlijn.waves', catalog_wave.wave_id, 'wave_id', 'wave_not_found', catalog_wave.need)
 $$;
 
 CREATE FUNCTION startlijn.catalog_ticket_type(ticket_type_id uuid, need text) RETURNS startlijn.ticket_types
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
-DECLARE
-  t startlijn.ticket_types;
-BEGIN
-  IF auth.uid() IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
-  END IF;
-  IF ticket_type_id IS NULL THEN
-    PERFORM startlijn.raise('missing_argument', 'The argument ticket_type_id is required.');
-  END IF;
-  SELECT * INTO t FROM startlijn.ticket_types x WHERE x.id = catalog_ticket_type.ticket_type_id AND x.deleted_at IS NULL;
-  IF t.id IS NULL OR startlijn.caller_role(t.organization_id) IS NULL THEN
-    PERFORM startlijn.raise('ticket_type_not_found');
-  END IF;
-  PERFORM startlijn.catalog_event(t.event_id, need);
-  RETURN t;
-END
+  SELECT x.* FROM startlijn.ticket_types x
+   WHERE x.id = startlijn.catalog_child('startlijn.ticket_types', catalog_ticket_type.ticket_type_id, 'ticket_type_id', 'ticket_type_not_found', catalog_ticket_type.need)
 $$;
 
 -- A refused write (CHECK, NOT NULL, UNIQUE) as the stable code of its column.
