@@ -42,6 +42,11 @@ BEGIN
 
   INSERT INTO startlijn.organization_members (organization_id, user_id, role, invited_by)
   VALUES (org.id, uid, 'owner', NULL);
+  -- the platform's fee on every payment (checkout_settings; docs/checkout.md)
+  PERFORM payments.set_fee_rule(org.id, 'platform', 'platform_fee_revenue', c.platform_fee_basis_points,
+                                c.platform_fee_fixed, 1)
+     FROM startlijn.checkout_settings c
+    WHERE c.platform_fee_basis_points > 0 OR c.platform_fee_fixed > 0;
 
   RETURN startlijn.organization_json(org) || pg_catalog.jsonb_build_object('role', 'owner');
 END

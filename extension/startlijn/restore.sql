@@ -15,6 +15,14 @@ SELECT pg_catalog.pg_extension_config_dump('startlijn.ticket_types', '');
 SELECT pg_catalog.pg_extension_config_dump('startlijn.price_tiers', '');
 SELECT pg_catalog.pg_extension_config_dump('startlijn.addons', '');
 SELECT pg_catalog.pg_extension_config_dump('startlijn.addon_variants', '');
+-- orders and registrations (orders.sql); checkout_settings registers itself
+SELECT pg_catalog.pg_extension_config_dump('startlijn.discount_codes', '');
+SELECT pg_catalog.pg_extension_config_dump('startlijn.orders', '');
+SELECT pg_catalog.pg_extension_config_dump('startlijn.order_items', '');
+SELECT pg_catalog.pg_extension_config_dump('startlijn.registrations', '');
+SELECT pg_catalog.pg_extension_config_dump('startlijn.entitlements', '');
+SELECT pg_catalog.pg_extension_config_dump('startlijn.invoice_counters', '');
+SELECT pg_catalog.pg_extension_config_dump('startlijn.order_numbers', '');
 
 -- Step 1 of a restore into a new database (after CREATE EXTENSION or
 -- pg_restore --schema-only): every installed startlijn extension removes
@@ -35,7 +43,9 @@ BEGIN
   END IF;
   -- the platform's install-time settings row (the dump holds the real one)
   DELETE FROM startlijn.platform_settings;
-  res := res OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('startlijn', pg_catalog.jsonb_build_object('platform_settings', 1));
+  DELETE FROM startlijn.checkout_settings;
+  res := res OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('startlijn',
+           pg_catalog.jsonb_build_object('platform_settings', 1, 'checkout_settings', 1));
   -- the generic extensions, when installed, each with its own step
   FOR e IN SELECT x.extname, n.nspname FROM pg_catalog.pg_extension x
              JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace

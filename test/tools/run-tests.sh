@@ -134,7 +134,7 @@ make_test_db() {
   local PGOPTIONS="-c client_min_messages=warning"; export PGOPTIONS
   local db=$1; shift
   "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null &&
-  "${PSQL[@]}" -d "$db" "$@" -c "CREATE EXTENSION startlijn CASCADE" -c "CREATE EXTENSION startlijn_tokens" -c "CREATE EXTENSION IF NOT EXISTS startlijn_capacity" -c "CREATE EXTENSION IF NOT EXISTS startlijn_retention" -c "CREATE EXTENSION pgcrypto" \
+  "${PSQL[@]}" -d "$db" "$@" -c "CREATE EXTENSION startlijn CASCADE" -c "CREATE EXTENSION IF NOT EXISTS startlijn_tokens" -c "CREATE EXTENSION IF NOT EXISTS startlijn_capacity" -c "CREATE EXTENSION IF NOT EXISTS startlijn_retention" -c "CREATE EXTENSION pgcrypto" \
      -f test/helpers/pgrst.sql -f test/fixtures/demo.sql >/dev/null
 }
 

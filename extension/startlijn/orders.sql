@@ -1,0 +1,432 @@
+-- startlijn/orders.sql: what is sold (issue 25): discount codes, orders and
+-- their items, entitlements (one per unit sold), registrations (one
+-- person's entry) and the gapless invoice numbers. The rules that hold for
+-- every writer live here as constraints and triggers; the flows that write
+-- them are in checkout.sql and cancellations.sql. See docs/checkout.md.
+--
+-- Money: minor units, prices include VAT (consumer prices in the
+-- Netherlands do). Per item: total = quantity * (unit_price - unit_discount);
+-- vat_amount = total * rate / (10000 + rate), rounded half up, per item
+-- (startlijn.vat_of). An order's totals are the sums of its items
+-- (orders_totals, checked at commit).
+
+-------------------------------------------------------------------------------
+-- Settings of checkout (platform-wide)
+-------------------------------------------------------------------------------
+CREATE TABLE startlijn.checkout_settings (
+  singleton           boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  -- the provider account new payments are created on (payments.accounts)
+  payment_account_id  uuid,
+  -- the platform fee every new organisation gets as its fee rule "platform"
+  platform_fee_basis_points integer NOT NULL DEFAULT 0 CHECK (platform_fee_basis_points BETWEEN 0 AND 10000),
+  platform_fee_fixed  bigint NOT NULL DEFAULT 0 CHECK (platform_fee_fixed BETWEEN 0 AND 100000),
+  -- how long a reservation holds its places before checkout
+  reservation_ttl     interval NOT NULL DEFAULT '15 minutes'
+                      CHECK (reservation_ttl BETWEEN '1 minute' AND '2 hours'),
+  -- how long a checked-out order keeps them while the participant pays
+  payment_ttl         interval NOT NULL DEFAULT '30 minutes'
+                      CHECK (payment_ttl BETWEEN '1 minute' AND '1 day'),
+  -- how long before the event an entry bought without a name must be named
+  assign_before_start interval NOT NULL DEFAULT '1 day'
+                      CHECK (assign_before_start BETWEEN '0' AND '90 days')
+);
+INSERT INTO startlijn.checkout_settings DEFAULT VALUES;
+COMMENT ON TABLE startlijn.checkout_settings IS
+  'checkout: the provider account of new payments, the platform fee rule, reservation and payment windows';
+ALTER TABLE startlijn.checkout_settings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE startlijn.checkout_settings FORCE ROW LEVEL SECURITY;
+CREATE POLICY no_direct_access ON startlijn.checkout_settings USING (false);
+REVOKE ALL ON startlijn.checkout_settings FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('startlijn.checkout_settings', '');
+
+-- VAT contained in a VAT-inclusive amount, rounded half up (docs/checkout.md)
+CREATE FUNCTION startlijn.vat_of(amount bigint, rate integer) RETURNS bigint
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT pg_catalog.floor((amount::numeric * rate) / (10000 + rate) + 0.5)::bigint $$;
+
+-------------------------------------------------------------------------------
+-- Discount codes
+-------------------------------------------------------------------------------
+-- Per event: a fixed amount off or a percentage of each eligible entry
+-- (ticket_type_ids NULL: every ticket type), valid between two moments,
+-- with at most max_uses orders. The uses are a capacity pool of max_uses
+-- units: a reservation holds one, payment confirms it, expiry gives it
+-- back, exactly as the capacity engine does for places.
+CREATE TABLE startlijn.discount_codes (
+  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  organization_id uuid NOT NULL,
+  event_id        uuid NOT NULL,
+  code            text NOT NULL CHECK (code ~ '^[A-Z0-9][A-Z0-9_-]{2,31}$'),
+  kind            text NOT NULL CHECK (kind IN ('amount', 'percentage')),
+  amount          bigint CHECK (amount BETWEEN 1 AND 100000000),
+  percentage      integer CHECK (percentage BETWEEN 1 AND 100),
+  ticket_type_ids uuid[] CHECK (pg_catalog.cardinality(ticket_type_ids) BETWEEN 1 AND 100),
+  valid_from      timestamptz,
+  valid_until     timestamptz,
+  max_uses        integer CHECK (max_uses BETWEEN 1 AND 100000),
+  pool_id         uuid,
+  created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  deleted_at      timestamptz,
+  CONSTRAINT discount_codes_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT discount_codes_event_fkey FOREIGN KEY (organization_id, event_id) REFERENCES startlijn.events (organization_id, id),
+  CONSTRAINT discount_codes_pool_fkey FOREIGN KEY (organization_id, pool_id) REFERENCES capacity.pools (organization_id, id),
+  CONSTRAINT discount_codes_kind CHECK ((kind = 'amount') = (amount IS NOT NULL) AND (kind = 'percentage') = (percentage IS NOT NULL)),
+  CONSTRAINT discount_codes_uses CHECK ((max_uses IS NULL) = (pool_id IS NULL)),
+  CONSTRAINT discount_codes_period CHECK (valid_until IS NULL OR valid_from IS NULL OR valid_until > valid_from)
+);
+CREATE UNIQUE INDEX discount_codes_code_key ON startlijn.discount_codes (event_id, code) WHERE deleted_at IS NULL;
+
+-------------------------------------------------------------------------------
+-- Orders and their items
+-------------------------------------------------------------------------------
+CREATE SEQUENCE startlijn.order_numbers AS bigint START 100001;
+
+-- reserved -> pending -> paid -> cancelled (every unit cancelled);
+-- reserved -> expired (the reservation ran out before checkout);
+-- pending -> failed (the payment failed, was canceled or expired);
+-- expired/failed -> paid (a late payment for which places were found);
+-- a late payment without places stays failed, is refunded in full and
+-- says so in late_payment. orders_guard enforces the moves.
+CREATE TABLE startlijn.orders (
+  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  organization_id uuid NOT NULL,
+  event_id        uuid NOT NULL,
+  number          bigint NOT NULL DEFAULT pg_catalog.nextval('startlijn.order_numbers') UNIQUE,
+  status          text NOT NULL DEFAULT 'reserved'
+                  CHECK (status IN ('reserved', 'pending', 'paid', 'expired', 'failed', 'cancelled')),
+  hold_id         uuid,                 -- the capacity hold (NULL: nothing limited in the order)
+  expires_at      timestamptz NOT NULL, -- the reservation (then the payment window) ends
+  -- the buyer: a signed-in user and/or a guest e-mail (set at checkout)
+  buyer_user_id   uuid REFERENCES startlijn.profiles (id),
+  buyer_email     text CHECK (buyer_email IS NULL OR startlijn.valid_email(buyer_email)),
+  buyer_name      text CHECK (buyer_name IS NULL OR startlijn.valid_name(buyer_name)),
+  -- sha256 of the order's access token (guests read and pay with it)
+  token_hash      bytea NOT NULL CHECK (pg_catalog.length(token_hash) = 32),
+  currency        text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+  subtotal        bigint NOT NULL DEFAULT 0 CHECK (subtotal >= 0),   -- before discount
+  discount_total  bigint NOT NULL DEFAULT 0 CHECK (discount_total >= 0),
+  total           bigint NOT NULL DEFAULT 0 CHECK (total >= 0),
+  vat_total       bigint NOT NULL DEFAULT 0 CHECK (vat_total >= 0),
+  discount_code_id uuid,
+  payment_id      uuid,
+  return_url      text CHECK (return_url ~ '^https://[^\s]+$' AND pg_catalog.length(return_url) <= 500),
+  refunded        bigint NOT NULL DEFAULT 0 CHECK (refunded >= 0),
+  late_payment    text CHECK (late_payment IN ('allocated', 'refunded')),
+  -- the invoice: the organisation's next number of the year, at payment
+  invoice_year    integer,
+  invoice_seq     integer,
+  invoice_number  text,
+  created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  checked_out_at  timestamptz,
+  paid_at         timestamptz,
+  closed_at       timestamptz,
+  updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT orders_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT orders_event_fkey FOREIGN KEY (organization_id, event_id) REFERENCES startlijn.events (organization_id, id),
+  CONSTRAINT orders_hold_fkey FOREIGN KEY (organization_id, hold_id) REFERENCES capacity.holds (organization_id, id),
+  CONSTRAINT orders_payment_fkey FOREIGN KEY (organization_id, payment_id) REFERENCES payments.payments (organization_id, id),
+  CONSTRAINT orders_discount_code_fkey FOREIGN KEY (organization_id, discount_code_id)
+    REFERENCES startlijn.discount_codes (organization_id, id),
+  CONSTRAINT orders_total CHECK (total = subtotal - discount_total AND vat_total <= total),
+  CONSTRAINT orders_refunded CHECK (refunded <= total),
+  CONSTRAINT orders_buyer CHECK (status IN ('reserved', 'expired') OR buyer_email IS NOT NULL),
+  CONSTRAINT orders_invoice CHECK ((invoice_seq IS NULL) = (invoice_number IS NULL)
+                                   AND (invoice_seq IS NULL) = (invoice_year IS NULL)),
+  CONSTRAINT orders_invoice_key UNIQUE (organization_id, invoice_year, invoice_seq),
+  CONSTRAINT orders_paid CHECK (status NOT IN ('paid', 'cancelled') OR paid_at IS NOT NULL)
+);
+CREATE UNIQUE INDEX orders_hold_key ON startlijn.orders (hold_id) WHERE hold_id IS NOT NULL;
+CREATE UNIQUE INDEX orders_payment_key ON startlijn.orders (payment_id) WHERE payment_id IS NOT NULL;
+CREATE INDEX orders_event_idx ON startlijn.orders (event_id, created_at DESC);
+CREATE INDEX orders_buyer_idx ON startlijn.orders (buyer_user_id) WHERE buyer_user_id IS NOT NULL;
+CREATE INDEX orders_buyer_email_idx ON startlijn.orders (pg_catalog.lower(buyer_email)) WHERE buyer_user_id IS NULL;
+CREATE INDEX orders_reserved_idx ON startlijn.orders (expires_at) WHERE status = 'reserved';
+COMMENT ON TABLE startlijn.orders IS
+  'an order: reserved -> pending -> paid -> cancelled, reserved -> expired, pending -> failed (orders_guard)';
+
+CREATE TABLE startlijn.order_items (
+  id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  organization_id  uuid NOT NULL,
+  order_id         uuid NOT NULL,
+  kind             text NOT NULL CHECK (kind IN ('entry', 'addon')),
+  ticket_type_id   uuid,
+  variant_id       uuid,
+  name             text NOT NULL CHECK (pg_catalog.length(name) BETWEEN 1 AND 300),   -- as sold
+  tier             text,                 -- the price tier that set unit_price
+  item_id          uuid,                 -- the capacity item (NULL: unlimited)
+  allocation_id    uuid,                 -- its allocation once paid
+  quantity         integer NOT NULL CHECK (quantity BETWEEN 1 AND 100),
+  unit_price       bigint NOT NULL CHECK (unit_price BETWEEN 0 AND 100000000),
+  unit_discount    bigint NOT NULL DEFAULT 0 CHECK (unit_discount >= 0 AND unit_discount <= unit_price),
+  vat_rate         integer NOT NULL CHECK (vat_rate BETWEEN 0 AND 10000),
+  total            bigint NOT NULL,
+  vat_amount       bigint NOT NULL,
+  position         integer NOT NULL CHECK (position BETWEEN 1 AND 100),
+  texts            text[],               -- per unit, an add-on's free text (engraving)
+  CONSTRAINT order_items_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT order_items_position_key UNIQUE (order_id, position),
+  CONSTRAINT order_items_order_fkey FOREIGN KEY (organization_id, order_id) REFERENCES startlijn.orders (organization_id, id),
+  CONSTRAINT order_items_ticket_type_fkey FOREIGN KEY (organization_id, ticket_type_id)
+    REFERENCES startlijn.ticket_types (organization_id, id),
+  CONSTRAINT order_items_variant_fkey FOREIGN KEY (organization_id, variant_id)
+    REFERENCES startlijn.addon_variants (organization_id, id),
+  CONSTRAINT order_items_kind CHECK ((kind = 'entry') = (ticket_type_id IS NOT NULL)
+                                     AND (kind = 'addon') = (variant_id IS NOT NULL)),
+  CONSTRAINT order_items_total CHECK (total = quantity * (unit_price - unit_discount)),
+  CONSTRAINT order_items_vat CHECK (vat_amount = startlijn.vat_of(total, vat_rate)),
+  CONSTRAINT order_items_texts CHECK (texts IS NULL OR pg_catalog.cardinality(texts) = quantity)
+);
+CREATE INDEX order_items_order_idx ON startlijn.order_items (order_id);
+
+-------------------------------------------------------------------------------
+-- Registrations and entitlements
+-------------------------------------------------------------------------------
+-- One person's entry for one ticket type of one event. Guests are known by
+-- their e-mail; api.claim_registrations links them to the account that
+-- signs up with it. person_key (names and date of birth) makes "one entry
+-- per person per event" a unique index.
+CREATE TABLE startlijn.registrations (
+  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  organization_id uuid NOT NULL,
+  event_id        uuid NOT NULL,
+  ticket_type_id  uuid NOT NULL,
+  order_id        uuid NOT NULL,
+  user_id         uuid REFERENCES startlijn.profiles (id),
+  email           text CHECK (email IS NULL OR startlijn.valid_email(email)),
+  first_name      text CHECK (first_name IS NULL OR startlijn.valid_name(first_name)),
+  last_name       text CHECK (last_name IS NULL OR startlijn.valid_name(last_name)),
+  date_of_birth   date CHECK (date_of_birth >= DATE '1900-01-01'),
+  gender          text CHECK (gender IN ('female', 'male', 'x')),
+  phone           text CHECK (phone IS NULL OR startlijn.valid_phone(phone)),
+  nationality     text CHECK (nationality IS NULL OR startlijn.valid_country(nationality)),
+  club            text CHECK (club IS NULL OR startlijn.valid_name(club)),
+  answers         jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(answers) = 'object'
+                                                      AND pg_catalog.octet_length(answers::text) <= 65536),
+  status          text NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'paid', 'cancelled', 'transferred')),
+  single_entry    boolean NOT NULL DEFAULT true,
+  person_key      text,
+  refunded        bigint NOT NULL DEFAULT 0 CHECK (refunded >= 0),
+  cancelled_at    timestamptz,
+  cancel_reason   text CHECK (pg_catalog.length(cancel_reason) <= 500),
+  erased_at       timestamptz,          -- personal data removed (retention, erasure)
+  created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT registrations_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT registrations_event_fkey FOREIGN KEY (organization_id, event_id) REFERENCES startlijn.events (organization_id, id),
+  CONSTRAINT registrations_ticket_type_fkey FOREIGN KEY (organization_id, ticket_type_id)
+    REFERENCES startlijn.ticket_types (organization_id, id),
+  CONSTRAINT registrations_order_fkey FOREIGN KEY (organization_id, order_id) REFERENCES startlijn.orders (organization_id, id),
+  CONSTRAINT registrations_person CHECK (erased_at IS NOT NULL OR (first_name IS NOT NULL AND last_name IS NOT NULL
+                                          AND date_of_birth IS NOT NULL AND person_key IS NOT NULL)),
+  CONSTRAINT registrations_cancelled CHECK ((status = 'cancelled') = (cancelled_at IS NOT NULL))
+);
+CREATE UNIQUE INDEX registrations_one_per_person ON startlijn.registrations (event_id, person_key)
+  WHERE single_entry AND status IN ('pending', 'paid');
+CREATE INDEX registrations_event_idx ON startlijn.registrations (event_id, created_at);
+CREATE INDEX registrations_order_idx ON startlijn.registrations (order_id);
+CREATE INDEX registrations_user_idx ON startlijn.registrations (user_id) WHERE user_id IS NOT NULL;
+CREATE INDEX registrations_email_idx ON startlijn.registrations (pg_catalog.lower(email)) WHERE user_id IS NULL;
+
+-- One per unit sold. An entry entitlement is named (registration_id) at
+-- checkout or later, before assign_by; when it is paid and named it gets
+-- its signed code (startlijn_tokens, scope event:<event id>, payload the
+-- entitlement id).
+CREATE TABLE startlijn.entitlements (
+  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  organization_id uuid NOT NULL,
+  event_id        uuid NOT NULL,
+  order_id        uuid NOT NULL,
+  order_item_id   uuid NOT NULL,
+  kind            text NOT NULL CHECK (kind IN ('entry', 'addon')),
+  unit            integer NOT NULL CHECK (unit BETWEEN 1 AND 100),
+  registration_id uuid,
+  status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'valid', 'void', 'cancelled', 'transferred')),
+  assign_by       timestamptz,
+  code            text,
+  refunded        bigint NOT NULL DEFAULT 0 CHECK (refunded >= 0),
+  created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT entitlements_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT entitlements_unit_key UNIQUE (order_item_id, unit),
+  CONSTRAINT entitlements_order_fkey FOREIGN KEY (organization_id, order_id) REFERENCES startlijn.orders (organization_id, id),
+  CONSTRAINT entitlements_item_fkey FOREIGN KEY (organization_id, order_item_id)
+    REFERENCES startlijn.order_items (organization_id, id),
+  CONSTRAINT entitlements_registration_fkey FOREIGN KEY (organization_id, registration_id)
+    REFERENCES startlijn.registrations (organization_id, id),
+  CONSTRAINT entitlements_named CHECK (kind = 'entry' OR registration_id IS NULL),
+  CONSTRAINT entitlements_code CHECK (code IS NULL OR (status = 'valid' AND registration_id IS NOT NULL))
+);
+CREATE UNIQUE INDEX entitlements_registration_key ON startlijn.entitlements (registration_id) WHERE registration_id IS NOT NULL;
+CREATE INDEX entitlements_order_idx ON startlijn.entitlements (order_id);
+
+-- The organisation's invoice numbers per year: gapless, because the
+-- counter moves in the paying transaction (a rollback takes it back).
+CREATE TABLE startlijn.invoice_counters (
+  organization_id uuid NOT NULL REFERENCES startlijn.organizations (id),
+  year            integer NOT NULL CHECK (year BETWEEN 2000 AND 9999),
+  last_number     integer NOT NULL CHECK (last_number >= 1),
+  CONSTRAINT invoice_counters_pkey PRIMARY KEY (organization_id, year)
+);
+
+CREATE TRIGGER touch_timestamps BEFORE INSERT OR UPDATE ON startlijn.discount_codes
+  FOR EACH ROW EXECUTE FUNCTION startlijn.touch_timestamps();
+CREATE TRIGGER touch_timestamps BEFORE INSERT OR UPDATE ON startlijn.orders
+  FOR EACH ROW EXECUTE FUNCTION startlijn.touch_timestamps();
+CREATE TRIGGER touch_timestamps BEFORE INSERT OR UPDATE ON startlijn.registrations
+  FOR EACH ROW EXECUTE FUNCTION startlijn.touch_timestamps();
+CREATE TRIGGER touch_timestamps BEFORE INSERT OR UPDATE ON startlijn.entitlements
+  FOR EACH ROW EXECUTE FUNCTION startlijn.touch_timestamps();
+
+-------------------------------------------------------------------------------
+-- Guards: the order status machine, sold prices never change, answers are
+-- valid for the event's questions, order totals are the sum of their items
+-------------------------------------------------------------------------------
+CREATE FUNCTION startlijn.orders_guard() RETURNS trigger
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  IF NEW.organization_id <> OLD.organization_id OR NEW.event_id <> OLD.event_id OR NEW.id <> OLD.id
+     OR NEW.number <> OLD.number OR NEW.currency <> OLD.currency OR NEW.token_hash <> OLD.token_hash
+     OR (OLD.invoice_seq IS NOT NULL AND NEW.invoice_seq IS DISTINCT FROM OLD.invoice_seq)
+     OR (OLD.payment_id IS NOT NULL AND NEW.payment_id IS DISTINCT FROM OLD.payment_id) THEN
+    PERFORM startlijn.raise('record_read_only', 'An order''s identity, currency, invoice and payment never change.');
+  END IF;
+  IF OLD.status <> 'reserved' AND (NEW.subtotal <> OLD.subtotal OR NEW.discount_total <> OLD.discount_total
+                                   OR NEW.total <> OLD.total OR NEW.vat_total <> OLD.vat_total) THEN
+    PERFORM startlijn.raise('record_read_only', 'The amounts of a checked-out order never change.');
+  END IF;
+  IF NEW.status <> OLD.status AND NOT (
+       (OLD.status = 'reserved' AND NEW.status IN ('pending', 'expired', 'paid'))
+    OR (OLD.status = 'pending' AND NEW.status IN ('paid', 'failed'))
+    OR (OLD.status IN ('expired', 'failed') AND NEW.status = 'paid')
+    OR (OLD.status = 'paid' AND NEW.status = 'cancelled')) THEN
+    PERFORM startlijn.raise('invalid_transition',
+      pg_catalog.format('An order cannot go from %s to %s.', OLD.status, NEW.status));
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER orders_guard BEFORE UPDATE ON startlijn.orders
+  FOR EACH ROW EXECUTE FUNCTION startlijn.orders_guard();
+
+CREATE FUNCTION startlijn.order_items_guard() RETURNS trigger
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    PERFORM startlijn.raise('record_read_only', 'Order items are never deleted.');
+  END IF;
+  IF (NEW.quantity, NEW.unit_price, NEW.unit_discount, NEW.vat_rate, NEW.total, NEW.vat_amount,
+      NEW.order_id, NEW.ticket_type_id, NEW.variant_id, NEW.item_id)
+     IS DISTINCT FROM
+     (OLD.quantity, OLD.unit_price, OLD.unit_discount, OLD.vat_rate, OLD.total, OLD.vat_amount,
+      OLD.order_id, OLD.ticket_type_id, OLD.variant_id, OLD.item_id) THEN
+    PERFORM startlijn.raise('record_read_only', 'What was sold and its price never change.');
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER order_items_guard BEFORE UPDATE OR DELETE ON startlijn.order_items
+  FOR EACH ROW EXECUTE FUNCTION startlijn.order_items_guard();
+
+-- at commit: each touched order's totals are the sums of its items
+CREATE FUNCTION startlijn.check_order_totals(order_id uuid) RETURNS void
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  o startlijn.orders;
+  s record;
+BEGIN
+  SELECT * INTO o FROM startlijn.orders x WHERE x.id = check_order_totals.order_id;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  SELECT COALESCE(pg_catalog.sum(i.quantity * i.unit_price), 0) AS subtotal,
+         COALESCE(pg_catalog.sum(i.quantity * i.unit_discount), 0) AS discount,
+         COALESCE(pg_catalog.sum(i.total), 0) AS total,
+         COALESCE(pg_catalog.sum(i.vat_amount), 0) AS vat
+    INTO s FROM startlijn.order_items i WHERE i.order_id = o.id;
+  IF (s.subtotal, s.discount, s.total, s.vat) IS DISTINCT FROM (o.subtotal, o.discount_total, o.total, o.vat_total) THEN
+    RAISE EXCEPTION USING ERRCODE = 'check_violation', CONSTRAINT = 'orders_totals',
+      MESSAGE = 'order totals differ from the sum of its items',
+      DETAIL = pg_catalog.format('Order %s: items %s/%s/%s/%s, order %s/%s/%s/%s.', o.id,
+                                 s.subtotal, s.discount, s.total, s.vat,
+                                 o.subtotal, o.discount_total, o.total, o.vat_total);
+  END IF;
+END
+$$;
+
+CREATE FUNCTION startlijn.orders_totals_trigger() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  IF TG_TABLE_NAME = 'orders' THEN
+    PERFORM startlijn.check_order_totals(NEW.id);
+  ELSE
+    PERFORM startlijn.check_order_totals(NEW.order_id);
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE CONSTRAINT TRIGGER orders_totals AFTER INSERT OR UPDATE ON startlijn.orders
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION startlijn.orders_totals_trigger();
+CREATE CONSTRAINT TRIGGER orders_totals AFTER INSERT ON startlijn.order_items
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION startlijn.orders_totals_trigger();
+
+-- answers are valid for the event's questions (the C validator), for every writer
+CREATE FUNCTION startlijn.registrations_guard() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  q jsonb;
+BEGIN
+  IF TG_OP = 'UPDATE' AND (NEW.organization_id <> OLD.organization_id OR NEW.event_id <> OLD.event_id
+                           OR NEW.order_id <> OLD.order_id) THEN
+    PERFORM startlijn.raise('record_read_only', 'A registration''s event and order never change.');
+  END IF;
+  IF NEW.erased_at IS NULL AND (TG_OP = 'INSERT' OR NEW.answers IS DISTINCT FROM OLD.answers
+                                OR NEW.ticket_type_id <> OLD.ticket_type_id) THEN
+    SELECT e.questions INTO q FROM startlijn.events e WHERE e.id = NEW.event_id;
+    PERFORM startlijn.validate_answers(q, NEW.answers);
+  END IF;
+  NEW.person_key := CASE WHEN NEW.erased_at IS NULL THEN
+    pg_catalog.lower(pg_catalog.btrim(NEW.first_name)) OPERATOR(pg_catalog.||) pg_catalog.chr(31)
+    OPERATOR(pg_catalog.||) pg_catalog.lower(pg_catalog.btrim(NEW.last_name)) OPERATOR(pg_catalog.||)
+    pg_catalog.chr(31) OPERATOR(pg_catalog.||) NEW.date_of_birth::text END;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER registrations_guard BEFORE INSERT OR UPDATE ON startlijn.registrations
+  FOR EACH ROW EXECUTE FUNCTION startlijn.registrations_guard();
+
+-------------------------------------------------------------------------------
+-- Row level security: members of the organisation read; buyers and
+-- participants read their own through the RPCs (SECURITY DEFINER); nobody
+-- writes directly
+-------------------------------------------------------------------------------
+DO $rls$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['discount_codes', 'orders', 'order_items', 'registrations', 'entitlements',
+                           'invoice_counters'] LOOP
+    EXECUTE pg_catalog.format('ALTER TABLE startlijn.%I ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE pg_catalog.format('ALTER TABLE startlijn.%I FORCE ROW LEVEL SECURITY', t);
+    EXECUTE pg_catalog.format('REVOKE ALL ON startlijn.%I FROM PUBLIC', t);
+    IF t <> 'invoice_counters' THEN
+      EXECUTE pg_catalog.format(
+        'CREATE POLICY %I ON startlijn.%I FOR SELECT TO authenticated USING (organization_id = ANY '
+        '((SELECT startlijn.my_organization_ids())::uuid[]) OR (SELECT startlijn.is_superadmin()))',
+        t || '_select_members', t);
+      EXECUTE pg_catalog.format('CREATE POLICY %I ON startlijn.%I FOR SELECT TO service_role USING (true)',
+                                t || '_service', t);
+      EXECUTE pg_catalog.format('GRANT SELECT ON startlijn.%I TO authenticated, service_role', t);
+    ELSE
+      EXECUTE 'CREATE POLICY no_direct_access ON startlijn.invoice_counters USING (false)';
+    END IF;
+  END LOOP;
+END
+$rls$;
+REVOKE ALL ON SEQUENCE startlijn.order_numbers FROM PUBLIC;
