@@ -24,7 +24,7 @@ startlijn_SQL = auth base tenancy checks limits organizations members profiles \
                 orders checkout cancellations orders_api restore privileges
 startlijn_audit_SQL = tables guard recording sealing personal reading scheduling restore privileges
 startlijn_capacity_SQL = tables helpers holds pools waitlist sweep restore privileges
-startlijn_payments_SQL = tables status ledger accounts payments webhooks refunds relay reading \
+startlijn_payments_SQL = tables status ledger accounts payments listeners webhooks refunds relay reading \
                          idempotency restore privileges
 startlijn_retention_SQL = tables actor periods labels pseudonyms holds erasure notifications job privileges
 startlijn_tokens_SQL = tables tokens codes housekeeping restore privileges

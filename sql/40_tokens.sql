@@ -4,7 +4,9 @@
 -- a holder starts a transfer and passes the token; while it is pending the
 -- ticket cannot be checked in; the recipient accepts with the token and her
 -- name; the holder changes and the old QR code stops working.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS startlijn_tokens;
+RESET client_min_messages;
 \set anna '00000000-0000-4000-a000-000000000001'
 \set kim '00000000-0000-4000-a000-000000000011'
 \set ticket '00000000-0000-4000-c000-0000000000e1'

@@ -7,7 +7,7 @@
 --                 creates the entitlements, registrations and the payment
 --                 in startlijn_payments; a free order is paid at once
 --   paid          the payments engine's status change of the order's
---                 payment (payments_order trigger), in the same
+--                 payment (payments.listeners), in the same
 --                 transaction, exactly once: the hold is confirmed,
 --                 entitlements become valid and get their codes,
 --                 registrations are paid, the invoice number is assigned
@@ -530,7 +530,7 @@ DECLARE
   e startlijn.events;
 BEGIN
   IF uid IS NULL THEN
-    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in to join a waitlist: its offer is made to you.');
+    PERFORM startlijn.raise('not_authenticated', NULL, 'Sign in and send the access token as a Bearer token.');
   END IF;
   IF ticket_type_id IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'The argument ticket_type_id is required.');
@@ -628,7 +628,8 @@ BEGIN
   END IF;
   IF COALESCE((p OPERATOR(pg_catalog.->>) 'self')::boolean, false) THEN
     IF uid IS NULL THEN
-      PERFORM startlijn.raise('not_authenticated', pg_catalog.format('Participant %s: self needs a signed-in buyer.', n));
+      PERFORM startlijn.raise('not_authenticated', pg_catalog.format('Participant %s: self needs a signed-in buyer.', n),
+        'Sign in and send the access token as a Bearer token.');
     END IF;
     r.user_id := uid;
     r.email := COALESCE(r.email, (SELECT pr.email FROM startlijn.profiles pr WHERE pr.id = uid));
@@ -1023,46 +1024,46 @@ CREATE FUNCTION api.assign_entry(entitlement_id uuid, participant jsonb, order_t
 
 -------------------------------------------------------------------------------
 -- The payments engine's status changes of an order's payment (same
--- transaction as the webhook that made them)
+-- transaction as the webhook that made them; payments.listeners)
 -------------------------------------------------------------------------------
-CREATE FUNCTION startlijn.payments_order() RETURNS trigger
+CREATE FUNCTION startlijn.payment_changed(was payments.payments, now payments.payments) RETURNS void
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   o startlijn.orders;
   ok boolean;
 BEGIN
-  SELECT * INTO o FROM startlijn.orders x WHERE x.payment_id = NEW.id;
+  SELECT * INTO o FROM startlijn.orders x WHERE x.payment_id = now.id;
   IF o.id IS NULL THEN
-    RETURN NULL;                               -- not an order's payment
+    RETURN;                                    -- not an order's payment
   END IF;
-  IF NEW.captured > 0 AND OLD.captured = 0 THEN
+  IF now.captured > 0 AND was.captured = 0 THEN
     ok := startlijn.complete_order(o.id);
-    IF NEW.exception IS NOT NULL AND NEW.resolution IS NULL AND ok THEN
-      PERFORM payments.resolve_exception(NEW.id, 'allocated', 'Places were still free: the order is paid.');
+    IF now.exception IS NOT NULL AND now.resolution IS NULL AND ok THEN
+      PERFORM payments.resolve_exception(now.id, 'allocated', 'Places were still free: the order is paid.');
     END IF;
     IF NOT ok THEN
       -- paid too late and sold out: a full refund, visible to the organiser
       PERFORM startlijn.fail_order(o.id, 'paid after the reservation ended; sold out');
       UPDATE startlijn.orders x SET late_payment = 'refunded', refunded = x.total WHERE x.id = o.id;
-      PERFORM payments.request_refund(NEW.id, NULL, 'Paid after the reservation ended and the event is sold out.',
+      PERFORM payments.request_refund(now.id, NULL, 'Paid after the reservation ended and the event is sold out.',
                                       'startlijn:late_payment');
-      IF NEW.exception IS NOT NULL AND NEW.resolution IS NULL THEN
-        PERFORM payments.resolve_exception(NEW.id, 'refunded', 'Sold out when the late payment arrived.');
+      IF now.exception IS NOT NULL AND now.resolution IS NULL THEN
+        PERFORM payments.resolve_exception(now.id, 'refunded', 'Sold out when the late payment arrived.');
       END IF;
       PERFORM trail.log(o.organization_id, 'orders.late_payment_refunded', 'order:' OPERATOR(pg_catalog.||) o.id::text,
-        pg_catalog.jsonb_build_object('order_id', o.id, 'number', o.number, 'payment_id', NEW.id, 'amount', NEW.captured));
+        pg_catalog.jsonb_build_object('order_id', o.id, 'number', o.number, 'payment_id', now.id, 'amount', now.captured));
     END IF;
-  ELSIF NEW.status IN ('failed', 'canceled', 'expired') AND NEW.captured = 0 AND NEW.status IS DISTINCT FROM OLD.status THEN
-    PERFORM startlijn.fail_order(o.id, 'payment ' OPERATOR(pg_catalog.||) NEW.status);
+  ELSIF now.status IN ('failed', 'canceled', 'expired') AND now.captured = 0 AND now.status IS DISTINCT FROM was.status THEN
+    PERFORM startlijn.fail_order(o.id, 'payment ' OPERATOR(pg_catalog.||) now.status);
   END IF;
-  RETURN NULL;
 END
 $$;
-CREATE TRIGGER payments_order AFTER UPDATE OF status, captured ON payments.payments
-  FOR EACH ROW WHEN (NEW.payable_ref LIKE 'order:%' AND (OLD.status IS DISTINCT FROM NEW.status
-                                                         OR OLD.captured IS DISTINCT FROM NEW.captured))
-  EXECUTE FUNCTION startlijn.payments_order();
+-- (payments.listeners: called by the payments engine after each change of
+-- an "order:" payment, in the same transaction)
+INSERT INTO payments.listeners (prefix, handler)
+VALUES ('order:', 'startlijn.payment_changed(payments.payments,payments.payments)')
+ON CONFLICT (prefix) DO UPDATE SET handler = EXCLUDED.handler;
 
 -------------------------------------------------------------------------------
 -- Housekeeping for pg_cron: reservations that ran out become expired

@@ -171,7 +171,7 @@ static const sl_error_def sl_errors[] = {
 	"No money has been received for this payment."},
 	{"payment_not_found", 404, "payment not found",
 	"No payment has this id."},
-	{"payments_not_configured", 503, "payments not configured",
+	{"payments_not_configured", 409, "payments not configured",
 	"The platform has no payment provider account for new payments."},
 	{"pool_not_found", 404, "pool not found",
 	"No pool with this id exists in this organization."},
