@@ -236,7 +236,7 @@ def pg_ident(name):
 class Routine:
     def __init__(self, row):
         (self.schema, self.name, args, self.volatility, self.retset, self.composite,
-         self.isolation, settings) = row
+         self.isolation, settings, self.media) = row
         # args: [[name, type, required, variadic], ...] in declaration order (input arguments only)
         self.params = [(a[0], a[1], a[2], a[3]) for a in (args or [])]
         self.settings = [tuple(s) for s in (settings or [])]
@@ -293,7 +293,9 @@ class Driver:
                        (SELECT lower(split_part(c, '=', 2)) FROM unnest(p.proconfig) c
                          WHERE c LIKE 'default_transaction_isolation=%%'),
                        (SELECT json_agg(json_build_array(split_part(c, '=', 1), substr(c, strpos(c, '=') + 1)))
-                          FROM unnest(p.proconfig) c WHERE split_part(c, '=', 1) = ANY (%s))
+                          FROM unnest(p.proconfig) c WHERE split_part(c, '=', 1) = ANY (%s)),
+                       -- a domain named as a media type ("text/csv"): PostgREST 12's media type handlers
+                       CASE WHEN t.typtype = 'd' AND t.typname LIKE '%%/%%' THEN t.typname END
                   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                   JOIN pg_type t ON t.oid = p.prorettype
                  WHERE n.nspname = %s AND p.proname = %s AND p.prokind = 'f'
@@ -470,9 +472,13 @@ class Driver:
         locals_ += list(rout.settings)
         setsql = 'select ' + ', '.join('set_config(%s, %s, true)' for _ in locals_)
         setparams = [x for kv in locals_ for x in kv]
-        callsql, callparams = self._call_sql(rout, keys, raw, args)
+        # a function returning a media type domain answers its text as that
+        # type when the client asks for it (Accept: text/csv)
+        accept = hdrs.get('accept', '*/*')
+        media = rout.media if rout.media and rout.scalar and not rout.retset and rout.media in accept else None
+        callsql, callparams = self._call_sql(rout, keys, raw, args, media)
         for attempt in range(5):
-            res = self._run(begin, setsql, setparams, callsql, callparams, role)
+            res = self._run(begin, setsql, setparams, callsql, callparams, role, media)
             if res.get('code') != '40001':
                 break
         res['role'] = role
@@ -515,7 +521,7 @@ class Driver:
         return self._pgrst_error(404, 'PGRST202', 'Could not find the function %s(%s) in the schema cache' % (func, prms),
                                  det, None)
 
-    def _call_sql(self, rout, keys, raw, args):
+    def _call_sql(self, rout, keys, raw, args, media=None):
         qi = pg_ident(rout.schema) + '.' + pg_ident(rout.name)
         single = len(rout.params) == 1 and rout.params[0][0] == ''
         params = []
@@ -545,7 +551,10 @@ class Driver:
             call = qi + '(' + call_arg + ') pgrst_call'
             cols = 'pgrst_call.*'
         source = 'SELECT ' + cols + ' ' + (frm or 'FROM ') + call
-        if rout.scalar and rout.retset:
+        if media:
+            body = "pg_catalog.string_agg(_postgrest_t.pgrst_scalar::text, '')"
+            sel = 'SELECT pgrst_source.pgrst_scalar FROM pgrst_source'
+        elif rout.scalar and rout.retset:
             body = "coalesce(json_agg(_postgrest_t.pgrst_scalar), '[]')"
             sel = 'SELECT pgrst_source.pgrst_scalar FROM pgrst_source'
         elif rout.scalar:
@@ -565,7 +574,7 @@ class Driver:
                "'' AS response_inserted FROM (" + sel + ') _postgrest_t')
         return sql, params
 
-    def _run(self, begin, setsql, setparams, callsql, callparams, role):
+    def _run(self, begin, setsql, setparams, callsql, callparams, role, media=None):
         cur = self.conn.cursor()
         step = 'begin'
         try:
@@ -596,7 +605,10 @@ class Driver:
             cur.close()
         _, _, body, resp_headers, resp_status, _ = row
         status = int(resp_status) if resp_status else 200
-        res = {'status': status, 'body': json.loads(body) if body is not None else None}
+        if media:
+            res = {'status': status, 'body': body, 'content_type': media}
+        else:
+            res = {'status': status, 'body': json.loads(body) if body is not None else None}
         if resp_headers:
             res['headers'] = json.loads(resp_headers)
         return res
@@ -774,7 +786,10 @@ def run(ap, a):
 def print_plain(res):
     """test/tools/as.sh's output: the body on stdout; an error as psql prints it, and the HTTP status, on stderr."""
     if 'body' in res:
-        print(json.dumps(res['body'], ensure_ascii=False))
+        if res.get('content_type'):
+            sys.stdout.write(res['body'] or '')
+        else:
+            print(json.dumps(res['body'], ensure_ascii=False))
         if res['status'] < 400:
             return 0
         print('HTTP %d' % res['status'], file=sys.stderr)

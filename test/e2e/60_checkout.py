@@ -395,4 +395,17 @@ t.is_(q1("SELECT count(*)::int FROM payments.ledger_problems()"), 0, 'the ledger
 t.is_(q1("SELECT count(*)::int FROM (SELECT o.id FROM startlijn.orders o JOIN startlijn.order_items i ON i.order_id = o.id "
          "GROUP BY o.id, o.total HAVING o.total <> sum(i.total)) x"), 0, 'every order total is the sum of its items')
 
+# the start list as CSV (Accept: text/csv, PostgREST's media type handler)
+r = api.request('GET', '/rpc/start_list?event_id=' + ev, who='carla', headers={'Accept': 'text/csv'})
+lines = (r.get('body') or '').splitlines()
+t.ok(r['status'] == 200 and r.get('content_type') == 'text/csv' and lines
+     and lines[0].startswith('registration_id,course,wave,ticket_type,last_name'),
+     'start_list answers text/csv with its header row', r)
+t.is_(len(lines) - 1, q1("SELECT count(*)::int FROM startlijn.registrations WHERE event_id = %s::uuid AND status = 'paid'", ev),
+      'one row per paid registration')
+t.ok(any('"Ouder","Lotte"' in x for x in lines), 'names are quoted CSV fields')
+r = api.call('carla', 'start_list', dict(event_id=ev))
+t.ok(r['status'] == 200 and isinstance(r.get('body'), str) and r['body'].startswith('registration_id'),
+     'without Accept: text/csv the same text comes as a JSON string')
+
 t.done()
