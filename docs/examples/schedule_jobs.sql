@@ -6,6 +6,8 @@
 --   payments-maintain    hourly at :17  SELECT payments.maintain()      prune old idempotency keys
 --   tokens-prune         hourly at :17  SELECT tokens.prune()           delete ended tokens and old failure windows
 --   startlijn-retention  daily 03:23    CALL retention.run(...)         erasure requests, expiry, anonymisation
+--   startlijn-expire-orders            every minute   startlijn.expire_orders(1000)            reservations that ran out
+--   startlijn-refund-cancelled-events  every minute   startlijn.refund_cancelled_events(200)   refund cancelled events' orders
 --
 -- Run it as a superuser in the database pg_cron runs in (cron.database_name;
 -- pg_cron lives in one database only): after installing, after a restore
@@ -33,6 +35,9 @@ BEGIN
   END IF;
   IF to_regprocedure('retention.schedule(text, integer, integer)') IS NOT NULL THEN
     PERFORM retention.schedule();
+  END IF;
+  IF to_regprocedure('startlijn.schedule_checkout_jobs(text)') IS NOT NULL THEN
+    PERFORM startlijn.schedule_checkout_jobs();
   END IF;
 END
 $$;
