@@ -9,8 +9,10 @@ cd "$(dirname "$0")/../.."
 . test/tools/cluster.sh
 SECS=${BENCH_SECONDS:-10}
 LOG_SIZE=${BENCH_LOG_SIZE:-1000000}
-# which parts to run: audit, tokens, capacity, retention, payments (default all)
-PARTS=${BENCH_PARTS:-"audit tokens capacity retention payments"}
+# which parts to run: audit, tokens, capacity, retention, payments, checkout (default all)
+PARTS=${BENCH_PARTS:-"audit tokens capacity retention payments checkout"}
+# buyers per checkout run (each reserve, checkout and a paid webhook)
+CO_BUYERS=${BENCH_CHECKOUT_BUYERS:-2000}
 # payments per webhook run (each gets 2 events, 30% of them delivered twice)
 PAY_PAYMENTS=${BENCH_PAY_PAYMENTS:-4000}
 # labelled rows anonymised by the retention benchmark
@@ -213,4 +215,46 @@ if part payments; then
   echo " the ledger balanced. floor: the same rows written by one prepared statement with every decision"
   echo " made ahead, no rules evaluated: no implementation keeping these records is faster."
   echo " Goal of the issue: C at least 3x the PL/pgSQL baseline.)"
+fi
+
+if part checkout; then
+  echo
+  echo "== checkout: one hot event, $CO_BUYERS buyers per run, each reserve -> checkout -> (relay) -> signed Stripe"
+  echo "   paid webhook, three API transactions as PostgREST makes them (anon, -M prepared); $(nproc) cores, fsync on"
+  "${PSQL[@]}" -f test/bench/checkout_setup.sql >/dev/null
+  printf '%-8s %12s %12s %10s %10s %10s %12s  %s\n' clients e2e_per_s capacity_per_s floor_per_s x_capacity x_floor rows/buyer check
+  for c in 1 16 64; do
+    per=$(( (CO_BUYERS + c - 1) / c )); n=$((per * c))
+    "${PSQL[@]}" -c "SELECT bench_c.new_event($((n * 3)))" >/dev/null
+    "${PSQL[@]}" -c "SELECT bench_c.snapshot()" >/dev/null
+    t0=$(date +%s.%N)
+    "$PG_BIN/pgbench" -n -M prepared -c "$c" -j 2 -t "$per" -f test/bench/checkout_buyer.sql > "$TMP/co.log" 2>&1 ||
+      { cat "$TMP/co.log"; exit 1; }
+    t1=$(date +%s.%N)
+    grep -q "aborted" "$TMP/co.log" && { echo "WARNING: pgbench clients aborted:"; grep -m3 -i "error\|aborted" "$TMP/co.log"; }
+    e2e=$(calc "$n / ($t1 - $t0)")
+    sleep 1   # the clients' table statistics reach the shared stats at exit
+    chk=$("${PSQL[@]}" -tA -c "SELECT bench_c.check()")
+    read -r rows width < <("${PSQL[@]}" -tA -F' ' -c "SELECT * FROM bench_c.profile($n)")
+    t0=$(date +%s.%N)
+    "$PG_BIN/pgbench" -n -M prepared -c "$c" -j 2 -t "$per" -f test/bench/checkout_capacity.sql > "$TMP/co.log" 2>&1 ||
+      { cat "$TMP/co.log"; exit 1; }
+    t1=$(date +%s.%N)
+    cap=$(calc "$n / ($t1 - $t0)")
+    k=$(calc "int(($rows + 3) / 4)")
+    t0=$(date +%s.%N)
+    "$PG_BIN/pgbench" -n -M prepared -c "$c" -j 2 -t "$per" -D k="$k" -D w="$width" \
+      -f test/bench/checkout_floor.sql > "$TMP/co.log" 2>&1 || { cat "$TMP/co.log"; exit 1; }
+    t1=$(date +%s.%N)
+    fl=$(calc "$n / ($t1 - $t0)")
+    expect="paid=$n registrations=$n oversold=0 double_paid=0 invoice_gaps=0 double_applied=0 ledger_problems=0"
+    [ "$chk" = "$expect" ] && ok=exact || ok="WRONG"
+    printf '%-8s %12.0f %12.0f %10.0f %10.2f %10.2f %12s  %s (%s)\n' "$c" "$e2e" "$cap" "$fl" "$(calc "$e2e / $cap")" \
+      "$(calc "$e2e / $fl")" "$rows x ${width}B" "$ok" "$chk"
+  done
+  echo "(e2e_per_s: buyers per second, wall clock, each reserve + checkout + the relay's provider id + the paid"
+  echo " webhook; capacity_per_s: the capacity engine's hold + confirm alone for as many buyers; floor_per_s: a buyer's"
+  echo " rows (as many, as wide, inserted or updated over every table) written by four plain INSERTs, no rules;"
+  echo " exact: every order paid once, registrations paid, nothing oversold, invoice numbers consecutive, each"
+  echo " paid event applied once, the ledger balanced. Goal of issue 25: e2e >= 0.5 x capacity.)"
 fi
