@@ -321,7 +321,22 @@ BEGIN
 END
 $$;
 
--- Insert the order's items from price_lines' JSON; returns the totals.
+-- The totals of price_lines' items (the same arithmetic the items' CHECKs
+-- hold; orders_totals compares them at commit).
+CREATE FUNCTION startlijn.items_totals(items jsonb, OUT subtotal bigint, OUT discount bigint, OUT total bigint, OUT vat bigint)
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+  SELECT COALESCE(pg_catalog.sum(x.q * x.price), 0)::bigint, COALESCE(pg_catalog.sum(x.q * x.disc), 0)::bigint,
+         COALESCE(pg_catalog.sum(x.q * (x.price - x.disc)), 0)::bigint,
+         COALESCE(pg_catalog.sum(startlijn.vat_of(x.q * (x.price - x.disc), x.rate)), 0)::bigint
+    FROM pg_catalog.jsonb_array_elements(items) i,
+         LATERAL (SELECT (i OPERATOR(pg_catalog.->>) 'quantity')::bigint AS q,
+                         (i OPERATOR(pg_catalog.->>) 'unit_price')::bigint AS price,
+                         (i OPERATOR(pg_catalog.->>) 'unit_discount')::bigint AS disc,
+                         (i OPERATOR(pg_catalog.->>) 'vat_rate')::integer AS rate) x
+$$;
+
+-- Insert the order's items from price_lines' JSON.
 CREATE FUNCTION startlijn.insert_items(o startlijn.orders, items jsonb) RETURNS void
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
@@ -339,13 +354,6 @@ BEGIN
                          (i OPERATOR(pg_catalog.->>) 'unit_price')::bigint AS price,
                          (i OPERATOR(pg_catalog.->>) 'unit_discount')::bigint AS disc,
                          (i OPERATOR(pg_catalog.->>) 'vat_rate')::integer AS rate) x;
-  UPDATE startlijn.orders x
-     SET subtotal = s.subtotal, discount_total = s.discount, total = s.total, vat_total = s.vat
-    FROM (SELECT COALESCE(pg_catalog.sum(i.quantity * i.unit_price), 0) AS subtotal,
-                 COALESCE(pg_catalog.sum(i.quantity * i.unit_discount), 0) AS discount,
-                 COALESCE(pg_catalog.sum(i.total), 0) AS total, COALESCE(pg_catalog.sum(i.vat_amount), 0) AS vat
-            FROM startlijn.order_items i WHERE i.order_id = o.id) s
-   WHERE x.id = o.id;
 END
 $$;
 
@@ -393,14 +401,14 @@ BEGIN
   hold := startlijn.hold_lines(e.organization_id, pl.caplines, s.reservation_ttl,
                                COALESCE(uid::text, 'guest:' OPERATOR(pg_catalog.||) oid::text), d.pool_id);
   INSERT INTO startlijn.orders AS x (id, organization_id, event_id, hold_id, expires_at, buyer_user_id, token_hash,
-                                     currency, discount_code_id)
-  VALUES (oid, e.organization_id, e.id, hold,
+                                     currency, discount_code_id, subtotal, discount_total, total, vat_total)
+  SELECT oid, e.organization_id, e.id, hold,
           COALESCE((SELECT h.expires_at FROM capacity.holds h WHERE h.id = hold), pg_catalog.now() + s.reservation_ttl),
           uid, startlijn.order_token_hash(token),
-          pl.currency, d.id)
+          pl.currency, d.id, tot.subtotal, tot.discount, tot.total, tot.vat
+    FROM startlijn.items_totals(pl.items) tot
   RETURNING x.* INTO o;
   PERFORM startlijn.insert_items(o, pl.items);
-  SELECT * INTO o FROM startlijn.orders x WHERE x.id = oid;
   PERFORM trail.log(o.organization_id, 'orders.reserved', 'order:' OPERATOR(pg_catalog.||) o.id::text,
     pg_catalog.jsonb_build_object('order_id', o.id, 'number', o.number, 'event_id', o.event_id, 'hold_id', o.hold_id,
       'lines', (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('ticket_type_id', i.ticket_type_id,
@@ -503,13 +511,15 @@ BEGIN
   IF items IS NULL OR pg_catalog.jsonb_array_length(items) <> pg_catalog.jsonb_array_length(h.lines) THEN
     PERFORM startlijn.raise('hold_not_found', 'This offer is not for a ticket type.');
   END IF;
-  INSERT INTO startlijn.orders AS x (id, organization_id, event_id, hold_id, expires_at, buyer_user_id, token_hash, currency)
-  VALUES (oid, e.organization_id, e.id, h.id, h.expires_at, uid, startlijn.order_token_hash(token),
-          (SELECT t.currency FROM startlijn.ticket_types t
-            WHERE t.id = (items OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'ticket_type_id')::uuid))
+  INSERT INTO startlijn.orders AS x (id, organization_id, event_id, hold_id, expires_at, buyer_user_id, token_hash, currency,
+                                     subtotal, discount_total, total, vat_total)
+  SELECT oid, e.organization_id, e.id, h.id, h.expires_at, uid, startlijn.order_token_hash(token),
+         (SELECT t.currency FROM startlijn.ticket_types t
+           WHERE t.id = (items OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'ticket_type_id')::uuid),
+         tot.subtotal, tot.discount, tot.total, tot.vat
+    FROM startlijn.items_totals(items) tot
   RETURNING x.* INTO o;
   PERFORM startlijn.insert_items(o, items);
-  SELECT * INTO o FROM startlijn.orders x WHERE x.id = oid;
   PERFORM trail.log(o.organization_id, 'orders.offer_accepted', 'order:' OPERATOR(pg_catalog.||) o.id::text,
     pg_catalog.jsonb_build_object('order_id', o.id, 'number', o.number, 'event_id', o.event_id, 'hold_id', h.id,
                                   'waitlist_entry_id', h.waitlist_entry_id, 'total', o.total));
@@ -768,13 +778,14 @@ BEGIN
      SET status = 'paid', paid_at = pg_catalog.now(), closed_at = NULL, hold_id = hold,
          late_payment = CASE WHEN late THEN 'allocated' END
    WHERE x.id = o.id RETURNING x.* INTO o;
-  UPDATE startlijn.entitlements x SET status = 'valid' WHERE x.order_id = o.id AND x.status IN ('pending', 'void');
+  -- valid, and a named entry signed, in one write per entitlement
+  PERFORM tokens.signing_key(startlijn.event_scope(o.event_id), o.organization_id);
+  UPDATE startlijn.entitlements x
+     SET status = 'valid',
+         code = CASE WHEN x.kind = 'entry' AND x.registration_id IS NOT NULL
+                     THEN tokens.sign_code(startlijn.event_scope(x.event_id), pg_catalog.uuid_send(x.id)) END
+   WHERE x.order_id = o.id AND x.status IN ('pending', 'void');
   UPDATE startlijn.registrations x SET status = 'paid' WHERE x.order_id = o.id AND x.status = 'pending';
-  FOR n IN SELECT * FROM startlijn.entitlements x
-            WHERE x.order_id = o.id AND x.kind = 'entry' AND x.registration_id IS NOT NULL AND x.status = 'valid'
-            ORDER BY x.id LOOP
-    PERFORM startlijn.issue_code(n);
-  END LOOP;
   IF o.total > 0 THEN
     inv := startlijn.next_invoice(o.organization_id);
     UPDATE startlijn.orders x SET invoice_year = inv.year, invoice_seq = inv.seq, invoice_number = inv.number
@@ -833,7 +844,7 @@ DECLARE
   p jsonb;
   r startlijn.registrations;
   k integer;
-  unnamed uuid;
+  named jsonb := '[]';
   pay jsonb;
   ok boolean;
 BEGIN
@@ -872,13 +883,8 @@ BEGIN
   IF pg_catalog.jsonb_typeof(parts) <> 'array' OR pg_catalog.jsonb_array_length(parts) > 100 THEN
     PERFORM startlijn.raise('invalid_participants', 'participants is an array of at most 100 objects.');
   END IF;
-  -- entitlements: one per unit
-  INSERT INTO startlijn.entitlements (organization_id, event_id, order_id, order_item_id, kind, unit, assign_by)
-  SELECT o.organization_id, o.event_id, o.id, i2.id, i2.kind, u,
-         CASE WHEN i2.kind = 'entry' THEN e.starts_at - s.assign_before_start END
-    FROM startlijn.order_items i2, pg_catalog.generate_series(1, i2.quantity) u
-   WHERE i2.order_id = o.id;
-  -- participants name entry entitlements of their ticket type, in order
+  -- participants first (each names the next entry of its ticket type, in
+  -- order), then one entitlement per unit, named as it is written
   k := 0;
   FOR p IN SELECT x FROM pg_catalog.jsonb_array_elements(parts) x LOOP
     k := k + 1;
@@ -886,26 +892,27 @@ BEGIN
        OR (p OPERATOR(pg_catalog.->>) 'ticket_type_id') !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
       PERFORM startlijn.raise('invalid_participants', pg_catalog.format('Participant %s: an object with the ticket_type_id of an entry in the order.', k));
     END IF;
-    SELECT n.id INTO unnamed FROM startlijn.entitlements n JOIN startlijn.order_items i2 ON i2.id = n.order_item_id
-     WHERE n.order_id = o.id AND n.kind = 'entry' AND n.registration_id IS NULL
-       AND i2.ticket_type_id = (p OPERATOR(pg_catalog.->>) 'ticket_type_id')::uuid
-     ORDER BY i2.position, n.unit LIMIT 1;
-    IF unnamed IS NULL THEN
+    SELECT * INTO i FROM startlijn.order_items x
+     WHERE x.order_id = o.id AND x.ticket_type_id = (p OPERATOR(pg_catalog.->>) 'ticket_type_id')::uuid;
+    IF i.id IS NULL OR i.quantity <= (SELECT pg_catalog.count(*) FROM pg_catalog.jsonb_array_elements(named) y
+                                       WHERE y OPERATOR(pg_catalog.->>) 'item' = i.id::text) THEN
       PERFORM startlijn.raise('invalid_participants', pg_catalog.format(
         'Participant %s: the order has no further entry of this ticket type.', k));
     END IF;
-    SELECT * INTO t FROM startlijn.ticket_types x WHERE x.id = (p OPERATOR(pg_catalog.->>) 'ticket_type_id')::uuid;
+    SELECT * INTO t FROM startlijn.ticket_types x WHERE x.id = i.ticket_type_id;
     r := startlijn.insert_registration(startlijn.participant_row(e, t, p, o, uid, k), k);
-    UPDATE startlijn.entitlements x SET registration_id = r.id WHERE x.id = unnamed;
+    named := named OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('item', i.id, 'registration', r.id);
   END LOOP;
-  UPDATE startlijn.orders x
-     SET status = 'pending', buyer_email = bemail, buyer_name = bname, checked_out_at = pg_catalog.now(),
-         return_url = req OPERATOR(pg_catalog.->>) 'return_url',
-         expires_at = CASE WHEN o.total = 0 THEN o.expires_at ELSE pg_catalog.now() + s.payment_ttl END
-   WHERE x.id = o.id RETURNING x.* INTO o;
-  IF o.total = 0 THEN
-    ok := startlijn.complete_order(o.id);
-  ELSE
+  INSERT INTO startlijn.entitlements (organization_id, event_id, order_id, order_item_id, kind, unit, assign_by,
+                                      registration_id)
+  SELECT o.organization_id, o.event_id, o.id, i2.id, i2.kind, u,
+         CASE WHEN i2.kind = 'entry' THEN e.starts_at - s.assign_before_start END,
+         (SELECT (y OPERATOR(pg_catalog.->>) 'registration')::uuid
+            FROM pg_catalog.jsonb_array_elements(named) WITH ORDINALITY AS z(y, ord)
+           WHERE y OPERATOR(pg_catalog.->>) 'item' = i2.id::text ORDER BY z.ord OFFSET u - 1 LIMIT 1)
+    FROM startlijn.order_items i2, pg_catalog.generate_series(1, i2.quantity) u
+   WHERE i2.order_id = o.id;
+  IF o.total > 0 THEN
     IF s.payment_account_id IS NULL THEN
       PERFORM startlijn.raise('payments_not_configured', NULL,
         'The operator sets startlijn.checkout_settings.payment_account_id (docs/operations.md).');
@@ -917,8 +924,16 @@ BEGIN
       s.payment_account_id, NULL,
       pg_catalog.jsonb_build_object('order_id', o.id, 'order_number', o.number,
         'description', pg_catalog.left(e.name, 200) OPERATOR(pg_catalog.||) ' #' OPERATOR(pg_catalog.||) o.number::text,
-        'return_url', o.return_url));
-    UPDATE startlijn.orders x SET payment_id = (pay OPERATOR(pg_catalog.->>) 'id')::uuid WHERE x.id = o.id;
+        'return_url', req OPERATOR(pg_catalog.->>) 'return_url'));
+  END IF;
+  UPDATE startlijn.orders x
+     SET status = 'pending', buyer_email = bemail, buyer_name = bname, checked_out_at = pg_catalog.now(),
+         return_url = req OPERATOR(pg_catalog.->>) 'return_url',
+         payment_id = (pay OPERATOR(pg_catalog.->>) 'id')::uuid,
+         expires_at = CASE WHEN o.total = 0 THEN o.expires_at ELSE pg_catalog.now() + s.payment_ttl END
+   WHERE x.id = o.id RETURNING x.* INTO o;
+  IF o.total = 0 THEN
+    ok := startlijn.complete_order(o.id);
   END IF;
   SELECT * INTO o FROM startlijn.orders x WHERE x.id = o.id;
   PERFORM trail.log(o.organization_id, 'orders.checked_out', 'order:' OPERATOR(pg_catalog.||) o.id::text,
