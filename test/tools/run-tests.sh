@@ -340,7 +340,7 @@ if has_suite outside; then
   if make_test_db "$CRON_DB" -c "CREATE EXTENSION pg_cron" > "$OUT/setup.log" 2>&1 &&
      "${PSQL[@]}" -d "$CRON_DB" -f test/fixtures/activity.sql >> "$OUT/setup.log" 2>&1 &&
      run_doc schedule TARGET="$CRON_DB" >> "$OUT/setup.log" 2>&1 &&
-     jobs_of "$CRON_DB" > "$OUT/source.jobs" && [ "$(wc -l < "$OUT/source.jobs")" -eq 5 ] &&
+     jobs_of "$CRON_DB" > "$OUT/source.jobs" && [ "$(wc -l < "$OUT/source.jobs")" -eq 7 ] &&
      consistent_backup >> "$OUT/setup.log" 2>&1 &&
      PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS startlijn_back" >/dev/null &&
      run_doc restore TARGET=startlijn_back DUMP="$OUT/startlijn.dump" > "$OUT/restore.log" 2>&1 &&
@@ -420,8 +420,8 @@ if has_suite outside; then
   if make_test_db startlijn_asuser > "$OUT/setup.log" 2>&1 &&
      "${PSQL[@]}" -d startlijn_asuser -f test/fixtures/demo_dev.sql >> "$OUT/setup.log" 2>&1 &&
      "${PSQL[@]}" -d startlijn_asuser -f test/fixtures/demo_dev.sql >> "$OUT/setup.log" 2>&1 &&
-     [ "$("${PSQL[@]}" -d startlijn_asuser -tAc "SELECT (SELECT count(*) FROM payments.payments) || ' ' || (SELECT count(*) FROM capacity.items i WHERE NOT EXISTS (SELECT 1 FROM startlijn.ticket_types t WHERE t.item_id = i.id) AND NOT EXISTS (SELECT 1 FROM startlijn.addon_variants v WHERE v.item_id = i.id)) || ' ' || (SELECT count(*) FROM tokens.purposes) || ' ' || (SELECT count(*) FROM startlijn.events) || ' ' || (SELECT count(*) FROM startlijn.ticket_types)")" = "2 1 1 3 7" ]; then
-    note_pass 1; echo "   demo_dev.sql loads on the demo data, once (2 payments, a capacity item, a token purpose, 3 events with 7 ticket types)"
+     [ "$("${PSQL[@]}" -d startlijn_asuser -tAc "SELECT (SELECT count(*) FROM payments.payments) || ' ' || (SELECT count(*) FROM capacity.items i WHERE NOT EXISTS (SELECT 1 FROM startlijn.ticket_types t WHERE t.item_id = i.id) AND NOT EXISTS (SELECT 1 FROM startlijn.addon_variants v WHERE v.item_id = i.id)) || ' ' || (SELECT count(*) FROM tokens.purposes) || ' ' || (SELECT count(*) FROM startlijn.events) || ' ' || (SELECT count(*) FROM startlijn.ticket_types)")" = "6 1 1 3 8" ]; then
+    note_pass 1; echo "   demo_dev.sql loads on the demo data, once (6 payments, a capacity item, a token purpose, 3 events with 8 ticket types)"
   else
     note_fail 1 "demo_dev.sql (test/results/asuser/setup.log)"
   fi
@@ -438,7 +438,7 @@ if has_suite outside; then
   # STABLE functions run in a read-only transaction, others read-write
   got+=" $(AS_SHOW_SQL=1 "${asdb[@]}" bash test/tools/as.sh anna my_profile 2>&1 >/dev/null | grep -c '^BEGIN .* READ ONLY;$')"
   got+=" $(AS_SHOW_SQL=1 "${asdb[@]}" bash test/tools/as.sh anna update_my_profile '{}' 2>&1 >/dev/null | grep -c '^BEGIN .* READ WRITE;$')"
-  want="anna@loopgroep-utrecht.nl True 1 HTTP 401 (SQLSTATE PT401) +31612345777 authenticated 2 1 1 1"
+  want="anna@loopgroep-utrecht.nl True 1 HTTP 401 (SQLSTATE PT401) +31612345777 authenticated 4 1 1 1"
   if [ "$got" = "$want" ]; then
     note_pass 1; echo "   as.sh: a user's read and change (committed as authenticated), anon refused with 401, another tenant's payments refused"
   else
