@@ -3,8 +3,11 @@
 -- Providers post webhooks to api.stripe_webhook, api.standard_webhook and
 -- api.mollie_webhook (one unnamed json parameter: PostgREST passes the raw
 -- body verbatim) and api.mollie_classic_webhook (form-encoded id=tr_...), as
--- anon: the signature is the authentication. The Mollie relay reports what it
--- fetched through api.record_payment_status (service role only). Owners and
+-- anon: the signature is the authentication. The relays (service role only,
+-- docs/relays.md) create payments and send refunds at the provider
+-- (api.payments_to_create, api.record_provider_payment, api.refunds_to_send,
+-- api.record_refund_sent) and report what they fetched from Mollie
+-- (api.payment_fetches, api.record_payment_status). Owners and
 -- finance read their organisation's payments and ledger and request refunds
 -- (with an idempotency key); the platform superadmin reads every
 -- organisation's and sets fee rules. See docs/payments.md.
@@ -78,7 +81,7 @@ BEGIN
     PERFORM startlijn.raise('not_authenticated', NULL, 'The relay calls with the service role key.');
   END IF;
   IF auth.role() <> 'service_role' THEN
-    PERFORM startlijn.raise('insufficient_role', 'Only the service role reports payment statuses fetched from the provider.');
+    PERFORM startlijn.raise('insufficient_role', 'Only the service role (a provider relay) calls this.');
   END IF;
 END
 $$;
@@ -109,6 +112,64 @@ $$;
 CREATE FUNCTION api.payment_fetches(max_rows integer DEFAULT 10) RETURNS jsonb
   LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.payment_fetches(max_rows) $$;
+
+-------------------------------------------------------------------------------
+-- The relay that creates payments and sends refunds at the provider
+-- (service role only; docs/relays.md)
+-------------------------------------------------------------------------------
+CREATE FUNCTION startlijn.payments_to_create(max_rows integer, provider text, account text) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  PERFORM startlijn.require_service_role();
+  RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c) ORDER BY c.created_at, c.payment_id), '[]'::jsonb)
+            FROM payments.claim_creations(max_rows, provider, account) c);
+END
+$$;
+CREATE FUNCTION api.payments_to_create(max_rows integer DEFAULT 10, provider text DEFAULT NULL,
+                                       account text DEFAULT NULL) RETURNS jsonb
+  LANGUAGE sql VOLATILE
+  AS $$ SELECT startlijn.payments_to_create(max_rows, provider, account) $$;
+
+CREATE FUNCTION startlijn.record_provider_payment(payment_id uuid, provider_ref text, checkout_url text,
+                                                  client_secret text) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  PERFORM startlijn.require_service_role();
+  RETURN payments.set_provider_ref(payment_id, provider_ref, checkout_url, client_secret);
+END
+$$;
+CREATE FUNCTION api.record_provider_payment(payment_id uuid, provider_ref text, checkout_url text DEFAULT NULL,
+                                            client_secret text DEFAULT NULL) RETURNS jsonb
+  LANGUAGE sql VOLATILE
+  AS $$ SELECT startlijn.record_provider_payment(payment_id, provider_ref, checkout_url, client_secret) $$;
+
+CREATE FUNCTION startlijn.refunds_to_send(max_rows integer, provider text, account text) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  PERFORM startlijn.require_service_role();
+  RETURN (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c) ORDER BY c.created_at, c.refund_id), '[]'::jsonb)
+            FROM payments.claim_refunds(max_rows, provider, account) c);
+END
+$$;
+CREATE FUNCTION api.refunds_to_send(max_rows integer DEFAULT 10, provider text DEFAULT NULL,
+                                    account text DEFAULT NULL) RETURNS jsonb
+  LANGUAGE sql VOLATILE
+  AS $$ SELECT startlijn.refunds_to_send(max_rows, provider, account) $$;
+
+CREATE FUNCTION startlijn.record_refund_sent(refund_id uuid, status text, provider_ref text) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  PERFORM startlijn.require_service_role();
+  RETURN payments.record_refund_sent(refund_id, status, provider_ref);
+END
+$$;
+CREATE FUNCTION api.record_refund_sent(refund_id uuid, status text, provider_ref text) RETURNS jsonb
+  LANGUAGE sql VOLATILE
+  AS $$ SELECT startlijn.record_refund_sent(refund_id, status, provider_ref) $$;
 
 -------------------------------------------------------------------------------
 -- Reading and refunds (owners and finance)
@@ -232,7 +293,11 @@ GRANT EXECUTE ON FUNCTION
 -- every role may call the relay's functions and is told why not: the check is inside
 GRANT EXECUTE ON FUNCTION
   startlijn.record_payment_status(text, text, text, bigint, text), startlijn.payment_fetches(integer),
-  api.record_payment_status(text, text, text, bigint, text), api.payment_fetches(integer)
+  api.record_payment_status(text, text, text, bigint, text), api.payment_fetches(integer),
+  startlijn.payments_to_create(integer, text, text), startlijn.record_provider_payment(uuid, text, text, text),
+  startlijn.refunds_to_send(integer, text, text), startlijn.record_refund_sent(uuid, text, text),
+  api.payments_to_create(integer, text, text), api.record_provider_payment(uuid, text, text, text),
+  api.refunds_to_send(integer, text, text), api.record_refund_sent(uuid, text, text)
   TO anon, authenticated, service_role;
 -- as for every RPC: anon is told not_authenticated (401) by the check inside
 GRANT EXECUTE ON FUNCTION

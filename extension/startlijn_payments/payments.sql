@@ -60,6 +60,7 @@ CREATE FUNCTION payments.payment_json(p payments.payments) RETURNS jsonb
       'refundable', p.captured - p.refunded, 'split', p.split,
       'exception', p.exception, 'exception_at', p.exception_at,
       'resolution', p.resolution, 'resolved_at', p.resolved_at, 'metadata', p.metadata,
+      'checkout_url', p.checkout_url,
       'created_at', p.created_at, 'status_changed_at', p.status_changed_at, 'paid_at', p.paid_at)
   $$;
 
@@ -112,33 +113,69 @@ BEGIN
 END
 $$;
 
--- The adapter that created the payment at the provider records its id
--- (created -> open).
-CREATE FUNCTION payments.set_provider_ref(payment_id uuid, provider_ref text) RETURNS jsonb
+-- The relay that created the payment at the provider records its id
+-- (created -> open) and what the participant's app needs to pay: Mollie's
+-- checkout URL or Stripe's client secret. Idempotent: the same values again
+-- change nothing (a relay that retries after a lost answer); a value missing
+-- before may be added; another value than the recorded one is refused with
+-- provider_ref_conflict. Audited as payments.provider_ref_set (never the
+-- client secret itself).
+CREATE FUNCTION payments.set_provider_ref(payment_id uuid, provider_ref text, checkout_url text DEFAULT NULL,
+                                          client_secret text DEFAULT NULL) RETURNS jsonb
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   p payments.payments;
+  ref text := set_provider_ref.provider_ref;
+  url text := set_provider_ref.checkout_url;
+  secret text := set_provider_ref.client_secret;
 BEGIN
-  IF provider_ref IS NULL OR provider_ref !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$' THEN
+  IF payment_id IS NULL OR ref IS NULL THEN
+    PERFORM payments.raise('missing_argument', 'The arguments payment_id and provider_ref are required.');
+  END IF;
+  IF ref !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$' THEN
     PERFORM payments.raise('invalid_argument', 'A provider reference has 1 to 200 letters, digits and _.:- characters.');
+  END IF;
+  IF url IS NOT NULL AND (pg_catalog.octet_length(url) > 2048 OR url !~
+       '^https://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?(/[][A-Za-z0-9._~:/?#@!$&''()*+,;=%-]*)?$') THEN
+    PERFORM payments.raise('invalid_argument', 'A checkout URL is an https URL of at most 2048 bytes.');
   END IF;
   SELECT * INTO p FROM payments.payments x WHERE x.id = set_provider_ref.payment_id FOR UPDATE;
   IF NOT FOUND THEN
     PERFORM payments.raise('payment_not_found');
   END IF;
-  IF p.provider_ref = provider_ref THEN
-    RETURN payments.payment_json(p);
+  IF secret IS NOT NULL AND (p.provider <> 'stripe' OR secret !~ '^pi_[A-Za-z0-9]{1,200}_secret_[A-Za-z0-9]{1,200}$'
+                             OR NOT pg_catalog.starts_with(secret, ref || '_secret_')) THEN
+    PERFORM payments.raise('invalid_argument',
+      'A client secret is that of a Stripe PaymentIntent: its id followed by _secret_ and letters and digits.');
   END IF;
-  IF p.provider_ref IS NOT NULL THEN
-    PERFORM payments.raise('invalid_transition', 'This payment already has another provider reference.');
+  IF p.provider_ref IS DISTINCT FROM ref AND p.provider_ref IS NOT NULL THEN
+    PERFORM payments.raise('provider_ref_conflict', 'This payment already has another provider reference.');
   END IF;
-  UPDATE payments.payments x
-     SET provider_ref = set_provider_ref.provider_ref,
-         status = CASE WHEN x.status = 'created' THEN 'open' ELSE x.status END
-   WHERE x.id = p.id RETURNING x.* INTO p;
+  IF url IS DISTINCT FROM p.checkout_url AND url IS NOT NULL AND p.checkout_url IS NOT NULL THEN
+    PERFORM payments.raise('provider_ref_conflict', 'This payment already has another checkout URL.');
+  END IF;
+  IF secret IS DISTINCT FROM p.client_secret AND secret IS NOT NULL AND p.client_secret IS NOT NULL THEN
+    PERFORM payments.raise('provider_ref_conflict', 'This payment already has another client secret.');
+  END IF;
+  IF p.provider_ref IS NOT DISTINCT FROM ref AND (url IS NULL OR p.checkout_url IS NOT NULL)
+     AND (secret IS NULL OR p.client_secret IS NOT NULL) THEN
+    RETURN payments.payment_json(p);                     -- recorded before: nothing changes
+  END IF;
+  BEGIN
+    UPDATE payments.payments x
+       SET provider_ref = ref,
+           checkout_url = COALESCE(x.checkout_url, url),
+           client_secret = COALESCE(x.client_secret, secret),
+           relay_leased_until = NULL,
+           status = CASE WHEN x.status = 'created' THEN 'open' ELSE x.status END
+     WHERE x.id = p.id RETURNING x.* INTO p;
+  EXCEPTION WHEN unique_violation THEN
+    PERFORM payments.raise('provider_ref_conflict', 'Another payment of this provider has this reference.');
+  END;
   PERFORM trail.log(p.organization_id, 'payments.provider_ref_set', 'payment:' || p.id::text,
-                    pg_catalog.jsonb_build_object('provider_ref', p.provider_ref, 'status', p.status));
+                    pg_catalog.jsonb_build_object('provider_ref', p.provider_ref, 'status', p.status,
+                      'checkout_url', p.checkout_url, 'client_secret', p.client_secret IS NOT NULL));
   RETURN payments.payment_json(p);
 END
 $$;

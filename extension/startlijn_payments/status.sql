@@ -19,9 +19,11 @@ BEGIN
   IF NEW.id <> OLD.id OR NEW.organization_id <> OLD.organization_id OR NEW.amount <> OLD.amount
      OR NEW.currency <> OLD.currency OR NEW.account_id <> OLD.account_id
      OR NEW.payable_ref <> OLD.payable_ref OR NEW.split <> OLD.split
-     OR (OLD.provider_ref IS NOT NULL AND NEW.provider_ref IS DISTINCT FROM OLD.provider_ref) THEN
+     OR (OLD.provider_ref IS NOT NULL AND NEW.provider_ref IS DISTINCT FROM OLD.provider_ref)
+     OR (OLD.checkout_url IS NOT NULL AND NEW.checkout_url IS DISTINCT FROM OLD.checkout_url)
+     OR (OLD.client_secret IS NOT NULL AND NEW.client_secret IS DISTINCT FROM OLD.client_secret) THEN
     PERFORM payments.raise('invalid_transition',
-      'The organisation, amount, currency, account, payable reference, split and provider reference of a payment never change.');
+      'The organisation, amount, currency, account, payable reference, split, provider reference, checkout URL and client secret of a payment never change.');
   END IF;
   IF NEW.status <> OLD.status THEN
     IF payments._rank(OLD.status) = 4 OR payments._rank(NEW.status) <= payments._rank(OLD.status) THEN

@@ -54,7 +54,15 @@ CREATE TABLE payments.settings (
   max_body_bytes     integer NOT NULL DEFAULT 262144 CHECK (max_body_bytes BETWEEN 1024 AND 4194304),
   -- idempotency keys are kept at least 24 hours (Stripe's promise)
   idempotency_ttl    interval NOT NULL DEFAULT '24 hours'
-                     CHECK (idempotency_ttl >= interval '24 hours' AND idempotency_ttl <= interval '30 days')
+                     CHECK (idempotency_ttl >= interval '24 hours' AND idempotency_ttl <= interval '30 days'),
+  -- the relay (payments.claim_creations, payments.claim_refunds): how long a
+  -- claimed item is leased to one relay, and how old a payment may be and
+  -- still be created at the provider (below the 24 hours Stripe keeps an
+  -- idempotency key, so a retry can never make a second provider payment)
+  relay_lease        interval NOT NULL DEFAULT '2 minutes'
+                     CHECK (relay_lease >= interval '30 seconds' AND relay_lease <= interval '1 hour'),
+  relay_max_age      interval NOT NULL DEFAULT '23 hours'
+                     CHECK (relay_max_age >= interval '1 hour' AND relay_max_age <= interval '23 hours')
 );
 INSERT INTO payments.settings DEFAULT VALUES;
 
@@ -128,11 +136,25 @@ CREATE TABLE payments.payments (
   resolution        text CHECK (resolution IN ('allocated', 'refunded', 'dismissed')),
   resolved_at       timestamptz,
   metadata          jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (pg_catalog.jsonb_typeof(metadata) = 'object'),
+  -- what the participant's app needs to pay, recorded by the relay that
+  -- created the payment at the provider (payments.set_provider_ref): Mollie's
+  -- hosted checkout (_links.checkout.href) or the client secret of a Stripe
+  -- PaymentIntent (pi_..._secret_...); set once, never changed
+  checkout_url      text CHECK (pg_catalog.octet_length(checkout_url) <= 2048
+                                AND checkout_url ~ '^https://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?(/[][A-Za-z0-9._~:/?#@!$&''()*+,;=%-]*)?$'),
+  client_secret     text CHECK (client_secret ~ '^pi_[A-Za-z0-9]{1,200}_secret_[A-Za-z0-9]{1,200}$'),
+  -- the relay's lease while it creates the payment at the provider
+  relay_leased_until timestamptz,
+  relay_attempts    integer NOT NULL DEFAULT 0 CHECK (relay_attempts >= 0),
   created_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
   status_changed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
   paid_at           timestamptz,
   FOREIGN KEY (account_id, provider) REFERENCES payments.accounts (id, provider),
+  -- a checkout URL or client secret belongs to the provider payment: only with its reference
+  CONSTRAINT pay_details_need_ref CHECK ((checkout_url IS NULL AND client_secret IS NULL) OR provider_ref IS NOT NULL),
+  CONSTRAINT client_secret_of_ref CHECK (client_secret IS NULL OR (provider = 'stripe'
+                                          AND pg_catalog.starts_with(client_secret, provider_ref || '_secret_'))),
   UNIQUE (provider, provider_ref),
   UNIQUE (organization_id, id),
   CONSTRAINT captured_whole CHECK (captured = 0 OR captured = amount),
@@ -148,6 +170,9 @@ CREATE INDEX payments_payable ON payments.payments (organization_id, payable_ref
 CREATE INDEX payments_created ON payments.payments (organization_id, created_at DESC);
 CREATE INDEX payments_exceptions ON payments.payments (organization_id, exception_at)
   WHERE exception IS NOT NULL AND resolution IS NULL;
+-- the relay's queue: payments to create at the provider
+CREATE INDEX payments_to_create ON payments.payments (created_at)
+  WHERE status = 'created' AND provider_ref IS NULL;
 
 -- Provider events applied (or definitively judged): one row per
 -- (provider, event id), the exactly-once guarantee.
@@ -205,6 +230,9 @@ CREATE TABLE payments.refunds (
   status          text NOT NULL CHECK (status IN ('requested', 'pending', 'succeeded', 'failed', 'canceled')),
   reason          text CHECK (pg_catalog.length(reason) <= 500),
   requested_by    text,
+  -- the relay's lease while it sends a requested refund to the provider
+  leased_until    timestamptz,
+  attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   UNIQUE (provider, provider_ref),
@@ -212,6 +240,9 @@ CREATE TABLE payments.refunds (
   FOREIGN KEY (organization_id, payment_id) REFERENCES payments.payments (organization_id, id)
 );
 CREATE INDEX refunds_payment ON payments.refunds (payment_id);
+-- the relay's queue: requested refunds to send to the provider
+CREATE INDEX refunds_to_send ON payments.refunds (created_at)
+  WHERE status = 'requested' AND provider_ref IS NULL;
 
 CREATE TABLE payments.chargebacks (
   id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),

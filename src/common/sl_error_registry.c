@@ -177,6 +177,8 @@ static const sl_error_def sl_errors[] = {
 	"No pool with this id exists in this organization."},
 	{"profile_not_found", 404, "profile not found",
 	"No user profile matches."},
+	{"provider_ref_conflict", 409, "conflicting provider reference",
+	"The payment or refund already holds another provider reference, checkout URL or client secret."},
 	{"purpose_not_found", 404, "token purpose not found",
 	"No token purpose with this name is defined."},
 	{"record_read_only", 409, "record is read-only",

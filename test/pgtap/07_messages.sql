@@ -47,7 +47,8 @@ SELECT is((SELECT count(DISTINCT COALESCE(r ->> 'hint', '<none>'))
                                        WHERE a.n <> ''), '{}')) r
             WHERE n.nspname = 'api' AND r ->> 'code' = 'PT401'
               AND r ->> 'details' LIKE 'not_authenticated:%'
-              AND p.proname NOT IN ('record_payment_status', 'payment_fetches')),   -- the relay's: the service role key
+              AND p.proname NOT IN ('record_payment_status', 'payment_fetches', 'payments_to_create',   -- the relays':
+                                    'record_provider_payment', 'refunds_to_send', 'record_refund_sent')), -- the service role key
           1::bigint, 'every not_authenticated of a user RPC carries the same hint');
 SELECT is((pgrst.try('anon', 'my_profile')) ->> 'hint', 'Sign in and send the access token as a Bearer token.',
           '... which says what to do');

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what startlijn needs on Debian 12 when it is missing. Safe to rerun:
-# when every package is present it does nothing (no apt-get update).
+# when every package is present it does nothing (no apt-get update). Deno (the
+# relay tests) comes from the npm registry into a cache directory (test/tools/deno.sh).
 set -euo pipefail
 
 PKGS=(
@@ -26,7 +27,15 @@ for p in "${PKGS[@]}"; do
   fi
 done
 
-[ ${#missing[@]} -eq 0 ] && exit 0
+# Deno for the relay tests (test/relay/), from the npm registry, into a cache directory
+install_deno() {
+  bash "$(dirname "$0")/deno.sh" install
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+  install_deno
+  exit 0
+fi
 
 echo "startlijn: installing missing packages: ${missing[*]}"
 if [ "$(id -u)" -eq 0 ]; then
@@ -47,3 +56,4 @@ fi
 "${SUDO[@]}" apt-get update -qq
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "startlijn: packages installed"
+install_deno

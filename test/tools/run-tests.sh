@@ -3,14 +3,14 @@
 # (private unix socket, no TCP), remove it even on failure, and end with
 # one line "N passed, N failed".
 #
-#   SUITES="lint unit fuzz regress isolation pgtap e2e outside upgrade" (default: all) to run a subset
+#   SUITES="lint unit fuzz regress isolation pgtap e2e relay outside upgrade" (default: all) to run a subset
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 # shellcheck source=cluster.sh
 . test/tools/cluster.sh
 
-SUITES=${SUITES:-"lint unit fuzz regress isolation pgtap e2e outside upgrade"}
+SUITES=${SUITES:-"lint unit fuzz regress isolation pgtap e2e relay outside upgrade"}
 RESULTS=$ROOT/test/results
 PASSED=0
 FAILED=0
@@ -240,6 +240,38 @@ if has_suite e2e; then
     fi
   done
   echo "   e2e took $(( $(date +%s) - e2e_start )) s"
+fi
+
+# --- the reference relays end to end ----------------------------------------
+# test/relay/run.py runs the Edge Functions of docs/examples/relay/ unchanged
+# under Deno (test/tools/deno.sh) against the API gateway and PostgREST in
+# front of a fresh database (test/relay/pgrst_http.py over the driver) and
+# local stand-ins for Stripe's and Mollie's APIs that check every request.
+if has_suite relay; then
+  echo "== the relays (docs/examples/relay) under Deno, through PostgREST, against provider stand-ins"
+  OUT=$RESULTS/relay; mkdir -p "$OUT"
+  PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+  if ! DENO=$(bash test/tools/deno.sh path); then
+    note_fail 1 "relay: no deno (test/tools/deno.sh install; make test runs it through test/tools/deps.sh)"
+  elif make_test_db startlijn_relay > "$OUT/setup.log" 2>&1; then
+    relay_start=$(date +%s)
+    PGDATABASE=startlijn_relay DENO=$DENO RELAY_OUT=$OUT "$PY" test/relay/run.py > "$OUT/relay.tap" 2>&1
+    ok=$(grep -cE '^ok [0-9]+' "$OUT/relay.tap" || true)
+    nok=$(grep -cE '^not ok [0-9]+' "$OUT/relay.tap" || true)
+    plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$OUT/relay.tap" | tail -1)
+    note_pass "$ok"
+    if [ "$nok" -gt 0 ]; then
+      note_fail "$nok" "relay: $nok failing (test/results/relay/relay.tap)"
+      grep -E -A3 '^not ok [0-9]+' "$OUT/relay.tap" | grep -v '^--$' | head -40 | sed 's/^/   /'
+    fi
+    if [ -z "$plan" ] || [ "$plan" -ne $((ok + nok)) ]; then
+      note_fail 1 "relay: plan ${plan:-missing} but $((ok + nok)) results (test/results/relay/relay.tap)"
+      tail -15 "$OUT/relay.tap" | sed 's/^/   /'
+    fi
+    echo "   $ok ok, $nok not ok ($(( $(date +%s) - relay_start )) s)"
+  else
+    note_fail 1 "relay: could not prepare the database (test/results/relay/setup.log)"
+  fi
 fi
 
 # --- audit entries verified outside the database -----------------------------
