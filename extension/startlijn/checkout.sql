@@ -131,8 +131,7 @@ CREATE FUNCTION startlijn.order_json(o startlijn.orders) RETURNS jsonb
     'payment', (SELECT pg_catalog.jsonb_build_object(
                   'payment_id', p.id, 'status', p.status, 'amount', p.amount, 'currency', p.currency,
                   'provider', p.provider, 'provider_ref', p.provider_ref,
-                  'checkout_url', pg_catalog.to_jsonb(p) OPERATOR(pg_catalog.->) 'checkout_url',
-                  'client_secret', pg_catalog.to_jsonb(p) OPERATOR(pg_catalog.->) 'client_secret',
+                  'checkout_url', p.checkout_url, 'client_secret', p.client_secret,
                   'refunded', p.refunded, 'paid_at', p.paid_at)
                   FROM payments.payments p WHERE p.id = o.payment_id),
     'created_at', o.created_at, 'checked_out_at', o.checked_out_at, 'paid_at', o.paid_at,

@@ -23,7 +23,8 @@ BEGIN
     SELECT * INTO o FROM startlijn.orders x WHERE x.id = get_order.order_id;
     IF o.id IS NOT NULL AND o.buyer_user_id IS DISTINCT FROM auth.uid()
        AND startlijn.caller_role(o.organization_id) IS NOT NULL THEN
-      RETURN startlijn.order_json(o);             -- a member of the organisation
+      -- a member of the organisation: not the payer's client secret
+      RETURN startlijn.order_json(o) OPERATOR(pg_catalog.#-) '{payment,client_secret}';
     END IF;
   END IF;
   o := startlijn.buyer_order(order_id, order_token, false);
@@ -126,7 +127,8 @@ BEGIN
   IF COALESCE(max_rows, 50) NOT BETWEEN 1 AND 500 THEN
     PERFORM startlijn.raise('invalid_argument', 'max_rows is 1 to 500.');
   END IF;
-  RETURN COALESCE((SELECT pg_catalog.jsonb_agg(startlijn.order_json(o) ORDER BY o.created_at DESC, o.id)
+  RETURN COALESCE((SELECT pg_catalog.jsonb_agg(startlijn.order_json(o) OPERATOR(pg_catalog.#-) '{payment,client_secret}'
+                                               ORDER BY o.created_at DESC, o.id)
                      FROM (SELECT * FROM startlijn.orders x
                             WHERE x.event_id = e.id
                               AND (list_orders.status IS NULL OR x.status = list_orders.status)
