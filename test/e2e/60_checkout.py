@@ -173,6 +173,23 @@ t.is_(body(rd).get('status'), 'pending', 'the guest reads the order with its tok
 t.call('other tenant', 'eva', 'order', dict(order_id=first['order_id']), want=404)
 t.call('wrong token', 'anon', 'order', dict(order_id=first['order_id'], order_token='0' * 64), want=404)
 
+# the relay (service role) claims the payment to create and records the provider's answer
+todo = body(t.call('relay', 'service', 'payments_to_create', dict(max_rows=50, provider='stripe')))
+mine = [x for x in (todo if isinstance(todo, list) else []) if x.get('payment_id', x.get('id')) == order['payment']['payment_id']]
+t.ok(len(mine) == 1 and (mine[0].get('metadata') or {}).get('order_id') == first['order_id'],
+     'the relay claims the order\'s payment, with its order id in the metadata', todo)
+pi_ref = 'pi_' + order['payment']['payment_id'].replace('-', '')[:20]
+t.call('relay', 'service', 'record_provider_payment', dict(payment_id=order['payment']['payment_id'], provider_ref=pi_ref,
+                                                           client_secret=pi_ref + '_secret_abc123'))
+pay_view = body(t.call('guest polls', 'anon', 'order', dict(order_id=first['order_id'],
+                                                           order_token=first['order_token']))).get('payment') or {}
+t.is_((pay_view.get('provider_ref'), pay_view.get('client_secret')), (pi_ref, pi_ref + '_secret_abc123'),
+      'the buyer polling api.order gets the client secret to pay with')
+org_view = body(t.call('organiser reads', 'anna', 'order', dict(order_id=first['order_id']))).get('payment') or {}
+t.ok('client_secret' not in org_view and org_view.get('provider_ref') == pi_ref,
+     'an organiser reading the order does not get the payer\'s client secret', org_view)
+t.call('relay as anon', 'anon', 'payments_to_create', dict(max_rows=5), want=401)
+
 audit_before = q1("SELECT count(*)::int FROM trail.entries")
 wr, wbody = pay(order)
 t.is_((wr['status'], body(wr).get('outcome')), (200, 'applied'), 'the signed Stripe webhook (as anon) is applied')
