@@ -989,6 +989,8 @@ DECLARE
 BEGIN
   RETURN startlijn.event_json(e) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
     'missing', pg_catalog.to_jsonb(startlijn.event_missing(e.id)),
+    -- money from paid orders (orders_api.sql): totals, per ticket type and variant, per day
+    'revenue', startlijn.event_revenue(e.id),
     'courses', COALESCE((SELECT pg_catalog.jsonb_agg(startlijn.course_json(c) OPERATOR(pg_catalog.||)
                                  pg_catalog.jsonb_build_object('waves', COALESCE((
                                    SELECT pg_catalog.jsonb_agg(startlijn.wave_json(w) ORDER BY w.starts_at, w.id)
