@@ -504,6 +504,14 @@ if has_suite outside; then
   else
     note_fail 1 "as.sh anon events/event: expected '2 4 5', got '$got' (test/results/asuser/as.log)"
   fi
+  # the README's checkout commands on the demo orders
+  got="$(as kim my_registrations | j '[r["status"] + ":" + str(bool(r["code"])) for r in d]')"
+  got+=" $(as joost my_orders | j '[o["status"] + ":" + o["payment"]["provider_ref"] for o in d]')"
+  if [ "$got" = "['paid:True'] ['pending:pi_demo_order_c']" ]; then
+    note_pass 1; echo "   as.sh kim my_registrations, joost my_orders: the demo orders (a paid entry with its code, an order waiting for payment)"
+  else
+    note_fail 1 "as.sh checkout commands: expected \"['paid:True'] ['pending:pi_demo_order_c']\", got '$got' (test/results/asuser/as.log)"
+  fi
   # JWTs: as.sh verifies them as PostgREST does and takes their claims
   token=$("${asdb[@]}" bash test/tools/jwt.sh anna 2>> "$OUT/as.log")
   # a changed signature: its last character (16 possible values) replaced by another one
