@@ -432,4 +432,24 @@ r = api.call('carla', 'start_list', dict(event_id=ev))
 t.ok(r['status'] == 200 and isinstance(r.get('body'), str) and r['body'].startswith('registration_id'),
      'without Accept: text/csv the same text comes as a JSON string')
 
+# cancelling the event refunds everyone (the pg_cron job, in batches)
+paid_before = t.su("SELECT id::text, total - refunded FROM startlijn.orders WHERE event_id = %s::uuid AND status = 'paid'", (ev,))
+t.ok(len(paid_before) >= 3, 'the event has paid orders (%d)' % len(paid_before))
+t.call('cancel event', 'anna', 'cancel_event', dict(event_id=ev, reason='Storm'))
+t.is_(q1("SELECT count(*)::int FROM startlijn.orders WHERE event_id = %s::uuid AND status = 'paid'", ev), len(paid_before),
+      'cancelling the event changes no order in its own transaction (the job does, in batches)')
+job = json.loads(q1("SELECT startlijn.refund_cancelled_events(2)::text"))
+t.is_(job, {'refunded': 2, 'failed': 0}, 'the job refunds at most max_rows orders per run')
+job = json.loads(q1("SELECT startlijn.refund_cancelled_events(200)::text"))
+t.is_(job, {'refunded': len(paid_before) - 2, 'failed': 0}, 'the next run the rest')
+t.is_(q1("SELECT count(*)::int FROM startlijn.orders WHERE event_id = %s::uuid AND status = 'paid'", ev), 0,
+      'no paid order is left')
+t.ok(all(q1("SELECT refunded = total FROM startlijn.orders WHERE id = %s::uuid", oid) for oid, _ in paid_before),
+     'each is refunded in full')
+t.is_(q1("SELECT count(*)::int FROM startlijn.entitlements WHERE event_id = %s::uuid AND status = 'valid'", ev), 0,
+      'no valid entitlement is left, and their codes are revoked')
+t.is_(q1("SELECT count(*)::int FROM payments.ledger_problems()"), 0, 'the ledger is balanced after the refunds')
+t.is_(json.loads(q1("SELECT startlijn.refund_cancelled_events(200)::text")), {'refunded': 0, 'failed': 0},
+      'a run with nothing left does nothing')
+
 t.done()
