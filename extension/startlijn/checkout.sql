@@ -1079,6 +1079,28 @@ INSERT INTO payments.listeners (prefix, handler)
 VALUES ('order:', 'startlijn.payment_changed(payments.payments,payments.payments)')
 ON CONFLICT (prefix) DO UPDATE SET handler = EXCLUDED.handler;
 
+-- The buyer gives a reservation back before checkout (a changed cart): the
+-- places are free at once and the order is expired.
+CREATE FUNCTION startlijn.release_reservation(order_id uuid, order_token text) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  uid uuid := startlijn.buyer_uid();
+  o startlijn.orders := startlijn.buyer_order(order_id, order_token, true);
+BEGIN
+  IF o.status <> 'reserved' THEN
+    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('The order is %s.', o.status),
+      'Only a reservation that is not checked out is given back; a checked-out order ends with its payment.');
+  END IF;
+  PERFORM startlijn.fail_order(o.id, 'released by the buyer');
+  SELECT * INTO o FROM startlijn.orders x WHERE x.id = o.id;
+  RETURN startlijn.order_json(o);
+END
+$$;
+CREATE FUNCTION api.release_reservation(order_id uuid, order_token text DEFAULT NULL) RETURNS jsonb
+  LANGUAGE sql VOLATILE
+  AS $$ SELECT startlijn.release_reservation(order_id, order_token) $$;
+
 -------------------------------------------------------------------------------
 -- Housekeeping for pg_cron: reservations that ran out become expired
 -------------------------------------------------------------------------------

@@ -387,6 +387,7 @@ GRANT EXECUTE ON FUNCTION
   startlijn.join_ticket_waitlist(uuid, integer, text), api.join_ticket_waitlist(uuid, integer, text),
   startlijn.checkout(uuid, jsonb, jsonb, text, text, text, uuid), api.checkout(uuid, jsonb, jsonb, text, text, text, uuid),
   startlijn.assign_entry(uuid, jsonb, text), api.assign_entry(uuid, jsonb, text),
+  startlijn.release_reservation(uuid, text), api.release_reservation(uuid, text),
   startlijn.cancel_registration(uuid, text, bigint, text), api.cancel_registration(uuid, text, bigint, text),
   startlijn.cancel_order(uuid, text, bigint), api.cancel_order(uuid, text, bigint),
   startlijn.get_order(uuid, text), api."order"(uuid, text),

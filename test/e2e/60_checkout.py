@@ -352,6 +352,18 @@ t.is_((d2['status'], code_of(d2)), (409, 'discount_code_used_up'), 'the second: 
 d3 = reserve('kim', [{'ticket_type_id': tt, 'quantity': 1}], discount_code='nope')
 t.is_((d3['status'], code_of(d3)), (404, 'discount_code_not_found'), 'an unknown code: discount_code_not_found')
 
+# --- a changed cart: the buyer gives a reservation back, its places are free at once
+rel = body(reserve('anon', [{'ticket_type_id': tt, 'quantity': 2}]))
+held = q1("SELECT count(*)::int FROM capacity.slots WHERE hold_id = %s::uuid AND held_until > now()", rel['hold_id'])
+t.is_(held, 2, 'a guest holds two places')
+t.call('release', 'anon', 'release_reservation', dict(order_id=rel['order_id']), want=404)
+t.is_(body(t.call('release', 'anon', 'release_reservation', dict(order_id=rel['order_id'], order_token=rel['order_token'])))
+      .get('status'), 'expired', 'with the order token the guest gives the reservation back')
+t.is_(q1("SELECT count(*)::int FROM capacity.slots WHERE hold_id = %s::uuid AND held_until > now()", rel['hold_id']), 0,
+      'its places are free at once')
+t.call('release again', 'anon', 'release_reservation', dict(order_id=rel['order_id'], order_token=rel['order_token']),
+       want=409)
+
 # --- a free order completes at once ---------------------------------------------
 fr = body(reserve('anon', [{'ticket_type_id': free, 'quantity': 1}]))
 fo = body(t.call('free', 'anon', 'checkout', dict(order_id=fr['order_id'], order_token=fr['order_token'],
