@@ -15,8 +15,7 @@
 
 CREATE TABLE payments.listeners (
   prefix     text PRIMARY KEY CHECK (prefix ~ '^[a-z][a-z0-9_]{0,30}:$'),
-  handler    text NOT NULL CHECK (pg_catalog.length(handler) BETWEEN 1 AND 300),
-  created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+  handler    text NOT NULL CHECK (pg_catalog.length(handler) BETWEEN 1 AND 300)
 );
 COMMENT ON TABLE payments.listeners IS
   'listeners of payment changes per payable_ref prefix: handler(old payments.payments, new payments.payments), same transaction';
