@@ -40,6 +40,12 @@ SHLIB_LINK += -lsodium
 PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 PG_CPPFLAGS += -Isrc
 
+# pg_regress through PGXS: `make installcheck` runs sql/ against a running
+# server that has the extensions installed (libpq's PGHOST, PGPORT, PGUSER);
+# make test runs it on its throwaway cluster
+REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --dbname=startlijn_regress
+
 EXTRA_CLEAN = $(DATA_built) test/unit/run_unit test/fuzz/*.bin test/results
 
 .PHONY: run stop test deps unit fuzz bench install-scripts

@@ -163,11 +163,11 @@ tally_regress() {
 if has_suite regress; then
   echo "== pg_regress (sql/, expected/)"
   tests=$(cd sql && ls -1 *.sql | sed 's/\.sql$//' | sort)
-  # shellcheck disable=SC2086
-  "$PGXS_DIR/src/test/regress/pg_regress" --inputdir=. --outputdir="$RESULTS/regress" \
-    --bindir="$PG_BIN" --host="$SOCK" --port="$PORT" --user=postgres \
-    --dbname=startlijn_regress $tests > "$RESULTS/regress.out" 2>&1
-  tally_regress pg_regress "$RESULTS/regress" "$(echo "$tests" | wc -l)"
+  # PGXS's own target, with the private install's pg_config (its pg_regress and bindir)
+  make -s installcheck PG_CONFIG="$PG_BIN/pg_config" \
+    REGRESS_OPTS="--dbname=startlijn_regress --outputdir=$RESULTS/regress --host=$SOCK --port=$PORT --user=postgres" \
+    > "$RESULTS/regress.out" 2>&1
+  tally_regress "pg_regress (make installcheck)" "$RESULTS/regress" "$(echo "$tests" | wc -l)"
 fi
 
 # --- isolation ----------------------------------------------------------------
