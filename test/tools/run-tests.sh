@@ -159,31 +159,26 @@ tally_regress() {
   echo "   $ok ok, $bad failed"
 }
 
-# --- pg_regress ---------------------------------------------------------------
+# --- pg_regress and isolation: PGXS's make installcheck ----------------------
+# The Makefile's REGRESS (sql/) and ISOLATION (test/isolation/specs/), run by
+# PGXS's own installcheck with the private install's pg_config (its
+# pg_regress, pg_isolation_regress and psql); results under test/results/.
+installcheck() {  # installcheck REGRESS=... ISOLATION=... (empty: not this one)
+  make -s installcheck PG_CONFIG="$PG_BIN/pg_config" PGHOST="$SOCK" PGPORT="$PORT" PGUSER=postgres \
+    REGRESS_OPTS="--dbname=startlijn_regress --outputdir=$RESULTS/regress" \
+    ISOLATION_OPTS="--inputdir=test/isolation --use-existing --dbname=startlijn_isolation --outputdir=$RESULTS/isolation" "$@"
+}
 if has_suite regress; then
-  echo "== pg_regress (sql/, expected/)"
+  echo "== pg_regress (sql/, expected/: make installcheck)"
   tests=$(cd sql && ls -1 *.sql | sed 's/\.sql$//' | sort)
-  # PGXS's own target, with the private install's pg_config (its pg_regress and bindir)
-  make -s installcheck PG_CONFIG="$PG_BIN/pg_config" \
-    REGRESS_OPTS="--dbname=startlijn_regress --outputdir=$RESULTS/regress --host=$SOCK --port=$PORT --user=postgres" \
-    > "$RESULTS/regress.out" 2>&1
-  tally_regress "pg_regress (make installcheck)" "$RESULTS/regress" "$(echo "$tests" | wc -l)"
+  installcheck ISOLATION= > "$RESULTS/regress.out" 2>&1
+  tally_regress pg_regress "$RESULTS/regress" "$(echo "$tests" | wc -l)"
 fi
-
-# --- isolation ----------------------------------------------------------------
 if has_suite isolation; then
-  echo "== isolation (test/isolation)"
-  if make_test_db startlijn_isolation; then
-    specs=$(cd test/isolation/specs && ls -1 *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
-    # shellcheck disable=SC2086
-    "$PGXS_DIR/src/test/isolation/pg_isolation_regress" --inputdir=test/isolation \
-      --outputdir="$RESULTS/isolation" --bindir="$PG_BIN" \
-      --host="$SOCK" --port="$PORT" --user=postgres --use-existing --dbname=startlijn_isolation \
-      $specs > "$RESULTS/isolation.out" 2>&1
-    tally_regress isolation "$RESULTS/isolation" "$(echo "$specs" | wc -l)"
-  else
-    note_fail 1 "isolation: could not prepare the database"
-  fi
+  echo "== isolation (test/isolation: make installcheck)"
+  specs=$(cd test/isolation/specs && ls -1 *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
+  installcheck REGRESS= > "$RESULTS/isolation.out" 2>&1
+  tally_regress isolation "$RESULTS/isolation" "$(echo "$specs" | wc -l)"
 fi
 
 # --- pgTAP --------------------------------------------------------------------
