@@ -24,6 +24,7 @@ test/tools/bad_input.py. Both first run a self-check: a throwaway schema
 whose functions raise XX000, return 500 and write, which the checker must
 flag."""
 
+import gc
 import hashlib
 import json
 import os
@@ -41,6 +42,10 @@ EXCLUDED = {
 }
 
 ONE_MB = 'a' * (1 << 20)
+# for typed arguments (uuid, numbers, booleans, intervals, timestamps): the typing refuses a long value
+# like any other that does not parse, echoing it in its message, and psycopg2 2.9.5 leaks such a
+# message's memory when its diagnostics are read (about 5 times its size per call): 10 kB there
+TEN_KB = '1' * 10240
 BIDI = '\u202eevil\u202c'
 CONTROL = 'a\u0001b\u001b[31m\u007f\u0085'
 NUL = 'a\u0000b'
@@ -73,12 +78,44 @@ def precall_classes():
     return {m.group(1): int(m.group(2)) for m in re.finditer(r'^\| `([0-9A-Z]+)` \| (\d{3}) \|', sec, re.M)}
 
 
+# values that are bad for some arguments of a type but not all (an empty
+# description, a zero sort order, an empty list of questions): sent in a
+# second pass, after the bad values of every function; they must not end in
+# an internal error, and when refused must write nothing, but they may be
+# accepted (counted as "edge values accepted")
+EDGE = {
+    'text': {'empty', 'spaces', 'bidi', 'control', 'long-line'},
+    'integer': {'negative', 'zero', 'int-min'},
+    'numeric': {'negative'},
+    'interval': {'tiny', 'zero'},
+    'json': {'empty-object', 'empty-array', 'bidi'},
+}
+
+
+def type_class(typ):
+    if typ in ('text', 'character varying'):
+        return 'text'
+    if typ in ('integer', 'bigint', 'smallint'):
+        return 'integer'
+    if typ in ('jsonb', 'json'):
+        return 'json'
+    return typ
+
+
+def is_edge(typ, label):
+    return label in EDGE.get(type_class(typ), ())
+
+
 def bad_values(typ):
-    """(label, value) pairs, each bad for an argument of this type."""
+    """(label, value) pairs, each bad for an argument of this type (or an edge value, EDGE)."""
     common = [('null', None), ('object', {'a': 1}), ('array', [1, 'x']), ('bidi', BIDI), ('nul', NUL),
               ('surrogate', SURROGATE)]
+    if typ in ('text', 'character varying'):
+        # a JSON number, boolean, object or array for a text argument is read as its text ("12",
+        # '{"a": 1}'), exactly as if sent as that string: not bad in itself, so not sent
+        common = [c for c in common if c[0] not in ('object', 'array')]
     if typ == 'uuid':
-        return common + [('empty', ''), ('not-uuid', 'not-a-uuid'), ('uuid-1mb', ONE_MB),
+        return common + [('empty', ''), ('not-uuid', 'not-a-uuid'), ('uuid-10kb', TEN_KB),
                          ('nil-uuid', '00000000-0000-0000-0000-000000000000'),
                          ('unknown-uuid', 'ffffffff-ffff-4fff-bfff-ffffffffffff'), ('number', 42), ('bool', True)]
     if typ in ('text', 'character varying'):
@@ -88,21 +125,22 @@ def bad_values(typ):
     if typ in ('integer', 'bigint', 'smallint'):
         return common + [('empty', ''), ('negative', -1), ('zero', 0), ('int-min', -2147483648),
                          ('over-int', 2147483648), ('over-bigint', 9223372036854775808), ('huge', 10 ** 40),
-                         ('float', 1.5), ('exp', 1e308), ('text', 'abc'), ('bool', True), ('1mb', ONE_MB)]
+                         ('float', 1.5), ('exp', 1e308), ('text', 'abc'), ('bool', True), ('10kb', TEN_KB)]
     if typ == 'numeric':
         return common + [('empty', ''), ('nan', 'NaN'), ('inf', 'Infinity'), ('huge', '1e1000'), ('negative', -1e300),
                          ('text', 'abc')]
     if typ == 'boolean':
-        return common + [('empty', ''), ('text', 'maybe'), ('number', 2), ('1mb', ONE_MB)]
+        return common + [('empty', ''), ('text', 'maybe'), ('number', 2), ('10kb', TEN_KB)]
     if typ == 'interval':
         return common + [('empty', ''), ('text', 'soon'), ('negative', '-1 hour'), ('zero', '0'),
                          ('huge', '178000000 years'), ('iso-huge', 'P100000000Y'), ('over', '999999999999 hours'),
-                         ('tiny', '1 microsecond'), ('number', 5), ('1mb', ONE_MB)]
+                         ('years', '1000000 years'), ('iso-years', 'P1000000Y'), ('days', '100000000 days'),
+                         ('tiny', '1 microsecond'), ('10kb', TEN_KB)]
     if typ in ('timestamp with time zone', 'timestamp without time zone', 'date'):
         return common + [('empty', ''), ('text', 'tomorrow-ish'), ('year-1', '0001-01-01T00:00:00Z'),
                          ('bc', '4713-01-01 BC'), ('year-294276', '294276-12-31'), ('infinity', 'infinity'),
                          ('-infinity', '-infinity'), ('feb-30', '2027-02-30'), ('year-10000', '10000-01-01'),
-                         ('year-1899', '1899-12-31T23:59:59Z'), ('number', 1700000000), ('1mb', ONE_MB)]
+                         ('year-1899', '1899-12-31T23:59:59Z'), ('number', 1700000000), ('10kb', TEN_KB)]
     if typ in ('jsonb', 'json'):
         return [('null', None), ('string', 'x'), ('json-in-string', '{"a":1}'), ('number', -1), ('bool', True),
                 ('empty-object', {}), ('empty-array', []), ('nested', json.loads('[' * 500 + ']' * 500)),
@@ -113,8 +151,9 @@ def bad_values(typ):
                 ('1mb', [ONE_MB]), ('bidi', {'name': BIDI, 'email': BIDI})]
     if typ.endswith('[]'):
         return [('null', None), ('string', 'x'), ('object', {'a': 1}), ('array-of-null', [None]),
-                ('nested', [[1]]), ('wrong-element', ['not-a-uuid', 'x']), ('1mb', [ONE_MB]), ('bidi', [BIDI])]
-    return common + [('empty', ''), ('1mb', ONE_MB)]
+                ('nested', [[1]]), ('wrong-element', ['not-a-uuid', 'x']),
+                ('1mb', [ONE_MB if typ == 'text[]' else TEN_KB]), ('bidi', [BIDI])]
+    return common + [('empty', ''), ('10kb', TEN_KB)]
 
 
 BAD_BODIES = [('malformed-json', '{"a": '), ('not-an-object', '[1, 2]'), ('unknown-argument', '{"no_such_argument": 1}'),
@@ -139,6 +178,7 @@ class Matrix:
         self.outcomes = {}
         self.functions_seen = set()
         self._digest = None
+        self.edge_accepted = 0
 
     # ---- the catalog --------------------------------------------------------
     def functions(self):
@@ -280,10 +320,18 @@ class Matrix:
             self.findings.append('%s as %s, %s: %s' % (fn, who, label, problem))
 
     # ---- the calls ----------------------------------------------------------
-    def cases(self, fn, params, single, sample=None):
-        """[(label, body_text, headers)] for one function."""
+    def cases(self, fn, params, single, sample=None, edge=False):
+        """[(label, body_text, headers)] for one function: its bad values, or (edge) its edge values."""
         out = []
-        if single:
+        if edge:
+            if single:
+                return []
+            base = {p: self.baseline(p, t) for p, t, req in params if req}
+            for p, t, req in params:
+                for label, v in bad_values(t):
+                    if is_edge(t, label):
+                        out.append(('%s=%s' % (p, label), json.dumps(dict(base, **{p: v})), None))
+        elif single:
             for label, body in RAW_JSON_BODIES:
                 out.append(('raw ' + label, body, None))
             out += self.webhook_cases(fn)
@@ -293,10 +341,14 @@ class Matrix:
                 for label, v in bad_values(t):
                     if v is None and not req:
                         continue      # an explicit null for an optional argument is its default
+                    if is_edge(t, label):
+                        continue
                     args = dict(base)
                     args[p] = v
                     out.append(('%s=%s' % (p, label), json.dumps(args), None))
             for label, body in BAD_BODIES:
+                if label == 'not-an-object' and not params:
+                    continue      # a function without arguments does not read the body (PostgREST)
                 out.append(('body ' + label, body, None))
         if sample:
             # a deterministic sample: the cases whose hash falls in 1/sample of the space
@@ -314,11 +366,11 @@ class Matrix:
         for i, extra in enumerate(payloads):
             label = 'signed ' + json.dumps(extra)[:40]
             if fn == 'standard_webhook':
-                data = dict({'id': 'psp_bad_%d' % i, 'amount': 4200, 'currency': 'EUR'}, **extra)
+                data = dict({'id': 'psp_bad_input', 'amount': 4200, 'currency': 'EUR'}, **extra)
                 body = json.dumps({'type': extra.get('type', 'payment.paid'), 'data': data})
                 out.append((label, body, std_headers('msg_bad_%d' % i, body, secret=STD_SECRET)))
             elif fn == 'stripe_webhook':
-                obj = {'id': 'pi_bad_%d' % i, 'object': 'payment_intent', 'amount': 4200, 'amount_received': 4200,
+                obj = {'id': 'pi_bad_input', 'object': 'payment_intent', 'amount': 4200, 'amount_received': 4200,
                        'currency': 'eur'}
                 for k, v in extra.items():
                     obj[k] = v
@@ -328,16 +380,21 @@ class Matrix:
                                    'type': extra.get('type', 'payment_intent.succeeded'), 'data': {'object': obj}})
                 out.append((label, body, stripe_headers(body, secret=STRIPE_SECRET)))
             elif fn == 'mollie_webhook':
-                body = json.dumps(dict({'id': 'evt_bad_%d' % i, 'type': 'payment.paid',
-                                        'data': {'id': 'tr_bad_%d' % i, 'amount': {'value': '42.00', 'currency': 'EUR'},
-                                                 'status': 'paid'}}, **extra))
+                ent = {'resource': 'payment', 'id': 'tr_bad_input', 'status': 'paid',
+                       'amount': {'value': '42.00', 'currency': 'EUR'}}
+                for k, v in extra.items():
+                    if k in ('amount', 'currency'):
+                        ent['amount'] = dict(ent['amount'], **{'value' if k == 'amount' else 'currency': v})
+                    else:
+                        ent[k] = v
+                body = json.dumps({'id': 'ev_bad_%d' % i, '_embedded': {'entity': ent}})
                 out.append((label, body, mollie_headers(body, secret=MOLLIE_SECRET)))
         return out
 
-    def run_function(self, fn, vol, params, single, sample=None, callers=None):
+    def run_function(self, fn, vol, params, single, sample=None, callers=None, edge=False):
         self.functions_seen.add(fn)
         for who in callers or self.callers:
-            for label, body, headers in self.cases(fn, params, single, sample):
+            for label, body, headers in self.cases(fn, params, single, sample, edge):
                 if vol == 'v':
                     if self._digest is None:
                         self._digest = self.digest()
@@ -349,16 +406,46 @@ class Matrix:
                 except Exception as e:          # the driver itself failed: a finding, not a crash of the matrix
                     r = {'status': 599, 'code': 'driver', 'message': repr(e)[:200]}
                 problem = self.judge(r, vol, (params, single, body))
+                if edge and problem and problem.startswith('accepted'):
+                    self.edge_accepted += 1
+                    problem = None
+                    before = self._digest = None   # an accepted edge value is a valid call: it may write
                 if before is not None and self.next_xid() != xid:
                     after = self._digest = self.digest()
                     if after != before:
                         changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-                        problem = (problem + '; ' if problem else '') + 'wrote ' + ', '.join(changed)
+                        allowed = self.signed_writes(r) if headers else set()
+                        if set(changed) - allowed:
+                            problem = (problem + '; ' if problem else '') + 'wrote ' + ', '.join(changed)
                 self.record(fn, who, label, r, problem)
+                if self.calls % 25 == 0:
+                    gc.collect()      # failed calls leave cycles (exception, frames) holding 1 MB bodies
+
+    @staticmethod
+    def signed_writes(r):
+        """What a delivery with a valid signature may write (docs/payments.md, "Exactly once"): the event's
+        claim (payments.events) whatever its outcome, and the payment's change when it was applied or its
+        amount did not match (the payment gets the exception amount_mismatch)."""
+        outcome = r.get('body', {}).get('outcome') if isinstance(r.get('body'), dict) else None
+        allowed = {'payments.events'}
+        if outcome in ('applied', 'amount_mismatch'):
+            allowed |= {'payments.payments', 'payments.journal', 'payments.postings', 'payments.fetch_queue',
+                        'trail.entries', 'startlijn.orders', 'startlijn.order_items', 'startlijn.registrations',
+                        'startlijn.entitlements', 'capacity.holds', 'capacity.allocations', 'capacity.slots'}
+        return allowed
+
+    def run(self, functions, sample=None, log=None):
+        """Every function's bad values, then every function's edge values."""
+        for edge in (False, True):
+            for name, vol, params, single in functions:
+                n = len(self.findings)
+                self.run_function(name, vol, params, single, sample=sample, edge=edge)
+                if log:
+                    log(name, edge, self.findings[n:])
 
     def summary(self):
-        return '%d functions, %d calls, %d findings; outcomes: %s' % (
-            len(self.functions_seen), self.calls, len(self.findings),
+        return '%d functions, %d calls (%d edge values accepted), %d findings; outcomes: %s' % (
+            len(self.functions_seen), self.calls, self.edge_accepted, len(self.findings),
             ', '.join('%s %d' % kv for kv in sorted(self.outcomes.items(), key=lambda kv: -kv[1])))
 
 
@@ -366,11 +453,14 @@ def prepare(t):
     """The data the matrix reaches deep with: the dev demo (events, ticket types, orders, payments, a
     capacity pool and item), the test webhook secrets, and a live capacity hold of organisation 1."""
     import subprocess
-    from lib import payments_fixture
+    from lib import create_payment, payments_fixture
     psql = os.path.join(os.environ.get('PG_BIN', '/usr/lib/postgresql/15/bin'), 'psql')
     subprocess.run([psql, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', os.path.join(ROOT, 'test/fixtures/demo_dev.sql')],
                    check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, PGOPTIONS='-c client_min_messages=warning'))
-    payments_fixture(t)
+    acc = payments_fixture(t)
+    # a payment of each scheme the signed deliveries of the matrix name (4200 EUR cents, waiting)
+    for provider, ref in (('standard', 'psp_bad_input'), ('stripe', 'pi_bad_input'), ('mollie', 'tr_bad_input')):
+        create_payment(t, acc, provider, ref, 4200)
     pool = t.su1("SELECT id::text FROM capacity.pools WHERE organization_id = %s ORDER BY id LIMIT 1", (ORG1,))
     r = t.api.call('anna', 'hold_capacity', {'organization_id': ORG1, 'lines': [{'pool_id': pool, 'quantity': 1}],
                                              'ttl': '30 minutes', 'holder': 'bad-input'})
