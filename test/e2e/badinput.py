@@ -480,11 +480,13 @@ CREATE FUNCTION bad_input_selfcheck.writes(x text) RETURNS int LANGUAGE plpgsql 
   SET search_path = pg_catalog, pg_temp AS
   $$BEGIN UPDATE startlijn.profiles SET full_name = 'Kim Vos ' || pg_catalog.length(coalesce(x, ''))
            WHERE id = '00000000-0000-4000-a000-000000000011'; RETURN 1; END$$;
--- a 22003 raised inside the body (an overflow in our own arithmetic) is not a pre-call class
+-- a 22003 raised inside the body (an overflow in our own arithmetic, reached by the edge value
+-- -2147483648) is not a pre-call class
 CREATE FUNCTION bad_input_selfcheck.overflows(n integer) RETURNS int LANGUAGE plpgsql AS
   $$BEGIN RETURN n * 2147483647; END$$;
 -- a clean one: every input ends in a business error
-CREATE FUNCTION bad_input_selfcheck.clean(x text) RETURNS int LANGUAGE plpgsql AS
+CREATE FUNCTION bad_input_selfcheck.clean(x text) RETURNS int LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS
   $$BEGIN PERFORM startlijn.raise('invalid_argument', NULL, NULL); RETURN 0; END$$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA bad_input_selfcheck TO anon, authenticated, service_role;
 """
@@ -502,10 +504,11 @@ def self_check(api_factory):
         m = Matrix(drv, schema='bad_input_selfcheck', callers=('anna',))
         fns = {f[0]: f for f in m.functions()}
         for fn, want in (('internal_error', 'XX000'), ('writes', 'wrote startlijn.profiles'),
-                         ('overflows', 'not a pre-call class'), ('clean', None)):
+                         ('overflows', 'raised inside the function'), ('clean', None)):
             m.findings = []
             name, vol, params, single = fns[fn]
             m.run_function(name, vol, params, single, sample=None)
+            m.run_function(name, vol, params, single, sample=None, edge=True)
             hit = [f for f in m.findings if want and want in f]
             if want is None:
                 res.append(('self-check: a clean function gives no finding', not m.findings, m.findings[:3]))
