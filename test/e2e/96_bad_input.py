@@ -52,6 +52,14 @@ refused('anna', 'update_event', {'event_id': event, 'cancellation_policy': [{'un
 r = t.api.call('anna', 'acknowledge_retention_notifications', {'organization_id': ORG1, 'ids': [None]})
 t.is_((r.get('status'), (r.get('details') or '').split(':')[0]), (400, 'invalid_argument'),
       'acknowledge_retention_notifications with ids [null]: invalid_argument', r)
+# an access code longer than any (1 MB) joined the waitlist of a public ticket type; reserve refused it already
+tt = t.su1("""SELECT t.id::text FROM startlijn.ticket_types t JOIN startlijn.events e ON e.id = t.event_id
+               WHERE e.organization_id = %s AND e.status = 'published' AND t.visibility = 'public' ORDER BY t.id LIMIT 1""",
+           (ORG1,))
+waiting = t.su1('SELECT count(*) FROM capacity.waitlist')
+r = t.api.call('kim', 'join_ticket_waitlist', {'ticket_type_id': tt, 'access_code': 'x' * (1 << 20)})
+t.is_((r.get('status'), (r.get('details') or '').split(':')[0], t.su1('SELECT count(*) FROM capacity.waitlist')),
+      (404, 'ticket_type_not_found', waiting), 'join_ticket_waitlist with a 1 MB access code: ticket_type_not_found, not joined', r)
 # Standard Webhooks: an amount that is not a whole number makes a signed event unreadable: ignored, nothing but its record
 pay = t.su1("SELECT to_jsonb(p)::text FROM payments.payments p WHERE provider_ref = 'psp_bad_input'")
 for i, amount in enumerate(('4200', None, 42.5, [4200])):
