@@ -10,19 +10,23 @@ matrix (test/tools/bad_input.py)."""
 
 import json
 import os
+import time
 
 import badinput
 from lib import ORG1, STD_SECRET, Tap, std_headers
 from pgrst import Driver
 
-SAMPLE = int(os.environ.get('BAD_INPUT_SAMPLE', '24'))   # about 1 case in 24 of each function
+SAMPLE = int(os.environ.get('BAD_INPUT_SAMPLE', '40'))   # about 1 case in 40 of each function
 
 t = Tap()
 badinput.prepare(t)
+t.note('prepared in %.1f s' % (time.time() - t.t0))
 
 # --- the checker can fail --------------------------------------------------------
 for name, ok, detail in badinput.self_check(lambda schema: Driver(schema=schema)):
     t.ok(ok, name, detail)
+
+t.note('self-check done at %.1f s' % (time.time() - t.t0))
 
 # --- regressions: what the matrix found, fixed -----------------------------------
 hold = t.su1("SELECT id::text FROM capacity.holds WHERE holder = 'bad-input'")
@@ -70,6 +74,8 @@ for i, amount in enumerate(('4200', None, 42.5, [4200])):
 t.is_(t.su1("SELECT to_jsonb(p)::text FROM payments.payments p WHERE provider_ref = 'psp_bad_input'"), pay,
       'standard_webhook: the payment is unchanged by the unreadable amounts')
 
+t.note('regressions done at %.1f s' % (time.time() - t.t0))
+
 # --- the sample ------------------------------------------------------------------
 m = badinput.Matrix(t.api)
 functions = m.functions()
@@ -84,5 +90,5 @@ def log(name, edge, found):
 
 m.run(functions, sample=SAMPLE, log=log)
 t.note(m.summary())
-t.ok(m.calls >= 500 and not m.findings, 'the sample: %d calls of %d functions, no finding' % (m.calls, len(m.functions_seen)))
+t.ok(m.calls >= 400 and not m.findings, 'the sample: %d calls of %d functions, no finding' % (m.calls, len(m.functions_seen)))
 t.done()

@@ -22,11 +22,13 @@ if [ -z "$CLANG" ] || ! dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/n
   CLANG=$(command -v clang-14)
 fi
 mkdir -p test/results/fuzz
+# build every target first, two at a time
+export CLANG
+printf '%s\n' test/fuzz/fuzz_*.c | xargs -P 2 -I{} sh -c \
+  '"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc -o "${1%.c}.bin" "$1" src/common/*.c -lsodium' _ {}
 for src in test/fuzz/fuzz_*.c; do
   name=$(basename "$src" .c)
   bin=test/fuzz/$name.bin
-  "$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -Isrc -o "$bin" "$src" src/common/*.c -lsodium
   seeds=test/fuzz/corpus/$name
   log=test/results/fuzz/$name.log
   if [ ! -d "$seeds" ] || [ -z "$(ls -A "$seeds")" ]; then
