@@ -9,6 +9,7 @@
 #                      its corpus; what it finds goes to test/results/fuzz/<target>/
 #                      (make fuzz; make test-reliability with FUZZ_SECONDS)
 #
+# FUZZ_TARGETS="fuzz_webhook ..." limits the run to these targets.
 # One TAP-like line per target: "ok - fuzz_x: ..." or "not ok - fuzz_x (log)".
 # A crash leaves its input as test/results/fuzz/crash-<target>-<sha1>: copy it
 # to test/fuzz/corpus/<target>/crash-<what> and add a unit test (docs/reliability.md).
@@ -24,9 +25,15 @@ fi
 mkdir -p test/results/fuzz
 # build every target first, two at a time
 export CLANG
-printf '%s\n' test/fuzz/fuzz_*.c | xargs -P 2 -I{} sh -c \
+targets() {
+  local src
+  for src in test/fuzz/fuzz_*.c; do
+    if [ -z "${FUZZ_TARGETS:-}" ] || [[ " $FUZZ_TARGETS " == *" $(basename "$src" .c) "* ]]; then echo "$src"; fi
+  done
+}
+targets | xargs -P 2 -I{} sh -c \
   '"$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc -o "${1%.c}.bin" "$1" src/common/*.c -lsodium' _ {}
-for src in test/fuzz/fuzz_*.c; do
+for src in $(targets); do
   name=$(basename "$src" .c)
   bin=test/fuzz/$name.bin
   seeds=test/fuzz/corpus/$name
