@@ -64,6 +64,12 @@ waiting = t.su1('SELECT count(*) FROM capacity.waitlist')
 r = t.api.call('kim', 'join_ticket_waitlist', {'ticket_type_id': tt, 'access_code': 'x' * (1 << 20)})
 t.is_((r.get('status'), (r.get('details') or '').split(':')[0], t.su1('SELECT count(*) FROM capacity.waitlist')),
       (404, 'ticket_type_not_found', waiting), 'join_ticket_waitlist with a 1 MB access code: ticket_type_not_found, not joined', r)
+# the relay reporting a negative amount claimed the event (payments.events) before answering
+events = t.su1('SELECT count(*) FROM payments.events')
+r = t.api.call('service', 'record_payment_status', {'provider': 'stripe', 'provider_ref': 'pi_bad_input', 'status': 'paid',
+                                                    'amount': -1})
+t.is_((r.get('status'), (r.get('details') or '').split(':')[0], t.su1('SELECT count(*) FROM payments.events')),
+      (400, 'invalid_amount', events), 'record_payment_status with amount -1: invalid_amount, no event claimed', r)
 # Standard Webhooks: an amount that is not a whole number makes a signed event unreadable: ignored, nothing but its record
 pay = t.su1("SELECT to_jsonb(p)::text FROM payments.payments p WHERE provider_ref = 'psp_bad_input'")
 for i, amount in enumerate(('4200', None, 42.5, [4200])):
