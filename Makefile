@@ -53,7 +53,7 @@ REGRESS_PREP = installcheck-db
 
 EXTRA_CLEAN = $(DATA_built) test/unit/run_unit test/fuzz/*.bin test/results
 
-.PHONY: run stop test deps unit fuzz bench install-scripts installcheck-db
+.PHONY: run stop test test-reliability deps unit fuzz bench install-scripts installcheck-db
 
 # PGXS targets (all, install, clean) only when pg_config exists: `make run`
 # and `make test` on a machine without PostgreSQL install it first.
@@ -108,6 +108,11 @@ stop:
 test: deps
 	@bash test/tools/run-tests.sh
 
+# longer than make test: each libFuzzer target for FUZZ_SECONDS (default 60),
+# then the full bad-input matrix over every api function (docs/reliability.md)
+test-reliability: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS_SET) bash test/tools/reliability.sh
+
 # pgbench workloads beside baselines measured in the same run (not a test)
 bench: deps
 	@bash test/tools/bench.sh
@@ -120,7 +125,9 @@ unit: test/unit/run_unit
 test/unit/run_unit: $(wildcard test/unit/*.c test/unit/*.h) $(COMMON_SRCS) $(wildcard src/common/*.h)
 	$(CC) $(UNIT_CFLAGS) -o $@ $(wildcard test/unit/*.c) $(COMMON_SRCS) -lsodium
 
-# libFuzzer targets (clang); FUZZ_SECONDS per target
+# libFuzzer targets (clang); FUZZ_SECONDS per target (make fuzz: 20,
+# make test-reliability: 60); FUZZ_SECONDS_SET: the value given, if any
+FUZZ_SECONDS_SET := $(FUZZ_SECONDS)
 FUZZ_SECONDS ?= 20
 fuzz:
 	@bash test/tools/fuzz.sh $(FUZZ_SECONDS)

@@ -12,6 +12,19 @@
 -- Validators of settings (used by CHECK constraints and the RPCs)
 -------------------------------------------------------------------------------
 
+-- A moment a person can mean: a timestamp from 1900 up to the end of 9999
+-- (NULL passes). Every timestamp of the catalog and of discount codes keeps
+-- inside it (CHECK ..._moments, refused as invalid_period), so arithmetic
+-- on them (a copy a year later, a sales window from a registration
+-- period) never leaves timestamptz's range, and 'infinity', year 1 or
+-- year 294276 are refused with a business code (issue 26.3).
+CREATE FUNCTION startlijn.valid_moment(ts timestamptz) RETURNS boolean
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+  SELECT ts IS NULL OR (ts OPERATOR(pg_catalog.>=) '1900-01-01 00:00:00+00'::timestamptz
+                        AND ts OPERATOR(pg_catalog.<) '10000-01-01 00:00:00+00'::timestamptz)
+$$;
+
 -- A time zone name PostgreSQL knows (pg_timezone_names; abbreviations and
 -- POSIX offsets such as "UTC+2" are not names).
 CREATE FUNCTION startlijn.valid_time_zone(tz text) RETURNS boolean
@@ -57,7 +70,7 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
       RETURN false;
     END;
-    IF u IS NULL OR u IN ('infinity', '-infinity') OR (prev IS NOT NULL AND u <= prev) THEN
+    IF u IS NULL OR NOT startlijn.valid_moment(u) OR (prev IS NOT NULL AND u <= prev) THEN
       RETURN false;
     END IF;
     prev := u;
@@ -154,6 +167,10 @@ CREATE TABLE startlijn.events (
   deleted_at             timestamptz,
   CONSTRAINT events_org_id_key UNIQUE (organization_id, id),
   CONSTRAINT events_period CHECK (ends_at >= starts_at),
+  CONSTRAINT events_moments CHECK (startlijn.valid_moment(starts_at) AND startlijn.valid_moment(ends_at)
+                                   AND startlijn.valid_moment(registration_opens_at)
+                                   AND startlijn.valid_moment(registration_closes_at)
+                                   AND startlijn.valid_moment(transfer_cutoff_at)),
   CONSTRAINT events_registration_period
     CHECK (registration_closes_at IS NULL OR registration_opens_at IS NULL
            OR registration_closes_at > registration_opens_at),
@@ -200,6 +217,7 @@ CREATE TABLE startlijn.waves (
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   deleted_at      timestamptz,
   CONSTRAINT waves_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT waves_moments CHECK (startlijn.valid_moment(starts_at)),
   CONSTRAINT waves_event_fkey FOREIGN KEY (organization_id, event_id) REFERENCES startlijn.events (organization_id, id),
   CONSTRAINT waves_course_fkey FOREIGN KEY (organization_id, course_id) REFERENCES startlijn.courses (organization_id, id),
   CONSTRAINT waves_pool_fkey FOREIGN KEY (organization_id, pool_id) REFERENCES capacity.pools (organization_id, id)
@@ -238,6 +256,7 @@ CREATE TABLE startlijn.ticket_types (
   CONSTRAINT ticket_types_item_fkey FOREIGN KEY (organization_id, item_id) REFERENCES capacity.items (organization_id, id),
   CONSTRAINT ticket_types_per_order CHECK (max_per_order >= min_per_order),
   CONSTRAINT ticket_types_ages CHECK (max_age IS NULL OR min_age IS NULL OR max_age >= min_age),
+  CONSTRAINT ticket_types_moments CHECK (startlijn.valid_moment(sales_start) AND startlijn.valid_moment(sales_end)),
   CONSTRAINT ticket_types_sales_window CHECK (sales_end IS NULL OR sales_start IS NULL OR sales_end > sales_start),
   CONSTRAINT ticket_types_access_code
     CHECK ((visibility = 'hidden') = (access_code_hash IS NOT NULL) AND (access_code_hash IS NULL) = (access_code_salt IS NULL))
@@ -262,7 +281,8 @@ CREATE TABLE startlijn.price_tiers (
   CONSTRAINT price_tiers_org_id_key UNIQUE (organization_id, id),
   CONSTRAINT price_tiers_ticket_type_fkey FOREIGN KEY (organization_id, ticket_type_id)
     REFERENCES startlijn.ticket_types (organization_id, id),
-  CONSTRAINT price_tiers_limit CHECK (until_at IS NOT NULL OR until_sold IS NOT NULL)
+  CONSTRAINT price_tiers_limit CHECK (until_at IS NOT NULL OR until_sold IS NOT NULL),
+  CONSTRAINT price_tiers_moments CHECK (startlijn.valid_moment(until_at))
 );
 CREATE UNIQUE INDEX price_tiers_position_key ON startlijn.price_tiers (ticket_type_id, position) WHERE deleted_at IS NULL;
 

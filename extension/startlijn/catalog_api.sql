@@ -99,6 +99,9 @@ BEGIN
       PERFORM startlijn.raise('invalid_questions');
     WHEN c ~ '_cancellation_policy_check$' THEN
       PERFORM startlijn.raise('invalid_cancellation_policy');
+    WHEN c ~ '_moments$' THEN
+      PERFORM startlijn.raise('invalid_period', 'Dates and times lie between the years 1900 and 9999.',
+                              'Send an ISO 8601 timestamp such as 2027-05-01T10:00:00+02:00.');
     WHEN c ~ '(_period|_registration_period|_registration_before_end|_transfer_cutoff|_sales_window)$' THEN
       PERFORM startlijn.raise('invalid_period', pg_catalog.format('%s: a period ends after it starts, inside the event.', c));
     ELSE

@@ -544,6 +544,10 @@ BEGIN
   IF ticket_type_id IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'The argument ticket_type_id is required.');
   END IF;
+  -- as in reserve: a code longer than any access code is refused, whether or not one is needed (issue 26.3)
+  IF access_code IS NOT NULL AND pg_catalog.length(access_code) > 64 THEN
+    PERFORM startlijn.raise('ticket_type_not_found', NULL, 'A hidden ticket type needs its access code.');
+  END IF;
   SELECT * INTO t FROM startlijn.ticket_types x WHERE x.id = join_ticket_waitlist.ticket_type_id AND x.deleted_at IS NULL;
   SELECT * INTO e FROM startlijn.events x WHERE x.id = t.event_id AND x.deleted_at IS NULL AND x.status = 'published';
   IF e.id IS NULL OR (t.visibility = 'hidden' AND NOT (access_code IS NOT NULL AND pg_catalog.length(access_code) <= 64

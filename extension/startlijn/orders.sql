@@ -73,7 +73,8 @@ CREATE TABLE startlijn.discount_codes (
   CONSTRAINT discount_codes_pool_fkey FOREIGN KEY (organization_id, pool_id) REFERENCES capacity.pools (organization_id, id),
   CONSTRAINT discount_codes_kind CHECK ((kind = 'amount') = (amount IS NOT NULL) AND (kind = 'percentage') = (percentage IS NOT NULL)),
   CONSTRAINT discount_codes_uses CHECK ((max_uses IS NULL) = (pool_id IS NULL)),
-  CONSTRAINT discount_codes_period CHECK (valid_until IS NULL OR valid_from IS NULL OR valid_until > valid_from)
+  CONSTRAINT discount_codes_period CHECK (valid_until IS NULL OR valid_from IS NULL OR valid_until > valid_from),
+  CONSTRAINT discount_codes_moments CHECK (startlijn.valid_moment(valid_from) AND startlijn.valid_moment(valid_until))
 );
 CREATE UNIQUE INDEX discount_codes_code_key ON startlijn.discount_codes (event_id, code) WHERE deleted_at IS NULL;
 

@@ -309,6 +309,9 @@ BEGIN
                                       WHERE t.id = u AND t.event_id = e.id AND t.deleted_at IS NULL))) THEN
     PERFORM startlijn.raise('ticket_type_not_found', 'ticket_type_ids names 1 to 100 ticket types of this event.');
   END IF;
+  IF NOT (startlijn.valid_moment(valid_from) AND startlijn.valid_moment(valid_until)) THEN
+    PERFORM startlijn.raise('invalid_period', 'Dates and times lie between the years 1900 and 9999.');
+  END IF;
   IF valid_from IS NOT NULL AND valid_until IS NOT NULL AND valid_until <= valid_from THEN
     PERFORM startlijn.raise('invalid_period', 'valid_until is after valid_from.');
   END IF;

@@ -257,7 +257,8 @@ DECLARE
   n bigint;
 BEGIN
   PERFORM startlijn.require_retention_admin(organization_id);
-  IF ids IS NULL OR pg_catalog.cardinality(ids) = 0 OR pg_catalog.cardinality(ids) > 500 THEN
+  IF ids IS NULL OR pg_catalog.cardinality(ids) = 0 OR pg_catalog.cardinality(ids) > 500
+     OR pg_catalog.array_ndims(ids) <> 1 OR pg_catalog.array_position(ids, NULL) IS NOT NULL THEN
     PERFORM startlijn.raise('invalid_argument', 'ids lists 1 to 500 notification ids.');
   END IF;
   WITH d AS (UPDATE retention.notifications x SET delivered_at = pg_catalog.now()

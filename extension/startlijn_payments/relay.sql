@@ -40,6 +40,10 @@ BEGIN
   IF status NOT IN ('open', 'pending', 'authorized', 'paid', 'failed', 'canceled', 'expired') THEN
     PERFORM payments.raise('invalid_argument', 'The status must be open, pending, authorized, paid, failed, canceled or expired.');
   END IF;
+  -- a negative amount is no provider's report: refused before the event is claimed (issue 26.3)
+  IF amount IS NOT NULL AND amount < 0 THEN
+    PERFORM payments.raise('invalid_amount', 'An amount the relay reports is 0 or more minor units.');
+  END IF;
   SELECT * INTO res FROM payments._apply(provider, NULL, 'relay:' || provider_ref || ':' || status, 'payment',
                                          provider_ref, NULL, status, amount, pg_catalog.upper(currency));
   did := payments._delivery('relay', NULL, 'relay:' || provider_ref || ':' || status, res.payment_id,

@@ -281,7 +281,9 @@ static const sl_query cap_queries[Q_COUNT] = {
 	},
 	[Q_EXTEND_CHECK] = {
 		"SELECT $2 OPERATOR(pg_catalog.>) interval '0' AND $2 OPERATOR(pg_catalog.<=) s.max_ttl,"
-		"       pg_catalog.now() OPERATOR(pg_catalog.+) $2,"
+		/* only a valid ttl is added: now() + '1000000 years' overflows (issue 26.3) */
+		"       CASE WHEN $2 OPERATOR(pg_catalog.>) interval '0' AND $2 OPERATOR(pg_catalog.<=) s.max_ttl"
+		"            THEN pg_catalog.now() OPERATOR(pg_catalog.+) $2 END,"
 		"       h.created_at OPERATOR(pg_catalog.+) CASE WHEN h.waitlist_entry_id IS NULL"
 		"                         THEN s.max_hold_lifetime ELSE s.offer_ttl END,"
 		"       h.expires_at"

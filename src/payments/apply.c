@@ -391,7 +391,12 @@ interpret(const char *provider, Jsonb *body, const char *header_event_id, PayEve
 		ev->status = strchr(dot + 1, '.') ? pnstrdup(dot + 1, strchr(dot + 1, '.') - (dot + 1)) : dot + 1;
 		ev->currency = upper_or_null(jtext(o, "currency"));
 		a = jmember(o, "amount");
-		if (a != NULL && a->type == jbvNumeric && !member_int(o, "amount", ev))
+		/*
+		 * an amount that is there must be a whole number: "4200" (a string),
+		 * null or 42.5 make the event unreadable, never a payment of an
+		 * unknown amount (issue 26.3)
+		 */
+		if (a != NULL && (a->type != jbvNumeric || !member_int(o, "amount", ev)))
 		{
 			ev->kind = "ignored";
 			return;

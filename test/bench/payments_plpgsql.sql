@@ -202,6 +202,10 @@ BEGIN
     kind := pg_catalog.split_part(t, '.', 1);
     status := pg_catalog.split_part(t, '.', 2);
     currency := pg_catalog.upper(o->>'currency');
+    IF o ? 'amount' AND pg_catalog.jsonb_typeof(o->'amount') <> 'number' THEN
+      kind := 'ignored';   -- "100", null: an amount that is there must be a number (issue 26.3)
+      RETURN;
+    END IF;
     amount := CASE WHEN pg_catalog.jsonb_typeof(o->'amount') = 'number' THEN (o->>'amount')::bigint END;
     IF kind = 'payment' THEN
       payment_ref := o->>'id';

@@ -207,6 +207,9 @@ INSERT INTO bad VALUES
  ('anna', 'acknowledge_retention_notifications', '{"organization_id": "00000000-0000-4000-b000-000000000001"}', 'invalid_argument'),
  ('anna', 'acknowledge_retention_notifications', '{"organization_id": "00000000-0000-4000-b000-000000000001", "ids": []}', 'invalid_argument'),
  ('carla', 'acknowledge_retention_notifications', '{"organization_id": "00000000-0000-4000-b000-000000000001", "ids": [1]}', 'insufficient_role'),
+ -- issue 26.3: a null or a nested list was accepted and acknowledged nothing
+ ('anna', 'acknowledge_retention_notifications', '{"organization_id": "00000000-0000-4000-b000-000000000001", "ids": [null]}', 'invalid_argument'),
+ ('anna', 'acknowledge_retention_notifications', '{"organization_id": "00000000-0000-4000-b000-000000000001", "ids": [[1]]}', 'invalid_argument'),
  ('anon', 'retention_settings', '{"organization_id": "00000000-0000-4000-b000-000000000001"}', 'not_authenticated'),
  ('eva', 'retention_settings', '{"organization_id": "00000000-0000-4000-b000-000000000001"}', 'organization_not_found'),
  ('bram', 'configure_retention', '{"organization_id": "00000000-0000-4000-b000-000000000001", "profile": "provisa"}', 'insufficient_role'),
@@ -262,6 +265,8 @@ INSERT INTO bad VALUES
  ('anna', 'extend_hold', pg_temp.c('{"hold_id": "hold1"}'), 'missing_argument'),
  ('anna', 'extend_hold', pg_temp.c('{"hold_id": "hold1", "ttl": "0 minutes"}'), 'invalid_ttl'),
  ('anna', 'extend_hold', pg_temp.c('{"hold_id": "hold1", "ttl": "3 hours"}'), 'invalid_ttl'),
+ -- issue 26.3: now() + ttl overflowed before the ttl was checked
+ ('anna', 'extend_hold', pg_temp.c('{"hold_id": "hold1", "ttl": "1000000 years"}'), 'invalid_ttl'),
  ('anna', 'extend_hold', pg_temp.c('{"hold_id": "hold2", "ttl": "5 minutes"}'), 'hold_not_found'),
  ('anna', 'return_capacity_units', pg_temp.c('{"quantity": 1}'), 'missing_argument'),
  ('anna', 'return_capacity_units', pg_temp.c('{"allocation_id": "hold1", "quantity": 1}'), 'allocation_not_found'),
@@ -512,7 +517,15 @@ INSERT INTO bad VALUES
  ('anna', 'delete_discount_code', '{"discount_code_id": null}', 'missing_argument'),
  ('anna', 'delete_discount_code', '{"discount_code_id": "00000000-0000-4000-e000-0000000000ff"}', 'discount_code_not_found'),
  ('eva', 'discount_codes', pg_temp.cat('{"event_id": "ev1"}'), 'event_not_found'),
- ('anon', 'discount_codes', pg_temp.cat('{"event_id": "ev1"}'), 'not_authenticated');
+ ('anon', 'discount_codes', pg_temp.cat('{"event_id": "ev1"}'), 'not_authenticated'),
+ -- issue 26.3: catalog moments outside the years 1900 to 9999 were stored (or overflowed later)
+ ('anna', 'update_event', pg_temp.cat('{"event_id": "ev1", "starts_at": "0001-01-01T00:00:00Z"}'), 'invalid_period'),
+ ('anna', 'update_event', pg_temp.cat('{"event_id": "ev1", "ends_at": "infinity"}'), 'invalid_period'),
+ ('anna', 'update_event', pg_temp.cat('{"event_id": "ev1", "registration_opens_at": "4713-01-01 BC"}'), 'invalid_period'),
+ ('anna', 'create_event', pg_temp.ne('{"slug": "far", "starts_at": "294276-12-31", "ends_at": "294276-12-31"}'), 'invalid_period'),
+ ('anna', 'update_ticket_type', pg_temp.cat('{"ticket_type_id": "tt1", "sales_end": "10000-01-01T00:00:00Z"}'), 'invalid_period'),
+ ('anna', 'create_discount_code', pg_temp.cat('{"event_id": "ev1", "code": "FAR", "kind": "amount", "amount": 100, "valid_until": "infinity"}'), 'invalid_period'),
+ ('anna', 'update_event', pg_temp.cat('{"event_id": "ev1", "cancellation_policy": [{"until": "0005-01-01T00:00:00Z", "refund_percent": 50}]}'), 'invalid_cancellation_policy');
 
 SELECT plan((SELECT count(*)::int * 2 FROM bad) + 1);
 

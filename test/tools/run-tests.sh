@@ -3,7 +3,10 @@
 # (private unix socket, no TCP), remove it even on failure, and end with
 # one line "N passed, N failed".
 #
-#   SUITES="lint unit fuzz regress isolation pgtap e2e pooling relay outside upgrade" (default: all) to run a subset
+#   SUITES="lint unit fuzz regress isolation pgtap e2e pooling relay outside upgrade" (default: all) to run a subset;
+#   two more, not in the default: fuzz-long (FUZZ_SECONDS per target) and bad-input
+#   (the full matrix), run by make test-reliability (test/tools/reliability.sh)
+#   E2E="96_bad_input ..." runs only these scripts of test/e2e
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -101,17 +104,28 @@ if has_suite unit; then
   echo "   $ok ok, $nok not ok"
 fi
 
-# --- libFuzzer smoke run (5 s per target; `make fuzz` runs longer) -----------
+# --- libFuzzer: each committed seed corpus replayed (make test-reliability fuzzes) --
 if has_suite fuzz; then
-  echo "== fuzz targets (test/fuzz, 5 s each)"
-  bash test/tools/fuzz.sh 5 > "$RESULTS/fuzz.tap" 2>&1 || true
+  echo "== fuzz targets (test/fuzz: each seed corpus of test/fuzz/corpus replayed under ASan+UBSan)"
+  bash test/tools/fuzz.sh replay > "$RESULTS/fuzz.tap" 2>&1 || true
   ok=$(grep -c '^ok ' "$RESULTS/fuzz.tap" || true)
   nok=$(grep -c '^not ok ' "$RESULTS/fuzz.tap" || true)
-  # the result lines only: "ok - ...", "not ok - ..." and "# ..." (not "== fuzz_token (5s)")
   grep -E '^(ok|not ok) |^#' "$RESULTS/fuzz.tap" | sed 's/^/   /'
   note_pass "$ok"
-  [ "$nok" -gt 0 ] && note_fail "$nok" "fuzz: $nok target(s) found a crash (test/results/fuzz/)"
+  [ "$nok" -gt 0 ] && note_fail "$nok" "fuzz: $nok target(s) failed a corpus input (test/results/fuzz/)"
   [ $((ok + nok)) -eq 0 ] && note_fail 1 "fuzz: no target ran (test/results/fuzz.tap)"
+fi
+
+# --- make test-reliability: each libFuzzer target for FUZZ_SECONDS -----------
+if has_suite fuzz-long; then
+  echo "== fuzzing (test/fuzz, ${FUZZ_SECONDS:-60} s per target, from the seed corpora)"
+  bash test/tools/fuzz.sh "${FUZZ_SECONDS:-60}" > "$RESULTS/fuzz-long.tap" 2>&1 || true
+  ok=$(grep -c '^ok ' "$RESULTS/fuzz-long.tap" || true)
+  nok=$(grep -c '^not ok ' "$RESULTS/fuzz-long.tap" || true)
+  grep -E '^(ok|not ok) |^#' "$RESULTS/fuzz-long.tap" | sed 's/^/   /'
+  note_pass "$ok"
+  [ "$nok" -gt 0 ] && note_fail "$nok" "fuzz: $nok target(s) found a crash (test/results/fuzz/crash-*: add it to test/fuzz/corpus/<target>/ with a unit test)"
+  [ $((ok + nok)) -eq 0 ] && note_fail 1 "fuzz: no target ran (test/results/fuzz-long.tap)"
 fi
 
 # --- throwaway cluster --------------------------------------------------------
@@ -244,6 +258,7 @@ if has_suite e2e; then
   e2e_start=$(date +%s)
   for script in test/e2e/[0-9]*.py; do
     name=$(basename "$script" .py)
+    if [ -n "${E2E:-}" ] && [[ " $E2E " != *" $name "* ]]; then continue; fi
     e2e_run "$script" "startlijn_e2e_${name#*_}" "$OUT" e2e
   done
   echo "   e2e took $(( $(date +%s) - e2e_start )) s"
@@ -313,6 +328,33 @@ INI
       PRIMARY_DSN="host=$SOCK port=$PORT dbname=startlijn_reports user=postgres" 2>/dev/null || true
   else
     note_fail 1 "replica: could not start a streaming replica (test/results/pooling/replica.setup.log, $TMP/replica.log)"
+  fi
+fi
+
+# --- make test-reliability: the full bad-input matrix -------------------------
+# test/tools/bad_input.py: every case of test/e2e/badinput.py for every api
+# function and caller (test/e2e/96_bad_input.py runs a sample in make test)
+if has_suite bad-input; then
+  echo "== the bad-input matrix over every api function (test/tools/bad_input.py)"
+  OUT=$RESULTS/bad-input; mkdir -p "$OUT"
+  PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+  if make_test_db startlijn_bad_input > "$OUT/setup.log" 2>&1; then
+    PGDATABASE=startlijn_bad_input PG_BIN=$PG_BIN "$PY" test/tools/bad_input.py > "$OUT/bad_input.tap" 2>&1
+    ok=$(grep -cE '^ok [0-9]+' "$OUT/bad_input.tap" || true)
+    nok=$(grep -cE '^not ok [0-9]+' "$OUT/bad_input.tap" || true)
+    plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$OUT/bad_input.tap" | tail -1)
+    note_pass "$ok"
+    if [ "$nok" -gt 0 ]; then
+      note_fail "$nok" "bad input: $nok failing (test/results/bad-input/bad_input.tap)"
+      grep -E -A6 '^not ok [0-9]+' "$OUT/bad_input.tap" | grep -v '^--$' | head -60 | sed 's/^/   /'
+    fi
+    if [ -z "$plan" ] || [ "$plan" -ne $((ok + nok)) ]; then
+      note_fail 1 "bad input: plan ${plan:-missing} but $((ok + nok)) results (test/results/bad-input/bad_input.tap)"
+      tail -15 "$OUT/bad_input.tap" | sed 's/^/   /'
+    fi
+    grep -E '^# (bad-input matrix|[0-9]+ functions)' "$OUT/bad_input.tap" | sed 's/^# /   /'
+  else
+    note_fail 1 "bad input: could not prepare the database (test/results/bad-input/setup.log)"
   fi
 fi
 

@@ -1,5 +1,6 @@
 #include "tap.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -40,6 +41,19 @@ test_stripe(void)
 	ok(stripe(h, "whsec_wrong", 1700000000, &m) == SL_WH_BAD_SIGNATURE && m == -1, "stripe: wrong secret");
 	snprintf(h, sizeof h, "t=1700000000,v1=%064d,v0=abc,v1=%s", 0, stripe_v1);
 	ok(stripe(h, stripe_secret, 1700000000, &m) == SL_WH_OK, "stripe: any matching v1 passes, v0 ignored");
+	{
+		/* fuzz corpus crash-stripe-uppercase-hex (issue 26.3): hex of either case is the same signature */
+		char		up[65];
+
+		for (int i = 0; i < 64; i++)
+			up[i] = (char) toupper((unsigned char) stripe_v1[i]);
+		up[64] = '\0';
+		snprintf(h, sizeof h, "t=1700000000,v1=%s", up);
+		ok(stripe(h, stripe_secret, 1700000000, &m) == SL_WH_OK, "stripe: the signature in uppercase hex verifies (the same bytes)");
+		up[0] = up[0] == 'A' ? 'B' : 'A';
+		snprintf(h, sizeof h, "t=1700000000,v1=%s", up);
+		ok(stripe(h, stripe_secret, 1700000000, &m) == SL_WH_BAD_SIGNATURE, "stripe: ... and one changed digit does not");
+	}
 	snprintf(h, sizeof h, "t=1700000001,v1=%s", stripe_v1);
 	ok(stripe(h, stripe_secret, 1700000000, &m) == SL_WH_BAD_SIGNATURE, "stripe: another timestamp breaks the signature");
 	{
