@@ -29,24 +29,6 @@ startlijn_questions_problem(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(err));
 }
 
-/* answers_problem(questions text, answers text) returns text: NULL when valid, else why */
-PG_FUNCTION_INFO_V1(startlijn_answers_problem);
-Datum
-startlijn_answers_problem(PG_FUNCTION_ARGS)
-{
-	const char *q;
-	const char *a;
-	size_t		qlen;
-	size_t		alen;
-	char		err[256];
-
-	SL_TEXT_ARG(0, q, qlen);
-	SL_TEXT_ARG(1, a, alen);
-	if (sl_answers_check(q, qlen, a, alen, err, sizeof(err)) == 0)
-		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(err));
-}
-
 /*
  * answers_problem(questions text, answers text, ticket_type uuid) returns
  * text: the answers of an entry of that ticket type (NULL: of none, so only
