@@ -268,7 +268,7 @@ if part catalog; then
   echo "   -M prepared), beside the same query on the same tables with row level security disabled, run by their"
   echo "   owner in the same transaction shape; ${SECS}s per run, $(nproc) cores"
   t0=$(date +%s)
-  "${PSQL[@]}" -v built="$CAT_BUILT" -f test/bench/catalog_setup.sql >/dev/null
+  PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -v built="$CAT_BUILT" -f test/bench/catalog_setup.sql >/dev/null
   echo "   setup: $(( $(date +%s) - t0 )) s; $("${PSQL[@]}" -tA -c "SELECT count(*) || ' organisations, ' ||
     (SELECT count(*) FROM startlijn.events) || ' events (' || (SELECT count(*) FROM startlijn.events WHERE status = 'published')
     || ' published)' FROM startlijn.organizations"); answers: $("${PSQL[@]}" -tA -c "SELECT bench_k.same()")"
