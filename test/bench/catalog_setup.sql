@@ -93,10 +93,14 @@ ANALYZE;
 
 -- The same queries, on the same tables with row level security disabled,
 -- run by the tables' owner: what api.events and api.event return, without
--- the API (no role, no RLS, no argument checks, no SECURITY DEFINER).
+-- the API (no role, no RLS, no argument checks, no SECURITY DEFINER, no
+-- SET search_path). PL/pgSQL like the API's functions, so both keep their
+-- plans the same way (an SQL function with subqueries is not inlined and
+-- would be planned anew on every call).
 CREATE FUNCTION bench_k.events_plain(type text, q text, country text, starts_from timestamptz, page integer, page_size integer)
-  RETURNS jsonb LANGUAGE sql STABLE AS $$
-  SELECT COALESCE((
+  RETURNS jsonb LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  RETURN COALESCE((
     SELECT jsonb_agg(x.j ORDER BY x.starts_at, x.id)
       FROM (SELECT startlijn.public_event_json(e, o.slug, o.name) AS j, e.starts_at, e.id
               FROM startlijn.events e
@@ -107,24 +111,31 @@ CREATE FUNCTION bench_k.events_plain(type text, q text, country text, starts_fro
                AND (events_plain.country IS NULL OR e.venue_country = events_plain.country)
                AND (q IS NULL OR strpos(lower(e.name || ' ' || COALESCE(e.venue_name, '') || ' ' || o.name), lower(q)) > 0)
              ORDER BY e.starts_at, e.id
-             LIMIT page_size OFFSET (page - 1) * page_size) x), '[]')
+             LIMIT page_size OFFSET (page - 1) * page_size) x), '[]');
+END
 $$;
 
-CREATE FUNCTION bench_k.event_plain(org_slug text, event_slug text) RETURNS jsonb LANGUAGE sql STABLE AS $$
-  WITH ev AS (
-    SELECT e, o.slug AS oslug, o.name AS oname FROM startlijn.organizations o
-      JOIN startlijn.events e ON e.organization_id = o.id AND e.slug = event_slug AND e.deleted_at IS NULL
-                             AND e.status IN ('published', 'closed', 'cancelled') AND e.published_at IS NOT NULL
-     WHERE o.slug = org_slug AND o.deleted_at IS NULL)
-  SELECT startlijn.public_event_json(ev.e, ev.oslug, ev.oname) || jsonb_build_object(
-    'status', (ev.e).status, 'questions', (ev.e).questions,
+CREATE FUNCTION bench_k.event_plain(org_slug text, event_slug text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  e startlijn.events;
+  o startlijn.organizations;
+BEGIN
+  SELECT * INTO o FROM startlijn.organizations x WHERE x.slug = org_slug AND x.deleted_at IS NULL;
+  SELECT * INTO e FROM startlijn.events x
+   WHERE x.organization_id = o.id AND x.slug = event_slug AND x.deleted_at IS NULL
+     AND x.status IN ('published', 'closed', 'cancelled') AND x.published_at IS NOT NULL;
+  IF e.id IS NULL THEN
+    RETURN NULL;
+  END IF;
+  RETURN startlijn.public_event_json(e, o.slug, o.name) || jsonb_build_object(
+    'status', e.status, 'questions', e.questions,
     'courses', COALESCE((SELECT jsonb_agg(jsonb_build_object(
                    'course_id', c.id, 'name', c.name, 'distance_m', c.distance_m, 'legs', c.legs,
                    'waves', COALESCE((SELECT jsonb_agg(jsonb_build_object('wave_id', w.id, 'name', w.name, 'starts_at', w.starts_at)
                                         ORDER BY w.starts_at, w.id)
                                         FROM startlijn.waves w WHERE w.course_id = c.id AND w.deleted_at IS NULL), '[]'))
                    ORDER BY c.sort_order, c.name, c.id)
-                 FROM startlijn.courses c WHERE c.event_id = (ev.e).id AND c.deleted_at IS NULL), '[]'),
+                 FROM startlijn.courses c WHERE c.event_id = e.id AND c.deleted_at IS NULL), '[]'),
     'ticket_types', COALESCE((SELECT jsonb_agg(jsonb_build_object(
                    'ticket_type_id', t.id, 'course_id', t.course_id, 'wave_id', t.wave_id, 'name', t.name,
                    'price', (startlijn.current_price(t)).price, 'tier', (startlijn.current_price(t)).tier,
@@ -137,9 +148,9 @@ CREATE FUNCTION bench_k.event_plain(org_slug text, event_slug text) RETURNS json
                  FROM startlijn.ticket_types t
                  LEFT JOIN LATERAL (SELECT min(COALESCE(capacity.available_approx(ip.pool_id), 0) / ip.units) AS avail
                                       FROM capacity.item_pools ip WHERE ip.item_id = t.item_id) a ON true
-                WHERE t.event_id = (ev.e).id AND t.deleted_at IS NULL AND (ev.e).status = 'published'
-                  AND COALESCE((ev.e).registration_opens_at, '-infinity') <= now()
-                  AND COALESCE((ev.e).registration_closes_at, 'infinity') > now()
+                WHERE t.event_id = e.id AND t.deleted_at IS NULL AND e.status = 'published'
+                  AND COALESCE(e.registration_opens_at, '-infinity') <= now()
+                  AND COALESCE(e.registration_closes_at, 'infinity') > now()
                   AND COALESCE(t.sales_start, '-infinity') <= now() AND COALESCE(t.sales_end, 'infinity') > now()
                   AND t.visibility = 'public'), '[]'),
     'addons', COALESCE((SELECT jsonb_agg(jsonb_build_object(
@@ -153,10 +164,10 @@ CREATE FUNCTION bench_k.event_plain(org_slug text, event_slug text) RETURNS json
                                 FROM startlijn.addon_variants v WHERE v.addon_id = a.id AND v.deleted_at IS NULL), '[]'))
                    ORDER BY a.sort_order, a.name, a.id)
                  FROM startlijn.addons a
-                WHERE a.event_id = (ev.e).id AND a.deleted_at IS NULL AND (ev.e).status = 'published'
-                  AND COALESCE((ev.e).registration_opens_at, '-infinity') <= now()
-                  AND COALESCE((ev.e).registration_closes_at, 'infinity') > now()), '[]'))
-    FROM ev
+                WHERE a.event_id = e.id AND a.deleted_at IS NULL AND e.status = 'published'
+                  AND COALESCE(e.registration_opens_at, '-infinity') <= now()
+                  AND COALESCE(e.registration_closes_at, 'infinity') > now()), '[]'));
+END
 $$;
 
 -- the catalog tables, RLS on (as installed) or off (the plain runs)

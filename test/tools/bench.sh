@@ -273,17 +273,24 @@ if part catalog; then
     (SELECT count(*) FROM startlijn.events) || ' events (' || (SELECT count(*) FROM startlijn.events WHERE status = 'published')
     || ' published)' FROM startlijn.organizations"); answers: $("${PSQL[@]}" -tA -c "SELECT bench_k.same()")"
   printf '%-12s %-8s %10s %10s %10s %10s %10s\n' query clients api_tps plain_tps api_ms plain_ms x_plain
+  median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
   for q in events event; do
     for c in 1 16; do
-      a=$(run "catalog_$q" "$c" -M prepared -D plain=0 -D built="$CAT_BUILT")
-      "${PSQL[@]}" -c "SELECT bench_k.rls(false)" >/dev/null
-      p=$(run "catalog_$q" "$c" -M prepared -D plain=1 -D built="$CAT_BUILT")
-      "${PSQL[@]}" -c "SELECT bench_k.rls(true)" >/dev/null
+      # three api runs and three plain runs, alternating; the median of each
+      as=(); ps=()
+      for r in 1 2 3; do
+        as+=("$(run "catalog_$q" "$c" -M prepared -D plain=0 -D built="$CAT_BUILT")")
+        "${PSQL[@]}" -c "SELECT bench_k.rls(false)" >/dev/null
+        ps+=("$(run "catalog_$q" "$c" -M prepared -D plain=1 -D built="$CAT_BUILT")")
+        "${PSQL[@]}" -c "SELECT bench_k.rls(true)" >/dev/null
+      done
+      a=$(printf '%s\n' "${as[@]}" | median); p=$(printf '%s\n' "${ps[@]}" | median)
       printf '%-12s %-8s %10.0f %10.0f %10.3f %10.3f %10.2f\n' "api.$q" "$c" "$a" "$p" \
         "$(calc "1000 * $c / $a")" "$(calc "1000 * $c / $p")" "$(calc "$p / $a")"
     done
   done
-  echo "(api_ms, plain_ms: milliseconds per call and client; x_plain: the API's time over the plain query's,"
+  echo "(tps: the median of three ${SECS}s runs each, api and plain alternating; api_ms, plain_ms: milliseconds"
+  echo " per call and client; x_plain: the API's time over the plain query's,"
   echo " goal of issue 24 <= 1.2. api.events mixes no filter, type, text, country and pages 1 to 3; api.event"
   echo " reads a fully built event: 3 courses, 2 waves, 3 public ticket types (one with a tier), a T-shirt in 3 sizes)"
 fi
