@@ -299,7 +299,95 @@ CREATE FUNCTION api.update_addon_variant(variant_id uuid, name text DEFAULT NULL
   RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.update_addon_variant(variant_id, name, price, currency, vat_rate, stock, sort_order) $$;
 
+-- Delete an add-on (with its variants) or one variant, softly: refused
+-- (item_in_use) while a variant is sold, held or waited for in the capacity
+-- engine, or named by an open order (reserved, pending or paid), which
+-- covers variants without stock. The variant's row lock orders this
+-- against reserve (FOR SHARE before it prices and holds).
+-- (plpgsql: orders.sql, later in the script, has the orders)
+CREATE FUNCTION startlijn.variants_in_use(variant_ids uuid[]) RETURNS text
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  RETURN (SELECT v.name FROM startlijn.addon_variants v
+           WHERE v.id = ANY (variant_ids)
+             AND (startlijn.item_busy(v.item_id)
+                  OR EXISTS (SELECT 1 FROM startlijn.order_items i JOIN startlijn.orders o ON o.id = i.order_id
+                              WHERE i.variant_id = v.id AND o.status IN ('reserved', 'pending', 'paid')))
+           ORDER BY v.sort_order, v.name, v.id LIMIT 1);
+END
+$$;
+
+CREATE FUNCTION startlijn.delete_addon(addon_id uuid, reason text) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  a startlijn.addons := startlijn.catalog_addon(addon_id, 'write');
+  e startlijn.events;
+  ids uuid[];
+  busy text;
+BEGIN
+  IF reason IS NOT NULL AND pg_catalog.length(reason) > 500 THEN
+    PERFORM startlijn.raise('invalid_argument', 'A reason has at most 500 characters.');
+  END IF;
+  SELECT * INTO e FROM startlijn.events x WHERE x.id = a.event_id FOR UPDATE;
+  IF e.status NOT IN ('draft', 'published') THEN
+    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
+  END IF;
+  SELECT pg_catalog.array_agg(v.id ORDER BY v.id) INTO ids
+    FROM (SELECT x.id FROM startlijn.addon_variants x WHERE x.addon_id = a.id AND x.deleted_at IS NULL
+           ORDER BY x.id FOR UPDATE) v;
+  busy := startlijn.variants_in_use(ids);
+  IF busy IS NOT NULL THEN
+    PERFORM startlijn.raise('item_in_use', pg_catalog.format('%s (%s) is sold, held, waited for or in an open order.', a.name, busy),
+                            'Stop selling it instead: delete the variants that are not in use.');
+  END IF;
+  UPDATE startlijn.addon_variants x SET deleted_at = pg_catalog.now() WHERE x.id = ANY (ids);
+  UPDATE startlijn.addons x SET deleted_at = pg_catalog.now() WHERE x.id = a.id RETURNING x.* INTO a;
+  PERFORM trail.log(a.organization_id, 'catalog.addon_deleted', 'addon:' OPERATOR(pg_catalog.||) a.id::text,
+                    pg_catalog.jsonb_build_object('event_id', a.event_id, 'addon_id', a.id, 'name', a.name,
+                                                  'variant_ids', COALESCE(pg_catalog.to_jsonb(ids), '[]')),
+                    NULLIF(pg_catalog.btrim(reason), ''));
+  RETURN pg_catalog.jsonb_build_object('addon_id', a.id, 'deleted', true);
+END
+$$;
+CREATE FUNCTION api.delete_addon(addon_id uuid, reason text DEFAULT NULL) RETURNS jsonb
+  LANGUAGE sql VOLATILE
+  AS $$ SELECT startlijn.delete_addon(addon_id, reason) $$;
+
+CREATE FUNCTION startlijn.delete_addon_variant(variant_id uuid, reason text) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  v startlijn.addon_variants := startlijn.catalog_variant(variant_id, 'write');
+  e startlijn.events;
+BEGIN
+  IF reason IS NOT NULL AND pg_catalog.length(reason) > 500 THEN
+    PERFORM startlijn.raise('invalid_argument', 'A reason has at most 500 characters.');
+  END IF;
+  SELECT * INTO e FROM startlijn.events x WHERE x.id = v.event_id FOR UPDATE;
+  IF e.status NOT IN ('draft', 'published') THEN
+    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
+  END IF;
+  PERFORM 1 FROM startlijn.addon_variants x WHERE x.id = v.id FOR UPDATE;
+  IF startlijn.variants_in_use(ARRAY[v.id]) IS NOT NULL THEN
+    PERFORM startlijn.raise('item_in_use', pg_catalog.format('%s is sold, held, waited for or in an open order.', v.name),
+                            'Keep it; a variant with sales cannot go.');
+  END IF;
+  UPDATE startlijn.addon_variants x SET deleted_at = pg_catalog.now() WHERE x.id = v.id RETURNING x.* INTO v;
+  PERFORM trail.log(v.organization_id, 'catalog.addon_variant_deleted', 'addon_variant:' OPERATOR(pg_catalog.||) v.id::text,
+                    pg_catalog.jsonb_build_object('addon_id', v.addon_id, 'variant_id', v.id, 'name', v.name),
+                    NULLIF(pg_catalog.btrim(reason), ''));
+  RETURN pg_catalog.jsonb_build_object('variant_id', v.id, 'deleted', true);
+END
+$$;
+CREATE FUNCTION api.delete_addon_variant(variant_id uuid, reason text DEFAULT NULL) RETURNS jsonb
+  LANGUAGE sql VOLATILE
+  AS $$ SELECT startlijn.delete_addon_variant(variant_id, reason) $$;
+
 GRANT EXECUTE ON FUNCTION
+  startlijn.delete_addon(uuid, text), startlijn.delete_addon_variant(uuid, text),
+  api.delete_addon(uuid, text), api.delete_addon_variant(uuid, text),
   startlijn.create_addon(uuid, text, text, boolean, integer, integer, integer),
   startlijn.update_addon(uuid, text, text, boolean, integer, integer, integer, text[]),
   startlijn.create_addon_variant(uuid, text, bigint, text, integer, integer, integer),

@@ -26,13 +26,19 @@ CREATE FUNCTION startlijn.valid_moment(ts timestamptz) RETURNS boolean
 $$;
 
 -- A time zone name PostgreSQL knows (pg_timezone_names; abbreviations and
--- POSIX offsets such as "UTC+2" are not names).
-CREATE FUNCTION startlijn.valid_time_zone(tz text) RETURNS boolean
-  LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
-  AS $$
-  SELECT pg_catalog.length(tz) BETWEEN 1 AND 64
-         AND EXISTS (SELECT 1 FROM pg_catalog.pg_timezone_names n WHERE n.name = tz)
-$$;
+-- POSIX offsets such as "UTC+2" are not names). pg_timezone_names reads
+-- every file of the time zone database (about 10 ms a call, and this is a
+-- CHECK of every event row), so the names are taken once, when the
+-- extension is installed, into the function's own text.
+DO $tz$
+BEGIN
+  EXECUTE pg_catalog.format(
+    'CREATE FUNCTION startlijn.valid_time_zone(tz text) RETURNS boolean '
+    'LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS %L',
+    pg_catalog.format('SELECT pg_catalog.length(tz) BETWEEN 1 AND 64 AND tz OPERATOR(pg_catalog.=) ANY (%L::text[])',
+                      (SELECT pg_catalog.array_agg(n.name ORDER BY n.name) FROM pg_catalog.pg_timezone_names n)));
+END
+$tz$;
 
 -- A cancellation policy: an array of at most 10 tiers, ordered by "until"
 -- (strictly increasing), each {"until": timestamptz, "refund_percent":
@@ -100,16 +106,21 @@ $$;
 -- NULL when valid, else a short message naming the question.
 CREATE FUNCTION startlijn.questions_problem(questions text) RETURNS text
   LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'startlijn_questions_problem';
-CREATE FUNCTION startlijn.answers_problem(questions text, answers text) RETURNS text
-  LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'startlijn_answers_problem';
+-- answers of an entry of ticket_type_id (NULL: of no ticket type, so only
+-- the questions without ticket_types apply); NULL questions or answers: NULL
+CREATE FUNCTION startlijn.answers_problem(questions text, answers text, ticket_type_id uuid DEFAULT NULL) RETURNS text
+  LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'startlijn_answers_problem_for';
 
 CREATE FUNCTION startlijn.valid_questions(questions jsonb) RETURNS boolean
   LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
   AS $$ SELECT startlijn.questions_problem(questions::text) IS NULL $$;
 
--- For the registrations of the next issue (a CHECK or the RPC): true, or
--- invalid_answers (PT400) with the validator's message in the detail.
-CREATE FUNCTION startlijn.validate_answers(questions jsonb, answers jsonb) RETURNS boolean
+-- The answers of an entry of ticket_type_id (registrations_guard passes
+-- the registration's): true, or invalid_answers (PT400) with the
+-- validator's message in the detail. A question with ticket_types applies
+-- only to those ticket types; without a ticket type, only the questions
+-- without ticket_types apply.
+CREATE FUNCTION startlijn.validate_answers(questions jsonb, answers jsonb, ticket_type_id uuid DEFAULT NULL) RETURNS boolean
   LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
@@ -118,7 +129,7 @@ BEGIN
   IF questions IS NULL OR answers IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'Questions and answers are required.');
   END IF;
-  problem := startlijn.answers_problem(questions::text, answers::text);
+  problem := startlijn.answers_problem(questions::text, answers::text, ticket_type_id);
   IF problem IS NOT NULL THEN
     PERFORM startlijn.raise('invalid_answers', problem);
   END IF;
@@ -183,7 +194,8 @@ CREATE TABLE startlijn.events (
 );
 -- public URLs are <org slug>/<event slug>: unique among the organisation's live events
 CREATE UNIQUE INDEX events_slug_key ON startlijn.events (organization_id, slug) WHERE deleted_at IS NULL;
-CREATE INDEX events_public_idx ON startlijn.events (starts_at) WHERE status = 'published' AND deleted_at IS NULL;
+-- the public list's order (api.events: starts_at, id), so a page stops early
+CREATE INDEX events_public_idx ON startlijn.events (starts_at, id) WHERE status = 'published' AND deleted_at IS NULL;
 COMMENT ON TABLE startlijn.events IS
   'an edition of a sports event; status draft -> published -> closed, cancelled from draft or published (events_guard)';
 
@@ -245,6 +257,9 @@ CREATE TABLE startlijn.ticket_types (
   min_age          integer CHECK (min_age BETWEEN 0 AND 120),
   max_age          integer CHECK (max_age BETWEEN 0 AND 120),
   sort_order       integer NOT NULL DEFAULT 0 CHECK (sort_order BETWEEN -1000 AND 1000),
+  -- one entry per person per event (registrations_one_per_person), unless
+  -- false: the same person may hold several entries of this type
+  one_entry_per_person boolean NOT NULL DEFAULT true,
   item_id          uuid NOT NULL,           -- the capacity item it sells
   created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -314,6 +329,17 @@ CREATE FUNCTION startlijn.item_held(item_id uuid) RETURNS bigint
     FROM capacity.holds h, pg_catalog.jsonb_array_elements(h.lines) l
    WHERE h.state = 'held' AND h.expires_at > pg_catalog.now()
      AND l OPERATOR(pg_catalog.->>) 'item_id' = item_held.item_id::text
+$$;
+
+-- Sold, held or waited for (the capacity engine's exact figures): a ticket
+-- type or variant selling this item cannot be deleted or moved.
+CREATE FUNCTION startlijn.item_busy(item_id uuid) RETURNS boolean
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+  SELECT item_busy.item_id IS NOT NULL
+     AND (startlijn.item_sold(item_busy.item_id) + startlijn.item_held(item_busy.item_id) > 0
+          OR EXISTS (SELECT 1 FROM capacity.waitlist wl
+                      WHERE wl.item_id = item_busy.item_id AND wl.state IN ('waiting', 'offered')))
 $$;
 
 -- the price a ticket type sells at now, and the tier that sets it (NULL: the base price)
@@ -487,12 +513,12 @@ REVOKE ALL ON startlijn.events, startlijn.courses, startlijn.waves, startlijn.ti
 GRANT SELECT ON startlijn.events, startlijn.courses, startlijn.waves, startlijn.price_tiers
   TO authenticated, service_role;
 GRANT SELECT (id, organization_id, event_id, course_id, wave_id, name, price, currency, vat_rate, sales_start,
-              sales_end, min_per_order, max_per_order, visibility, min_age, max_age, sort_order, item_id,
-              created_at, updated_at, deleted_at)
+              sales_end, min_per_order, max_per_order, visibility, min_age, max_age, sort_order,
+              one_entry_per_person, item_id, created_at, updated_at, deleted_at)
   ON startlijn.ticket_types TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION startlijn.valid_time_zone(text), startlijn.valid_cancellation_policy(jsonb),
-  startlijn.valid_legs(jsonb), startlijn.questions_problem(text), startlijn.answers_problem(text, text),
-  startlijn.valid_questions(jsonb), startlijn.validate_answers(jsonb, jsonb)
+  startlijn.valid_legs(jsonb), startlijn.questions_problem(text), startlijn.answers_problem(text, text, uuid),
+  startlijn.valid_questions(jsonb), startlijn.validate_answers(jsonb, jsonb, uuid)
   TO anon, authenticated, service_role;
 
 -- The one check behind catalog_course, catalog_wave, catalog_ticket_type,

@@ -156,6 +156,49 @@ BEGIN
 END
 $$;
 
+-- The questions with a ticket type taken out of every ticket_types list
+-- (a list it was the only member of is the caller's to refuse first).
+CREATE FUNCTION startlijn.questions_without_ticket_type(questions jsonb, ticket_type_id uuid) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+  SELECT COALESCE(pg_catalog.jsonb_agg(CASE WHEN q ? 'ticket_types' THEN
+           pg_catalog.jsonb_set(q, '{ticket_types}', (SELECT pg_catalog.jsonb_agg(x ORDER BY o2)
+             FROM pg_catalog.jsonb_array_elements(q OPERATOR(pg_catalog.->) 'ticket_types') WITH ORDINALITY AS b(x, o2)
+            WHERE x OPERATOR(pg_catalog.<>) pg_catalog.to_jsonb(ticket_type_id::text)))
+           ELSE q END ORDER BY o), '[]')
+    FROM pg_catalog.jsonb_array_elements(questions) WITH ORDINALITY AS a(q, o)
+$$;
+
+-- The questions with every ticket type id mapped (copy_event: last year's
+-- ticket types to the new edition's), ids without a mapping dropped.
+CREATE FUNCTION startlijn.questions_map_ticket_types(questions jsonb, map jsonb) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+  SELECT COALESCE(pg_catalog.jsonb_agg(CASE WHEN q ? 'ticket_types' THEN
+           pg_catalog.jsonb_set(q, '{ticket_types}', COALESCE((SELECT pg_catalog.jsonb_agg(map OPERATOR(pg_catalog.->) x ORDER BY o2)
+             FROM pg_catalog.jsonb_array_elements_text(q OPERATOR(pg_catalog.->) 'ticket_types') WITH ORDINALITY AS b(x, o2)
+            WHERE map ? x), '[]'))
+           ELSE q END ORDER BY o), '[]')
+    FROM pg_catalog.jsonb_array_elements(questions) WITH ORDINALITY AS a(q, o)
+$$;
+
+-- The questions anon may see: those for every ticket type, and those for a
+-- ticket type the caller sees (visible), listing only the visible ones (a
+-- hidden ticket type's id shows only with its access code).
+CREATE FUNCTION startlijn.public_questions(questions jsonb, visible uuid[]) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+  AS $$
+  SELECT COALESCE(pg_catalog.jsonb_agg(CASE WHEN q ? 'ticket_types' THEN
+           pg_catalog.jsonb_set(q, '{ticket_types}', (SELECT pg_catalog.jsonb_agg(x ORDER BY o2)
+             FROM pg_catalog.jsonb_array_elements_text(q OPERATOR(pg_catalog.->) 'ticket_types') WITH ORDINALITY AS b(x, o2)
+            WHERE x::uuid OPERATOR(pg_catalog.=) ANY (visible)))
+           ELSE q END ORDER BY o), '[]')
+    FROM pg_catalog.jsonb_array_elements(questions) WITH ORDINALITY AS a(q, o)
+   WHERE NOT q ? 'ticket_types'
+      OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements_text(q OPERATOR(pg_catalog.->) 'ticket_types') x
+                  WHERE x::uuid OPERATOR(pg_catalog.=) ANY (visible))
+$$;
+
 -------------------------------------------------------------------------------
 -- JSON of the catalog (organisers)
 -------------------------------------------------------------------------------
@@ -203,7 +246,7 @@ CREATE FUNCTION startlijn.ticket_type_json(t startlijn.ticket_types) RETURNS jso
     'current_tier', (startlijn.current_price(t)).tier, 'currency', t.currency, 'vat_rate', t.vat_rate,
     'sales_start', t.sales_start, 'sales_end', t.sales_end, 'min_per_order', t.min_per_order,
     'max_per_order', t.max_per_order, 'visibility', t.visibility, 'min_age', t.min_age, 'max_age', t.max_age,
-    'sort_order', t.sort_order, 'item_id', t.item_id,
+    'sort_order', t.sort_order, 'one_entry_per_person', t.one_entry_per_person, 'item_id', t.item_id,
     'tiers', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                          'position', p.position, 'name', p.name, 'price', p.price,
                          'until_at', p.until_at, 'until_sold', p.until_sold) ORDER BY p.position)
@@ -594,13 +637,86 @@ CREATE FUNCTION api.update_wave(wave_id uuid, name text DEFAULT NULL, starts_at 
   RETURNS jsonb LANGUAGE sql VOLATILE
   AS $$ SELECT startlijn.update_wave(wave_id, name, starts_at, places) $$;
 
+-- Delete a course (with its start waves) or a start wave, softly: refused
+-- (has_ticket_types) while a live ticket type sells from it; a deleted
+-- ticket type sold nothing (delete_ticket_type), so nothing sold draws
+-- from their pools. The event's row lock orders this against
+-- create_ticket_type and update_ticket_type.
+CREATE FUNCTION startlijn.delete_course(course_id uuid, reason text) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  c startlijn.courses := startlijn.catalog_course(course_id, 'write');
+  e startlijn.events;
+  n bigint;
+  waves uuid[];
+BEGIN
+  IF reason IS NOT NULL AND pg_catalog.length(reason) > 500 THEN
+    PERFORM startlijn.raise('invalid_argument', 'A reason has at most 500 characters.');
+  END IF;
+  SELECT * INTO e FROM startlijn.events x WHERE x.id = c.event_id FOR UPDATE;
+  IF e.status NOT IN ('draft', 'published') THEN
+    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
+  END IF;
+  SELECT pg_catalog.count(*) INTO n FROM startlijn.ticket_types t WHERE t.course_id = c.id AND t.deleted_at IS NULL;
+  IF n > 0 THEN
+    PERFORM startlijn.raise('has_ticket_types', pg_catalog.format('%s ticket types sell this course.', n),
+                            'Delete them or move them to another course first (update_ticket_type: course_id).');
+  END IF;
+  UPDATE startlijn.waves w SET deleted_at = pg_catalog.now() WHERE w.course_id = c.id AND w.deleted_at IS NULL;
+  SELECT pg_catalog.array_agg(w.id ORDER BY w.id) INTO waves FROM startlijn.waves w WHERE w.course_id = c.id;
+  UPDATE startlijn.courses x SET deleted_at = pg_catalog.now() WHERE x.id = c.id RETURNING x.* INTO c;
+  PERFORM trail.log(c.organization_id, 'catalog.course_deleted', 'course:' OPERATOR(pg_catalog.||) c.id::text,
+                    pg_catalog.jsonb_build_object('event_id', c.event_id, 'course_id', c.id, 'name', c.name,
+                                                  'wave_ids', pg_catalog.to_jsonb(waves)),
+                    NULLIF(pg_catalog.btrim(reason), ''));
+  RETURN pg_catalog.jsonb_build_object('course_id', c.id, 'deleted', true);
+END
+$$;
+CREATE FUNCTION api.delete_course(course_id uuid, reason text DEFAULT NULL) RETURNS jsonb
+  LANGUAGE sql VOLATILE
+  AS $$ SELECT startlijn.delete_course(course_id, reason) $$;
+
+CREATE FUNCTION startlijn.delete_wave(wave_id uuid, reason text) RETURNS jsonb
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  w startlijn.waves := startlijn.catalog_wave(wave_id, 'write');
+  e startlijn.events;
+  n bigint;
+BEGIN
+  IF reason IS NOT NULL AND pg_catalog.length(reason) > 500 THEN
+    PERFORM startlijn.raise('invalid_argument', 'A reason has at most 500 characters.');
+  END IF;
+  SELECT * INTO e FROM startlijn.events x WHERE x.id = w.event_id FOR UPDATE;
+  IF e.status NOT IN ('draft', 'published') THEN
+    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
+  END IF;
+  SELECT pg_catalog.count(*) INTO n FROM startlijn.ticket_types t WHERE t.wave_id = w.id AND t.deleted_at IS NULL;
+  IF n > 0 THEN
+    PERFORM startlijn.raise('has_ticket_types', pg_catalog.format('%s ticket types sell this start wave.', n),
+                            'Delete them or move them to another wave first (update_ticket_type: wave_id).');
+  END IF;
+  UPDATE startlijn.waves x SET deleted_at = pg_catalog.now() WHERE x.id = w.id RETURNING x.* INTO w;
+  PERFORM trail.log(w.organization_id, 'catalog.wave_deleted', 'wave:' OPERATOR(pg_catalog.||) w.id::text,
+                    pg_catalog.jsonb_build_object('event_id', w.event_id, 'course_id', w.course_id, 'wave_id', w.id,
+                                                  'name', w.name),
+                    NULLIF(pg_catalog.btrim(reason), ''));
+  RETURN pg_catalog.jsonb_build_object('wave_id', w.id, 'deleted', true);
+END
+$$;
+CREATE FUNCTION api.delete_wave(wave_id uuid, reason text DEFAULT NULL) RETURNS jsonb
+  LANGUAGE sql VOLATILE
+  AS $$ SELECT startlijn.delete_wave(wave_id, reason) $$;
+
 -------------------------------------------------------------------------------
 -- Ticket types and price tiers
 -------------------------------------------------------------------------------
 CREATE FUNCTION startlijn.create_ticket_type(
     event_id uuid, course_id uuid, name text, price bigint, wave_id uuid, currency text, vat_rate integer,
     sales_start timestamptz, sales_end timestamptz, min_per_order integer, max_per_order integer,
-    visibility text, access_code text, min_age integer, max_age integer, sort_order integer)
+    visibility text, access_code text, min_age integer, max_age integer, sort_order integer,
+    one_entry_per_person boolean DEFAULT NULL)
   RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
@@ -645,13 +761,14 @@ BEGIN
   BEGIN
     INSERT INTO startlijn.ticket_types AS x (organization_id, event_id, course_id, wave_id, name, price, currency,
         vat_rate, sales_start, sales_end, min_per_order, max_per_order, visibility, access_code_salt,
-        access_code_hash, min_age, max_age, sort_order, item_id)
+        access_code_hash, min_age, max_age, sort_order, one_entry_per_person, item_id)
     VALUES (e.organization_id, e.id, c.id, w.id, create_ticket_type.name, create_ticket_type.price,
         COALESCE(create_ticket_type.currency, 'EUR'), COALESCE(create_ticket_type.vat_rate, 0),
         create_ticket_type.sales_start, create_ticket_type.sales_end,
         COALESCE(create_ticket_type.min_per_order, 1), COALESCE(create_ticket_type.max_per_order, 10),
         COALESCE(create_ticket_type.visibility, 'public'), salt, startlijn.access_code_hash(salt, access_code),
-        create_ticket_type.min_age, create_ticket_type.max_age, COALESCE(create_ticket_type.sort_order, 0), item)
+        create_ticket_type.min_age, create_ticket_type.max_age, COALESCE(create_ticket_type.sort_order, 0),
+        COALESCE(create_ticket_type.one_entry_per_person, true), item)
     RETURNING x.* INTO t;
   EXCEPTION WHEN check_violation OR not_null_violation THEN
     GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, con = CONSTRAINT_NAME, col = COLUMN_NAME;
@@ -660,7 +777,8 @@ BEGIN
   PERFORM trail.log(e.organization_id, 'catalog.ticket_type_created', 'ticket_type:' OPERATOR(pg_catalog.||) t.id::text,
                     pg_catalog.jsonb_build_object('event_id', e.id, 'ticket_type_id', t.id, 'name', t.name,
                                                   'price', t.price, 'currency', t.currency, 'item_id', item,
-                                                  'visibility', t.visibility));
+                                                  'visibility', t.visibility,
+                                                  'one_entry_per_person', t.one_entry_per_person));
   RETURN startlijn.ticket_type_json(t);
 END
 $$;
@@ -669,14 +787,16 @@ CREATE FUNCTION api.create_ticket_type(
     wave_id uuid DEFAULT NULL, currency text DEFAULT NULL, vat_rate integer DEFAULT NULL,
     sales_start timestamptz DEFAULT NULL, sales_end timestamptz DEFAULT NULL, min_per_order integer DEFAULT NULL,
     max_per_order integer DEFAULT NULL, visibility text DEFAULT NULL, access_code text DEFAULT NULL,
-    min_age integer DEFAULT NULL, max_age integer DEFAULT NULL, sort_order integer DEFAULT NULL)
+    min_age integer DEFAULT NULL, max_age integer DEFAULT NULL, sort_order integer DEFAULT NULL,
+    one_entry_per_person boolean DEFAULT NULL)
   RETURNS jsonb LANGUAGE sql VOLATILE
-  AS $$ SELECT startlijn.create_ticket_type(event_id, course_id, name, price, wave_id, currency, vat_rate, sales_start, sales_end, min_per_order, max_per_order, visibility, access_code, min_age, max_age, sort_order) $$;
+  AS $$ SELECT startlijn.create_ticket_type(event_id, course_id, name, price, wave_id, currency, vat_rate, sales_start, sales_end, min_per_order, max_per_order, visibility, access_code, min_age, max_age, sort_order, one_entry_per_person) $$;
 
 CREATE FUNCTION startlijn.update_ticket_type(
     ticket_type_id uuid, name text, price bigint, currency text, vat_rate integer,
     sales_start timestamptz, sales_end timestamptz, min_per_order integer, max_per_order integer,
-    visibility text, access_code text, min_age integer, max_age integer, sort_order integer, clear text[])
+    visibility text, access_code text, min_age integer, max_age integer, sort_order integer, clear text[],
+    course_id uuid DEFAULT NULL, wave_id uuid DEFAULT NULL, one_entry_per_person boolean DEFAULT NULL)
   RETURNS jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
@@ -685,14 +805,57 @@ DECLARE
   cl text[];
   vis text;
   salt bytea;
+  c startlijn.courses;
+  w startlijn.waves;
+  new_wave uuid;
+  moved boolean;
+  pools jsonb;
+  old_item uuid := t.item_id;
   st text; con text; col text;
 BEGIN
   SELECT * INTO e FROM startlijn.events x WHERE x.id = t.event_id FOR UPDATE;
   IF e.status NOT IN ('draft', 'published') THEN
     PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
   END IF;
+  -- the ticket type's row lock: reserve takes it FOR SHARE before it
+  -- prices and holds, so a move or a delete waits for (and then sees) it
+  SELECT * INTO t FROM startlijn.ticket_types x WHERE x.id = t.id FOR UPDATE;
   IF name IS NOT NULL THEN PERFORM startlijn.check_name(name); END IF;
-  cl := startlijn.check_clear(clear, ARRAY['sales_start', 'sales_end', 'min_age', 'max_age']);
+  cl := startlijn.check_clear(clear, ARRAY['sales_start', 'sales_end', 'min_age', 'max_age', 'wave_id']);
+  IF wave_id IS NOT NULL AND 'wave_id' = ANY (cl) THEN
+    PERFORM startlijn.raise('invalid_argument', 'Give a wave_id or clear it, not both.');
+  END IF;
+  -- another course or wave: the new pools, all or nothing
+  c := startlijn.catalog_course(COALESCE(course_id, t.course_id), 'write');
+  IF c.event_id <> t.event_id THEN
+    PERFORM startlijn.raise('course_not_found', 'The course belongs to another event.');
+  END IF;
+  new_wave := CASE WHEN 'wave_id' = ANY (cl) THEN NULL
+                   WHEN wave_id IS NOT NULL THEN wave_id
+                   WHEN c.id <> t.course_id THEN NULL
+                   ELSE t.wave_id END;
+  IF new_wave IS NOT NULL THEN
+    w := startlijn.catalog_wave(new_wave, 'write');
+    IF w.course_id <> c.id THEN
+      PERFORM startlijn.raise('wave_not_found', 'The wave belongs to another course.');
+    END IF;
+  END IF;
+  moved := c.id <> t.course_id OR new_wave IS DISTINCT FROM t.wave_id;
+  IF moved THEN
+    IF startlijn.item_busy(t.item_id) OR EXISTS (
+         SELECT 1 FROM startlijn.order_items i JOIN startlijn.orders o ON o.id = i.order_id
+          WHERE i.ticket_type_id = t.id AND o.status IN ('reserved', 'pending', 'paid')) THEN
+      PERFORM startlijn.raise('has_sales',
+        'A ticket type with places sold, held, waitlisted or in an open order cannot move to another course or wave.',
+        'Create a ticket type on the other course or wave and end this one''s sales: sales_end.');
+    END IF;
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('pool_id', p)) INTO pools
+      FROM pg_catalog.unnest(ARRAY[e.pool_id, c.pool_id, w.pool_id]) p WHERE p IS NOT NULL;
+    IF pools IS NULL THEN
+      PERFORM startlijn.raise('invalid_argument', 'A ticket type draws from a capacity: the event, its course or its wave needs one.',
+                              'Give the course a capacity, or choose a start wave with places.');
+    END IF;
+  END IF;
   vis := COALESCE(visibility, t.visibility);
   PERFORM startlijn.check_access_code(vis, CASE WHEN vis = 'hidden' AND t.visibility = 'hidden'
                                                 THEN COALESCE(access_code, 'unchanged') ELSE access_code END);
@@ -726,7 +889,16 @@ BEGIN
                               ELSE x.access_code_hash END,
       min_age = CASE WHEN 'min_age' = ANY (cl) THEN NULL ELSE COALESCE(update_ticket_type.min_age, x.min_age) END,
       max_age = CASE WHEN 'max_age' = ANY (cl) THEN NULL ELSE COALESCE(update_ticket_type.max_age, x.max_age) END,
-      sort_order = COALESCE(update_ticket_type.sort_order, x.sort_order)
+      sort_order = COALESCE(update_ticket_type.sort_order, x.sort_order),
+      one_entry_per_person = COALESCE(update_ticket_type.one_entry_per_person, x.one_entry_per_person),
+      course_id = c.id,
+      wave_id = new_wave,
+      -- moved: a new capacity item drawing from the new pools (the old one,
+      -- with nothing sold, held or waitlisted, is no longer sold)
+      item_id = CASE WHEN moved THEN (capacity.create_item(e.organization_id, e.name OPERATOR(pg_catalog.||) ' '
+                                        OPERATOR(pg_catalog.||) COALESCE(update_ticket_type.name, x.name), pools)
+                                      OPERATOR(pg_catalog.->>) 'item_id')::uuid
+                     ELSE x.item_id END
      WHERE x.id = t.id RETURNING x.* INTO t;
   EXCEPTION WHEN check_violation THEN
     GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, con = CONSTRAINT_NAME, col = COLUMN_NAME;
@@ -737,6 +909,10 @@ BEGIN
                       'ticket_type_id', t.id, 'name', name, 'price', price, 'currency', currency,
                       'vat_rate', vat_rate, 'sales_start', sales_start, 'sales_end', sales_end,
                       'visibility', visibility, 'access_code_changed', access_code IS NOT NULL,
+                      'one_entry_per_person', one_entry_per_person,
+                      'moved', CASE WHEN moved THEN pg_catalog.jsonb_build_object(
+                                 'course_id', t.course_id, 'wave_id', t.wave_id, 'item_id', t.item_id,
+                                 'old_item_id', old_item) END,
                       'cleared', pg_catalog.to_jsonb(cl))));
   RETURN startlijn.ticket_type_json(t);
 END
@@ -746,23 +922,51 @@ CREATE FUNCTION api.update_ticket_type(
     vat_rate integer DEFAULT NULL, sales_start timestamptz DEFAULT NULL, sales_end timestamptz DEFAULT NULL,
     min_per_order integer DEFAULT NULL, max_per_order integer DEFAULT NULL, visibility text DEFAULT NULL,
     access_code text DEFAULT NULL, min_age integer DEFAULT NULL, max_age integer DEFAULT NULL,
-    sort_order integer DEFAULT NULL, clear text[] DEFAULT '{}')
+    sort_order integer DEFAULT NULL, clear text[] DEFAULT '{}', course_id uuid DEFAULT NULL,
+    wave_id uuid DEFAULT NULL, one_entry_per_person boolean DEFAULT NULL)
   RETURNS jsonb LANGUAGE sql VOLATILE
-  AS $$ SELECT startlijn.update_ticket_type(ticket_type_id, name, price, currency, vat_rate, sales_start, sales_end, min_per_order, max_per_order, visibility, access_code, min_age, max_age, sort_order, clear) $$;
+  AS $$ SELECT startlijn.update_ticket_type(ticket_type_id, name, price, currency, vat_rate, sales_start, sales_end, min_per_order, max_per_order, visibility, access_code, min_age, max_age, sort_order, clear, course_id, wave_id, one_entry_per_person) $$;
 
 CREATE FUNCTION startlijn.delete_ticket_type(ticket_type_id uuid, reason text) RETURNS jsonb
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   t startlijn.ticket_types := startlijn.catalog_ticket_type(ticket_type_id, 'write');
+  e startlijn.events;
   sold bigint;
+  q text;
 BEGIN
-  PERFORM 1 FROM startlijn.events x WHERE x.id = t.event_id FOR UPDATE;
+  IF reason IS NOT NULL AND pg_catalog.length(reason) > 500 THEN
+    PERFORM startlijn.raise('invalid_argument', 'A reason has at most 500 characters.');
+  END IF;
+  SELECT * INTO e FROM startlijn.events x WHERE x.id = t.event_id FOR UPDATE;
+  -- the row lock reserve's FOR SHARE waits for (and a reserve holding it makes us wait)
+  PERFORM 1 FROM startlijn.ticket_types x WHERE x.id = t.id FOR UPDATE;
   sold := startlijn.item_sold(t.item_id) + startlijn.item_held(t.item_id);
   IF sold > 0 THEN
     PERFORM startlijn.raise('has_sales', pg_catalog.format('%s places of this ticket type are sold or held.', sold),
                             'End its sales window instead: sales_end.');
   END IF;
+  IF startlijn.item_busy(t.item_id) OR EXISTS (
+       SELECT 1 FROM startlijn.order_items i JOIN startlijn.orders o ON o.id = i.order_id
+        WHERE i.ticket_type_id = t.id AND o.status IN ('reserved', 'pending', 'paid')) THEN
+    PERFORM startlijn.raise('has_sales', 'People wait for this ticket type, or an open order holds it.',
+                            'End its sales window instead: sales_end.');
+  END IF;
+  IF e.status = 'published' AND NOT EXISTS (SELECT 1 FROM startlijn.ticket_types x
+                                             WHERE x.event_id = e.id AND x.deleted_at IS NULL AND x.id <> t.id) THEN
+    PERFORM startlijn.raise('event_incomplete', 'ticket_type_on_sale: a published event keeps at least one ticket type.',
+                            'Create its replacement first, or close or cancel the event.');
+  END IF;
+  -- questions for this ticket type only would apply to nobody
+  SELECT q0 OPERATOR(pg_catalog.->>) 'key' INTO q FROM pg_catalog.jsonb_array_elements(e.questions) q0
+   WHERE q0 OPERATOR(pg_catalog.->) 'ticket_types' = pg_catalog.jsonb_build_array(t.id::text) LIMIT 1;
+  IF q IS NOT NULL THEN
+    PERFORM startlijn.raise('item_in_use', pg_catalog.format('Question %s is asked for this ticket type only.', q),
+                            'Change the registration questions first: set_questions.');
+  END IF;
+  UPDATE startlijn.events x SET questions = startlijn.questions_without_ticket_type(x.questions, t.id)
+   WHERE x.id = e.id AND pg_catalog.strpos(x.questions::text, t.id::text) > 0;
   UPDATE startlijn.price_tiers p SET deleted_at = pg_catalog.now() WHERE p.ticket_type_id = t.id AND p.deleted_at IS NULL;
   UPDATE startlijn.ticket_types x SET deleted_at = pg_catalog.now() WHERE x.id = t.id RETURNING x.* INTO t;
   PERFORM trail.log(t.organization_id, 'catalog.ticket_type_deleted', 'ticket_type:' OPERATOR(pg_catalog.||) t.id::text,
@@ -848,6 +1052,17 @@ BEGIN
   IF problem IS NOT NULL THEN
     PERFORM startlijn.raise('invalid_questions', problem, 'docs/catalog.md, "Registration questions", lists the fields.');
   END IF;
+  -- ticket_types: live ticket types of this event
+  SELECT pg_catalog.format('question %s: %s is no ticket type of this event', q OPERATOR(pg_catalog.->>) 'key', x)
+    INTO problem
+    FROM pg_catalog.jsonb_array_elements(questions) q,
+         pg_catalog.jsonb_array_elements_text(COALESCE(q OPERATOR(pg_catalog.->) 'ticket_types', '[]')) x
+   WHERE NOT EXISTS (SELECT 1 FROM startlijn.ticket_types t
+                      WHERE t.id = x::uuid AND t.event_id = e.id AND t.deleted_at IS NULL)
+   LIMIT 1;
+  IF problem IS NOT NULL THEN
+    PERFORM startlijn.raise('invalid_questions', problem, 'ticket_types lists ticket_type_id values of this event''s ticket types.');
+  END IF;
   UPDATE startlijn.events x SET questions = set_questions.questions WHERE x.id = e.id RETURNING x.* INTO e;
   PERFORM trail.log(e.organization_id, 'catalog.questions_set', 'event:' OPERATOR(pg_catalog.||) e.id::text,
                     pg_catalog.jsonb_build_object('event_id', e.id, 'questions', questions));
@@ -881,6 +1096,7 @@ DECLARE
   y integer;
   a record; v record;
   new_addon uuid;
+  tmap jsonb := '{}';
 BEGIN
   y := pg_catalog.date_part('year', e.starts_at AT TIME ZONE e.time_zone)::integer;
   new_slug := COALESCE(slug, CASE
@@ -941,13 +1157,14 @@ BEGIN
      WHERE p IS NOT NULL;
     INSERT INTO startlijn.ticket_types AS x (organization_id, event_id, course_id, wave_id, name, price, currency, vat_rate,
         sales_start, sales_end, min_per_order, max_per_order, visibility, access_code_salt, access_code_hash,
-        min_age, max_age, sort_order, item_id)
+        min_age, max_age, sort_order, one_entry_per_person, item_id)
     VALUES (n.organization_id, n.id, (cmap OPERATOR(pg_catalog.->>) t.course_id::text)::uuid,
         (wmap OPERATOR(pg_catalog.->>) t.wave_id::text)::uuid, t.name, t.price, t.currency, t.vat_rate,
         t.sales_start + yr, t.sales_end + yr, t.min_per_order, t.max_per_order, t.visibility, t.access_code_salt,
-        t.access_code_hash, t.min_age, t.max_age, t.sort_order,
+        t.access_code_hash, t.min_age, t.max_age, t.sort_order, t.one_entry_per_person,
         (capacity.create_item(n.organization_id, n.name || ' ' || t.name, pools) OPERATOR(pg_catalog.->>) 'item_id')::uuid)
     RETURNING x.* INTO nt;
+    tmap := tmap OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(t.id::text, nt.id);
     INSERT INTO startlijn.price_tiers (organization_id, ticket_type_id, position, name, price, until_at, until_sold)
     SELECT nt.organization_id, nt.id, p.position, p.name, p.price, p.until_at + yr, p.until_sold
       FROM startlijn.price_tiers p WHERE p.ticket_type_id = t.id AND p.deleted_at IS NULL;
@@ -972,6 +1189,11 @@ BEGIN
               v.sort_order);
     END LOOP;
   END LOOP;
+  -- questions for some ticket types: for the new edition's
+  IF pg_catalog.jsonb_path_exists(n.questions, '$[*].ticket_types') THEN
+    UPDATE startlijn.events x SET questions = startlijn.questions_map_ticket_types(x.questions, tmap)
+     WHERE x.id = n.id RETURNING x.* INTO n;
+  END IF;
   PERFORM trail.log(n.organization_id, 'catalog.event_copied', 'event:' OPERATOR(pg_catalog.||) n.id::text,
                     pg_catalog.jsonb_build_object('event_id', n.id, 'copied_from', e.id, 'slug', n.slug));
   RETURN startlijn.event_json(n);
@@ -1037,8 +1259,10 @@ CREATE FUNCTION api.event_dashboard(event_id uuid) RETURNS jsonb
 -- personal or internal field (no ids of pools or items, no creator, no
 -- access code), approximate availability
 -------------------------------------------------------------------------------
+-- (no SECURITY DEFINER, no SET clause: the planner inlines it into the
+-- list's query; a function with a SET clause costs a call per row)
 CREATE FUNCTION startlijn.public_event_json(e startlijn.events, org_slug text, org_name text) RETURNS jsonb
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE sql STABLE
   AS $$
   SELECT pg_catalog.jsonb_build_object(
     'event_id', e.id, 'organization', pg_catalog.jsonb_build_object('slug', org_slug, 'name', org_name),
@@ -1052,9 +1276,13 @@ CREATE FUNCTION startlijn.public_event_json(e startlijn.events, org_slug text, o
     'contact_email', e.contact_email)
 $$;
 
+-- plan_cache_mode: the list's query is the same for every filter (a filter
+-- left out is "x IS NULL OR ..."); its generic plan reads events_public_idx
+-- in order and stops after the page, where planning it anew for each call
+-- (a custom plan) costs more than running it
 CREATE FUNCTION startlijn.public_events(type text, starts_from timestamptz, starts_until timestamptz, q text,
                                         country text, page integer, page_size integer) RETURNS jsonb
-  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
   AS $$
 BEGIN
   PERFORM startlijn.check_event_type(type);
@@ -1095,6 +1323,7 @@ CREATE FUNCTION startlijn.public_event(org_slug text, event_slug text, access_co
 DECLARE
   e startlijn.events;
   o startlijn.organizations;
+  tts jsonb;
 BEGIN
   IF org_slug IS NULL OR event_slug IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'The arguments org_slug and event_slug are required.');
@@ -1106,24 +1335,15 @@ BEGIN
   IF e.id IS NULL THEN
     PERFORM startlijn.raise('event_not_found');
   END IF;
-  RETURN startlijn.public_event_json(e, o.slug, o.name) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
-    'status', e.status, 'questions', e.questions,
-    'courses', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                   'course_id', c.id, 'name', c.name, 'distance_m', c.distance_m, 'legs', c.legs,
-                   'waves', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                                        'wave_id', w.id, 'name', w.name, 'starts_at', w.starts_at)
-                                        ORDER BY w.starts_at, w.id)
-                                        FROM startlijn.waves w WHERE w.course_id = c.id AND w.deleted_at IS NULL), '[]'))
-                   ORDER BY c.sort_order, c.name, c.id)
-                 FROM startlijn.courses c WHERE c.event_id = e.id AND c.deleted_at IS NULL), '[]'),
-    -- ticket types on sale now: the event is published, registration and
-    -- the type's sales window are open; hidden ones only with their code
-    'ticket_types', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+  -- ticket types on sale now: the event is published, registration and
+  -- the type's sales window are open; hidden ones only with their code
+  tts := COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                    'ticket_type_id', t.id, 'course_id', t.course_id, 'wave_id', t.wave_id, 'name', t.name,
                    'price', (startlijn.current_price(t)).price, 'tier', (startlijn.current_price(t)).tier,
                    'currency', t.currency, 'vat_rate', t.vat_rate, 'sales_end', t.sales_end,
                    'min_per_order', t.min_per_order, 'max_per_order', t.max_per_order,
                    'min_age', t.min_age, 'max_age', t.max_age, 'hidden', t.visibility = 'hidden',
+                   'one_entry_per_person', t.one_entry_per_person,
                    'available_approx', a.avail, 'sold_out', COALESCE(a.avail, 0) = 0)
                    ORDER BY t.sort_order, t.name, t.id)
                  FROM startlijn.ticket_types t
@@ -1137,7 +1357,23 @@ BEGIN
                   AND (t.visibility = 'public'
                        OR (access_code IS NOT NULL AND pg_catalog.length(access_code) <= 64
                            AND startlijn.bytes_equal(t.access_code_hash,
-                                                     startlijn.access_code_hash(t.access_code_salt, access_code))))), '[]'),
+                                                     startlijn.access_code_hash(t.access_code_salt, access_code))))), '[]');
+  RETURN startlijn.public_event_json(e, o.slug, o.name) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+    'status', e.status,
+    -- questions for some ticket types only when one of them is on sale to the caller
+    'questions', CASE WHEN pg_catalog.jsonb_path_exists(e.questions, '$[*].ticket_types')
+                      THEN startlijn.public_questions(e.questions, ARRAY(
+                             SELECT (x OPERATOR(pg_catalog.->>) 'ticket_type_id')::uuid FROM pg_catalog.jsonb_array_elements(tts) x))
+                      ELSE e.questions END,
+    'courses', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                   'course_id', c.id, 'name', c.name, 'distance_m', c.distance_m, 'legs', c.legs,
+                   'waves', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                        'wave_id', w.id, 'name', w.name, 'starts_at', w.starts_at)
+                                        ORDER BY w.starts_at, w.id)
+                                        FROM startlijn.waves w WHERE w.course_id = c.id AND w.deleted_at IS NULL), '[]'))
+                   ORDER BY c.sort_order, c.name, c.id)
+                 FROM startlijn.courses c WHERE c.event_id = e.id AND c.deleted_at IS NULL), '[]'),
+    'ticket_types', tts,
     'addons', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                    'addon_id', a.id, 'name', a.name, 'description', a.description, 'standalone', a.standalone,
                    'max_per_entry', a.max_per_entry, 'text_max_length', a.text_max_length,
@@ -1172,10 +1408,11 @@ GRANT EXECUTE ON FUNCTION
   startlijn.create_course(uuid, text, integer, jsonb, integer, integer),
   startlijn.update_course(uuid, text, integer, jsonb, integer, integer),
   startlijn.create_wave(uuid, text, timestamptz, integer), startlijn.update_wave(uuid, text, timestamptz, integer),
+  startlijn.delete_course(uuid, text), startlijn.delete_wave(uuid, text),
   startlijn.create_ticket_type(uuid, uuid, text, bigint, uuid, text, integer, timestamptz, timestamptz, integer,
-                               integer, text, text, integer, integer, integer),
+                               integer, text, text, integer, integer, integer, boolean),
   startlijn.update_ticket_type(uuid, text, bigint, text, integer, timestamptz, timestamptz, integer, integer, text,
-                               text, integer, integer, integer, text[]),
+                               text, integer, integer, integer, text[], uuid, uuid, boolean),
   startlijn.delete_ticket_type(uuid, text), startlijn.set_price_tiers(uuid, jsonb),
   startlijn.copy_event(uuid, text), startlijn.event_dashboard(uuid), startlijn.set_questions(uuid, jsonb),
   api.set_questions(uuid, jsonb),
@@ -1191,10 +1428,11 @@ GRANT EXECUTE ON FUNCTION
   api.create_course(uuid, text, integer, jsonb, integer, integer),
   api.update_course(uuid, text, integer, jsonb, integer, integer),
   api.create_wave(uuid, text, timestamptz, integer), api.update_wave(uuid, text, timestamptz, integer),
+  api.delete_course(uuid, text), api.delete_wave(uuid, text),
   api.create_ticket_type(uuid, uuid, text, bigint, uuid, text, integer, timestamptz, timestamptz, integer,
-                         integer, text, text, integer, integer, integer),
+                         integer, text, text, integer, integer, integer, boolean),
   api.update_ticket_type(uuid, text, bigint, text, integer, timestamptz, timestamptz, integer, integer, text,
-                         text, integer, integer, integer, text[]),
+                         text, integer, integer, integer, text[], uuid, uuid, boolean),
   api.delete_ticket_type(uuid, text), api.set_price_tiers(uuid, jsonb),
   api.copy_event(uuid, text), api.event_dashboard(uuid),
   api.events(text, timestamptz, timestamptz, text, text, integer, integer), api.event(text, text, text)

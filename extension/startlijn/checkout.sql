@@ -396,6 +396,26 @@ BEGIN
       PERFORM startlijn.raise('discount_code_not_valid', 'The code is not valid now.');
     END IF;
   END IF;
+  -- the ticket types and variants named, FOR SHARE before they are priced
+  -- and held: delete_ticket_type, update_ticket_type (a move) and the
+  -- add-on deletes take them FOR UPDATE, so either they wait for this
+  -- order (and see it) or price_lines, a statement later, sees them gone
+  PERFORM 1 FROM startlijn.ticket_types x
+   WHERE x.id IN (SELECT (l OPERATOR(pg_catalog.->>) 'ticket_type_id')::uuid
+                    FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(req OPERATOR(pg_catalog.->) 'lines') = 'array'
+                                                              THEN req OPERATOR(pg_catalog.->) 'lines' ELSE '[]' END) l
+                   WHERE pg_catalog.jsonb_typeof(l) = 'object'
+                     AND (l OPERATOR(pg_catalog.->>) 'ticket_type_id') ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+     AND x.event_id = e.id
+   ORDER BY x.id FOR SHARE;
+  PERFORM 1 FROM startlijn.addon_variants x
+   WHERE x.id IN (SELECT (l OPERATOR(pg_catalog.->>) 'variant_id')::uuid
+                    FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(req OPERATOR(pg_catalog.->) 'lines') = 'array'
+                                                              THEN req OPERATOR(pg_catalog.->) 'lines' ELSE '[]' END) l
+                   WHERE pg_catalog.jsonb_typeof(l) = 'object'
+                     AND (l OPERATOR(pg_catalog.->>) 'variant_id') ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+     AND x.event_id = e.id
+   ORDER BY x.id FOR SHARE;
   pl := startlijn.price_lines(e, req OPERATOR(pg_catalog.->) 'lines', req OPERATOR(pg_catalog.->>) 'access_code', d);
   hold := startlijn.hold_lines(e.organization_id, pl.caplines, s.reservation_ttl,
                                COALESCE(uid::text, 'guest:' OPERATOR(pg_catalog.||) oid::text), d.pool_id);
@@ -654,7 +674,7 @@ BEGIN
     PERFORM startlijn.raise('not_eligible', pg_catalog.format('Participant %s is %s on the event day; %s is for ages %s to %s.',
       n, age, t.name, GREATEST(COALESCE(t.min_age, 0), COALESCE(e.minimum_age, 0)), COALESCE(t.max_age::text, 'any')));
   END IF;
-  r.single_entry := true;
+  r.single_entry := t.one_entry_per_person;   -- one entry per person per event, unless the type allows more
   r.status := 'pending';
   RETURN r;
 END

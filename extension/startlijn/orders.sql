@@ -186,7 +186,9 @@ CREATE INDEX order_items_order_idx ON startlijn.order_items (order_id);
 -- One person's entry for one ticket type of one event. Guests are known by
 -- their e-mail; api.claim_registrations links them to the account that
 -- signs up with it. person_key (names and date of birth) makes "one entry
--- per person per event" a unique index.
+-- per person per event" a unique index over the entries whose ticket type
+-- has one_entry_per_person (single_entry, copied from the ticket type at
+-- checkout: a later change of the setting applies to later entries).
 CREATE TABLE startlijn.registrations (
   id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
@@ -376,7 +378,8 @@ CREATE CONSTRAINT TRIGGER orders_totals AFTER INSERT OR UPDATE ON startlijn.orde
 CREATE CONSTRAINT TRIGGER orders_totals AFTER INSERT ON startlijn.order_items
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION startlijn.orders_totals_trigger();
 
--- answers are valid for the event's questions (the C validator), for every writer
+-- answers are valid for the event's questions as they apply to the entry's
+-- ticket type (the C validator), for every writer
 CREATE FUNCTION startlijn.registrations_guard() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
@@ -390,7 +393,7 @@ BEGIN
   IF NEW.erased_at IS NULL AND (TG_OP = 'INSERT' OR NEW.answers IS DISTINCT FROM OLD.answers
                                 OR NEW.ticket_type_id <> OLD.ticket_type_id) THEN
     SELECT e.questions INTO q FROM startlijn.events e WHERE e.id = NEW.event_id;
-    PERFORM startlijn.validate_answers(q, NEW.answers);
+    PERFORM startlijn.validate_answers(q, NEW.answers, NEW.ticket_type_id);
   END IF;
   NEW.person_key := CASE WHEN NEW.erased_at IS NULL THEN
     pg_catalog.lower(pg_catalog.btrim(NEW.first_name)) OPERATOR(pg_catalog.||) pg_catalog.chr(31)

@@ -561,6 +561,27 @@ valid_text(jnode *n, long lo, long hi, int multiline)
 	return chars >= lo && chars <= hi;
 }
 
+/* a uuid as PostgreSQL prints it: 8-4-4-4-12 lowercase hex digits */
+static int
+valid_uuid(jnode *n)
+{
+	if (!n || n->type != J_STR || n->slen != 36)
+		return 0;
+	for (int i = 0; i < 36; i++)
+	{
+		char		c = n->s[i];
+
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+		{
+			if (c != '-')
+				return 0;
+		}
+		else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0;
+	}
+	return 1;
+}
+
 static int
 days_in_month(int y, int m)
 {
@@ -607,7 +628,7 @@ static int
 check_question(jdoc *d, jnode *q, int i, char *err, size_t errlen)
 {
 	static const char *const allowed[] = {"key", "type", "label", "help", "required", "min", "max",
-	"options", "condition", NULL};
+	"options", "condition", "ticket_types", NULL};
 	jnode	   *key = member(d, q, "key");
 	jnode	   *type = member(d, q, "type");
 	jnode	   *req = member(d, q, "required");
@@ -615,6 +636,7 @@ check_question(jdoc *d, jnode *q, int i, char *err, size_t errlen)
 	jnode	   *mx = member(d, q, "max");
 	jnode	   *opts = member(d, q, "options");
 	jnode	   *help = member(d, q, "help");
+	jnode	   *tts = member(d, q, "ticket_types");
 	int			t;
 
 	for (int c = q->first; c >= 0; c = d->nodes[c].next)
@@ -679,6 +701,19 @@ check_question(jdoc *d, jnode *q, int i, char *err, size_t errlen)
 	}
 	else if (opts)
 		return fail(err, errlen, "question %.*s: only select questions have options", KS(key));
+	if (tts)
+	{
+		if (tts->type != J_ARR || tts->count < 1 || tts->count > 100)
+			return fail(err, errlen, "question %.*s: ticket_types is an array of 1 to 100 ticket type ids", KS(key));
+		for (int c = tts->first; c >= 0; c = d->nodes[c].next)
+		{
+			if (!valid_uuid(&d->nodes[c]))
+				return fail(err, errlen, "question %.*s: ticket_types holds ticket type ids (lowercase uuids)", KS(key));
+			for (int p = tts->first; p != c; p = d->nodes[p].next)
+				if (same_str(&d->nodes[p], &d->nodes[c]))
+					return fail(err, errlen, "question %.*s: a ticket type twice", KS(key));
+		}
+	}
 	return 0;
 }
 
@@ -868,15 +903,33 @@ check_value(jdoc *qd, jnode *q, jdoc *ad, jnode *v, char *err, size_t errlen)
 	return fail(err, errlen, "answer %.*s: unknown type", KS(key));
 }
 
-/* was question q asked, given the answers? */
+/* does question q apply to an entry of ticket type tt (NULL: none)? */
 static int
-asked(jdoc *qd, jnode *q, jdoc *ad)
+applies(jdoc *qd, jnode *q, const char *tt, size_t ttlen)
+{
+	jnode	   *tts = member(qd, q, "ticket_types");
+
+	if (!tts)
+		return 1;
+	if (!tt)
+		return 0;
+	for (int c = tts->first; c >= 0; c = qd->nodes[c].next)
+		if (qd->nodes[c].slen == ttlen && memcmp(qd->nodes[c].s, tt, ttlen) == 0)
+			return 1;
+	return 0;
+}
+
+/* was question q asked, given the ticket type and the answers? */
+static int
+asked(jdoc *qd, jnode *q, jdoc *ad, const char *tt, size_t ttlen)
 {
 	jnode	   *cond = member(qd, q, "condition");
 	jnode	   *on;
 	jnode	   *eq;
 	jnode	   *v;
 
+	if (!applies(qd, q, tt, ttlen))
+		return 0;
 	if (!cond)
 		return 1;
 	on = member(qd, cond, "question");
@@ -887,7 +940,7 @@ asked(jdoc *qd, jnode *q, jdoc *ad)
 		if (v->klen != on->slen || memcmp(v->key, on->s, on->slen) != 0)
 			continue;
 		/* the question it depends on must itself have been asked */
-		if (!asked(qd, find_question(qd, &qd->nodes[0], on, -1), ad))
+		if (!asked(qd, find_question(qd, &qd->nodes[0], on, -1), ad, tt, ttlen))
 			return 0;
 		if (v->type == J_ARR)
 		{
@@ -909,6 +962,13 @@ asked(jdoc *qd, jnode *q, jdoc *ad)
 
 int
 sl_answers_check(const char *questions, size_t qlen, const char *answers, size_t alen, char *err, size_t errlen)
+{
+	return sl_answers_check_for(questions, qlen, answers, alen, NULL, 0, err, errlen);
+}
+
+int
+sl_answers_check_for(const char *questions, size_t qlen, const char *answers, size_t alen,
+					 const char *tt, size_t ttlen, char *err, size_t errlen)
 {
 	jdoc		qd;
 	jdoc		ad;
@@ -957,7 +1017,13 @@ sl_answers_check(const char *questions, size_t qlen, const char *answers, size_t
 		}
 		if (v->type == J_NULL)
 			continue;
-		if (!asked(&qd, q, &ad))
+		if (!applies(&qd, q, tt, ttlen))
+		{
+			r = fail(err, errlen, "answer %.*s: the question is not for this ticket type",
+					 KS(member(&qd, q, "key")));
+			goto done;
+		}
+		if (!asked(&qd, q, &ad, tt, ttlen))
 		{
 			r = fail(err, errlen, "answer %.*s: the question was not asked (its condition is not met)",
 					 KS(member(&qd, q, "key")));
@@ -976,7 +1042,7 @@ sl_answers_check(const char *questions, size_t qlen, const char *answers, size_t
 		jnode	   *key = member(&qd, q, "key");
 		jnode	   *v = NULL;
 
-		if (!member(&qd, q, "required") || member(&qd, q, "required")->type != J_TRUE || !asked(&qd, q, &ad))
+		if (!member(&qd, q, "required") || member(&qd, q, "required")->type != J_TRUE || !asked(&qd, q, &ad, tt, ttlen))
 			continue;
 		for (int a = ad.nodes[0].first; a >= 0; a = ad.nodes[a].next)
 			if (ad.nodes[a].klen == key->slen && memcmp(ad.nodes[a].key, key->s, key->slen) == 0)

@@ -3,7 +3,9 @@
  * answers of any bytes are judged without reading past them, crashing or
  * leaking; a message is always a NUL-terminated string. The first byte
  * picks the mode: definitions alone, answers to a fixed form with every
- * type and a condition, or definitions and answers split at the first NUL.
+ * type and a condition, or definitions and answers split at the first NUL;
+ * modes 3 and 4 judge the answers for a ticket type (the fixed form has
+ * questions restricted to ticket types) or for none.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -23,7 +25,11 @@ static const char form[] =
 	" {\"key\": \"m\", \"type\": \"multi_select\", \"label\": \"M\", \"max\": 1, \"options\": [{\"key\": \"a\", \"label\": \"A\"}, {\"key\": \"b\", \"label\": \"B\"}]},"
 	" {\"key\": \"mb\", \"type\": \"long_text\", \"label\": \"MB\", \"condition\": {\"question\": \"m\", \"equals\": \"b\"}},"
 	" {\"key\": \"e\", \"type\": \"email\", \"label\": \"E\"}, {\"key\": \"p\", \"type\": \"phone\", \"label\": \"P\"},"
-	" {\"key\": \"c\", \"type\": \"country\", \"label\": \"C\"}, {\"key\": \"i\", \"type\": \"emergency_contact\", \"label\": \"I\"}]";
+	" {\"key\": \"c\", \"type\": \"country\", \"label\": \"C\"}, {\"key\": \"i\", \"type\": \"emergency_contact\", \"label\": \"I\"},"
+	" {\"key\": \"lic\", \"type\": \"text\", \"label\": \"L\", \"required\": true, \"ticket_types\": [\"11111111-1111-4111-8111-111111111111\"]},"
+	" {\"key\": \"tm\", \"type\": \"boolean\", \"label\": \"T\", \"ticket_types\": [\"22222222-2222-4222-8222-222222222222\", \"11111111-1111-4111-8111-111111111111\"]},"
+	" {\"key\": \"tn\", \"type\": \"text\", \"label\": \"TN\", \"condition\": {\"question\": \"tm\", \"equals\": true}}]";
+static const char tt1[] = "11111111-1111-4111-8111-111111111111";
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -37,13 +43,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = (const char *) data + 1;
 	size--;
 	memset(err, 'x', sizeof(err));
-	switch (data[0] % 3)
+	switch (data[0] % 5)
 	{
 		case 0:
 			r = sl_questions_check(s, size, err, sizeof(err));
 			break;
 		case 1:
 			r = sl_answers_check(form, strlen(form), s, size, err, sizeof(err));
+			break;
+		case 3:
+			r = sl_answers_check_for(form, strlen(form), s, size, tt1, strlen(tt1), err, sizeof(err));
+			break;
+		case 4:
+			{
+				/* the first 36 bytes are the ticket type, the rest the answers */
+				size_t		n = size < 36 ? size : 36;
+
+				r = sl_answers_check_for(form, strlen(form), s + n, size - n, s, n, err, sizeof(err));
+			}
 			break;
 		default:
 			{

@@ -9,14 +9,16 @@ cd "$(dirname "$0")/../.."
 . test/tools/cluster.sh
 SECS=${BENCH_SECONDS:-10}
 LOG_SIZE=${BENCH_LOG_SIZE:-1000000}
-# which parts to run: audit, tokens, capacity, retention, payments, checkout (default all)
-PARTS=${BENCH_PARTS:-"audit tokens capacity retention payments checkout"}
+# which parts to run: audit, tokens, capacity, retention, payments, checkout, catalog (default all)
+PARTS=${BENCH_PARTS:-"audit tokens capacity retention payments checkout catalog"}
 # buyers per checkout run (each reserve, checkout and a paid webhook)
 CO_BUYERS=${BENCH_CHECKOUT_BUYERS:-2000}
 # payments per webhook run (each gets 2 events, 30% of them delivered twice)
 PAY_PAYMENTS=${BENCH_PAY_PAYMENTS:-4000}
 # labelled rows anonymised by the retention benchmark
 RET_ROWS=${BENCH_RETENTION_ROWS:-1000000}
+# fully built events of the catalog benchmark (of its 20,000; the rest bare)
+CAT_BUILT=${BENCH_CATALOG_BUILT:-200}
 # units of the ticket-drop pool
 DROP_UNITS=${BENCH_DROP_UNITS:-10000}
 # single-use tokens consumed by the redeem runs (about 12,000 per second of runs)
@@ -257,4 +259,38 @@ if part checkout; then
   echo " rows (as many, as wide, inserted or updated over every table) written by four plain INSERTs, no rules;"
   echo " exact: every order paid once, registrations paid, nothing oversold, invoice numbers consecutive, each"
   echo " paid event applied once, the ledger balanced. Goal of issue 25: e2e >= 0.5 x capacity.)"
+fi
+
+if part catalog; then
+  echo
+  echo "== catalog: the public catalog as anon (api.events, api.event) on 1,000 organisations and 20,000 events"
+  echo "   ($CAT_BUILT fully built, the rest bare; 3 of 4 published), as PostgREST calls it (read-only transaction,"
+  echo "   -M prepared), beside the same query on the same tables with row level security disabled, run by their"
+  echo "   owner in the same transaction shape; ${SECS}s per run, $(nproc) cores"
+  t0=$(date +%s)
+  PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -v built="$CAT_BUILT" -f test/bench/catalog_setup.sql >/dev/null
+  echo "   setup: $(( $(date +%s) - t0 )) s; $("${PSQL[@]}" -tA -c "SELECT count(*) || ' organisations, ' ||
+    (SELECT count(*) FROM startlijn.events) || ' events (' || (SELECT count(*) FROM startlijn.events WHERE status = 'published')
+    || ' published)' FROM startlijn.organizations"); answers: $("${PSQL[@]}" -tA -c "SELECT bench_k.same()")"
+  printf '%-12s %-8s %10s %10s %10s %10s %10s\n' query clients api_tps plain_tps api_ms plain_ms x_plain
+  median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+  for q in events event; do
+    for c in 1 16; do
+      # three api runs and three plain runs, alternating; the median of each
+      as=(); ps=()
+      for r in 1 2 3; do
+        as+=("$(run "catalog_$q" "$c" -M prepared -D plain=0 -D built="$CAT_BUILT")")
+        "${PSQL[@]}" -c "SELECT bench_k.rls(false)" >/dev/null
+        ps+=("$(run "catalog_$q" "$c" -M prepared -D plain=1 -D built="$CAT_BUILT")")
+        "${PSQL[@]}" -c "SELECT bench_k.rls(true)" >/dev/null
+      done
+      a=$(printf '%s\n' "${as[@]}" | median); p=$(printf '%s\n' "${ps[@]}" | median)
+      printf '%-12s %-8s %10.0f %10.0f %10.3f %10.3f %10.2f\n' "api.$q" "$c" "$a" "$p" \
+        "$(calc "1000 * $c / $a")" "$(calc "1000 * $c / $p")" "$(calc "$p / $a")"
+    done
+  done
+  echo "(tps: the median of three ${SECS}s runs each, api and plain alternating; api_ms, plain_ms: milliseconds"
+  echo " per call and client; x_plain: the API's time over the plain query's,"
+  echo " goal of issue 24 <= 1.2. api.events mixes no filter, type, text, country and pages 1 to 3; api.event"
+  echo " reads a fully built event: 3 courses, 2 waves, 3 public ticket types (one with a tier), a T-shirt in 3 sizes)"
 fi

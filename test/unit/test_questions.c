@@ -18,6 +18,19 @@ answers_ok(const char *q, const char *a)
 	return sl_answers_check(q, strlen(q), a, strlen(a), qerr, sizeof(qerr)) == 0;
 }
 
+static int
+answers_for_ok(const char *q, const char *a, const char *tt)
+{
+	return sl_answers_check_for(q, strlen(q), a, strlen(a), tt, tt ? strlen(tt) : 0, qerr, sizeof(qerr)) == 0;
+}
+
+static int
+answers_for_refused(const char *q, const char *a, const char *tt, const char *want)
+{
+	return sl_answers_check_for(q, strlen(q), a, strlen(a), tt, tt ? strlen(tt) : 0, qerr, sizeof(qerr)) == -1
+		&& strstr(qerr, want) != NULL;
+}
+
 /* refused, with a message that contains want */
 static int
 answers_refused(const char *q, const char *a, const char *want)
@@ -149,4 +162,58 @@ test_questions(void)
 	ok(answers_refused("[{\"key\": \"a\"}]", "{}", "type"), "answers: invalid questions are reported first");
 	ok(answers_ok(form, "{\"club_member\": false, \"birth_date\": \"2001-05-30\", \"ice\": {\"name\": \"M\", \"phone\": \"+31698765432\"}, \"nickname\": null}"),
 	   "answers: null is no answer");
+
+	/* questions restricted to ticket types */
+	{
+		const char *tq =
+			"[{\"key\": \"ice\", \"type\": \"emergency_contact\", \"label\": \"Noodcontact\", \"required\": true},"
+			" {\"key\": \"licence\", \"type\": \"text\", \"label\": \"Licentie\", \"required\": true,"
+			"  \"ticket_types\": [\"11111111-1111-4111-8111-111111111111\", \"22222222-2222-4222-8222-222222222222\"]},"
+			" {\"key\": \"team\", \"type\": \"boolean\", \"label\": \"Team?\","
+			"  \"ticket_types\": [\"33333333-3333-4333-8333-333333333333\"]},"
+			" {\"key\": \"team_name\", \"type\": \"text\", \"label\": \"Teamnaam\", \"required\": true,"
+			"  \"condition\": {\"question\": \"team\", \"equals\": true}}]";
+		const char *t1 = "11111111-1111-4111-8111-111111111111";
+		const char *t3 = "33333333-3333-4333-8333-333333333333";
+		const char *ice = "\"ice\": {\"name\": \"M\", \"phone\": \"+31698765432\"}";
+		char		a[512];
+
+		ok(defs_ok(tq), "ticket_types: questions restricted to ticket types");
+		ok(!defs_ok("[{\"key\": \"a\", \"type\": \"text\", \"label\": \"A\", \"ticket_types\": []}]")
+		   && strstr(qerr, "1 to 100"), "ticket_types: an empty list is refused");
+		ok(!defs_ok("[{\"key\": \"a\", \"type\": \"text\", \"label\": \"A\", \"ticket_types\": \"11111111-1111-4111-8111-111111111111\"}]"),
+		   "ticket_types: not an array");
+		ok(!defs_ok("[{\"key\": \"a\", \"type\": \"text\", \"label\": \"A\", \"ticket_types\": [\"11111111-1111-4111-8111-11111111111\"]}]")
+		   && strstr(qerr, "uuids"), "ticket_types: a short id");
+		ok(!defs_ok("[{\"key\": \"a\", \"type\": \"text\", \"label\": \"A\", \"ticket_types\": [\"11111111-1111-4111-8111-11111111111A\"]}]"),
+		   "ticket_types: an uppercase id");
+		ok(!defs_ok("[{\"key\": \"a\", \"type\": \"text\", \"label\": \"A\", \"ticket_types\": [1]}]"), "ticket_types: a number");
+		ok(!defs_ok("[{\"key\": \"a\", \"type\": \"text\", \"label\": \"A\", \"ticket_types\": [\"11111111-1111-4111-8111-111111111111\","
+					" \"11111111-1111-4111-8111-111111111111\"]}]") && strstr(qerr, "twice"), "ticket_types: an id twice");
+
+		snprintf(a, sizeof(a), "{%s, \"licence\": \"NL-123\"}", ice);
+		ok(answers_for_ok(tq, a, t1), "ticket_types: a required question of the entry's ticket type answered");
+		snprintf(a, sizeof(a), "{%s}", ice);
+		ok(answers_for_refused(tq, a, t1, "licence: required"), "ticket_types: ... and left out: required");
+		ok(answers_for_ok(tq, a, t3), "ticket_types: a required question of another ticket type is not demanded");
+		ok(answers_for_ok(tq, a, NULL), "ticket_types: ... nor without a ticket type");
+		ok(answers_ok(tq, a), "ticket_types: sl_answers_check is the check without a ticket type");
+		snprintf(a, sizeof(a), "{%s, \"licence\": \"NL-123\"}", ice);
+		ok(answers_for_refused(tq, a, t3, "not for this ticket type"), "ticket_types: an answer to another ticket type's question is refused");
+		ok(answers_for_refused(tq, a, NULL, "not for this ticket type"), "ticket_types: ... and without a ticket type");
+		snprintf(a, sizeof(a), "{%s, \"licence\": null}", ice);
+		ok(answers_for_ok(tq, a, t3), "ticket_types: null is no answer");
+		snprintf(a, sizeof(a), "{%s, \"team\": true}", ice);
+		ok(answers_for_refused(tq, a, t3, "team_name: required"), "ticket_types: a condition on a restricted question, met");
+		snprintf(a, sizeof(a), "{%s, \"team\": true, \"team_name\": \"De Snelle\"}", ice);
+		ok(answers_for_ok(tq, a, t3), "ticket_types: ... and answered");
+		ok(answers_for_refused(tq, a, t1, "team: the question is not for this ticket type"),
+		   "ticket_types: a condition's question that does not apply cannot be answered");
+		snprintf(a, sizeof(a), "{%s, \"team_name\": \"De Snelle\"}", ice);
+		ok(answers_for_refused(tq, a, t1, "team_name: the question was not asked"),
+		   "ticket_types: ... so its dependent question is not asked either");
+		snprintf(a, sizeof(a), "{%s, \"licence\": \"NL-1\"}", ice);
+		ok(answers_for_refused(tq, a, "11111111-1111-4111-8111-11111111111", "not for this ticket type"),
+		   "ticket_types: a prefix of an id is another ticket type");
+	}
 }
