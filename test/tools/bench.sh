@@ -71,7 +71,8 @@ meta BENCH_SECONDS "$SECS"; meta BENCH_PARTS "$PARTS"; meta BENCH_LOG_SIZE "$LOG
 meta BENCH_TOKEN_STOCK "$TOKEN_STOCK"; meta BENCH_DROP_UNITS "$DROP_UNITS"; meta BENCH_RETENTION_ROWS "$RET_ROWS"
 meta BENCH_PAY_PAYMENTS "$PAY_PAYMENTS"; meta BENCH_CHECKOUT_BUYERS "$CO_BUYERS"
 
-calc() { awk "BEGIN { print $1 }"; }
+# a figure missing (a run too short to finish a transaction prints "tps = nan") computes as 0
+calc() { awk "BEGIN { print $1 }" 2>/dev/null || echo 0; }
 
 run() {  # run <test/bench script name> <clients> [pgbench options] -> tps
   local script=$1 clients=$2; shift 2

@@ -244,8 +244,11 @@ def charts(rep):
         series = []
         for name in ordered_unique(r['series'] for r in rs):
             pts = sorted((int(number(r['clients'])), r['value']) for r in rs if r['series'] == name)
-            role = next(r['role'] for r in rs if r['series'] == name)
-            series.append((name, role, pts))
+            first = next(r for r in rs if r['series'] == name)
+            label = name if first['unit'] == ours['unit'] else '%s (%s)' % (name, first['unit'])
+            series.append((label, first['role'], pts))
+        # ours first, then the baselines as recorded, the floor last
+        series.sort(key=lambda x: {'ours': 0, 'baseline': 1}.get(x[1], 2))
         out.append(('%s-%s.svg' % (key[0], slug(key[1])), '%s: %s' % key, ours['unit'], clients, series))
     return out
 
@@ -267,9 +270,11 @@ def svg(title, unit, clients, series, smoke_run):
          '<text x="%d" y="22" font-size="15" font-weight="bold">%s</text>' % (L, escape(title))]
     if smoke_run:
         o.append('<text x="%d" y="40" font-size="13" font-weight="bold" fill="#d62728">SMOKE RUN, NOT RESULTS</text>' % L)
+    step = ticks[1] - ticks[0]
+    label = (lambda t: '{:,.0f}'.format(t)) if step >= 1 else (lambda t: '{:g}'.format(round(t, 6)))
     for t in ticks:
         o.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e0e0e0"/>' % (L, y(t), L + pw, y(t)))
-        o.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>' % (L - 6, y(t) + 4, escape(fmt(t))))
+        o.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>' % (L - 6, y(t) + 4, escape(label(t))))
     for c in clients:
         o.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#e0e0e0"/>' % (x(c), T, x(c), T + ph))
         o.append('<text x="%.1f" y="%d" text-anchor="middle">%d</text>' % (x(c), T + ph + 18, c))
@@ -280,6 +285,7 @@ def svg(title, unit, clients, series, smoke_run):
              % (T + ph / 2, escape(unit)))
     k = 0
     for i, (name, role, pts) in enumerate(series):
+        # data-series: the series' name as recorded (a unit differing from ours follows it in the legend)
         if role == 'ours':
             color, width, dash = '#1f4e9c', 3, ''
         elif role == 'floor':
@@ -288,7 +294,7 @@ def svg(title, unit, clients, series, smoke_run):
             color, width, dash = PALETTE[k % len(PALETTE)], 2, ''
             k += 1
         label = name + {'ours': ' (ours)', 'floor': ' (write floor)'}.get(role, '')
-        o.append('<g class="series" data-series=%s data-role=%s>' % (quoteattr(name), quoteattr(role)))
+        o.append('<g class="series" data-series=%s data-role=%s>' % (quoteattr(name.split(' (')[0]), quoteattr(role)))
         o.append('<polyline fill="none" stroke="%s" stroke-width="%d"%s points="%s"/>'
                  % (color, width, dash, ' '.join('%.1f,%.1f' % (x(c), y(v)) for c, v in pts)))
         for c, v in pts:

@@ -112,7 +112,12 @@ def main():
         t.ok(s == [('trail', 'ours'), ('plain', 'baseline'), ('chain', 'baseline'), ('supa_audit', 'baseline'),
                    ('floor', 'floor')], 'chart: the audit SVG parses, ours and each baseline and the floor', s)
         s = series_of(os.path.join(d1, 'bench', 'capacity-ticket-drop-1-pool.svg'))
-        t.ok(len(s) == 6 and s[0] == ('capacity', 'ours'), 'chart: the capacity SVG parses, 6 series', s)
+        t.ok(s == [('capacity', 'ours'), ('same_work', 'baseline'), ('pretix', 'baseline'), ('naive', 'baseline'),
+                   ('plain', 'baseline'), ('floor', 'floor')], 'chart: the capacity SVG parses, 6 series, ours first', s)
+        root = ET.parse(os.path.join(d1, 'bench', 'capacity-ticket-drop-1-pool.svg')).getroot()
+        texts = [x.text for x in root.iter(SVG + 'text')]
+        t.ok('naive (sales/s)' in texts and '0' in texts and 'buyers/s' in texts,
+             'chart: a series in another unit says so in the legend', texts)
         root = ET.parse(os.path.join(d1, 'bench', 'audit-audited-inserts.svg')).getroot()
         pts = [len(p.get('points').split()) for p in root.iter(SVG + 'polyline')]
         texts = [x.text for x in root.iter(SVG + 'text')]
