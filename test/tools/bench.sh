@@ -330,6 +330,12 @@ if part checkout; then
     sleep 1   # the clients' table statistics reach the shared stats at exit
     chk=$("${PSQL[@]}" -tA -c "SELECT bench_c.check()")
     read -r rows width < <("${PSQL[@]}" -tA -F' ' -c "SELECT * FROM bench_c.profile($n)")
+    if [ "$c" = 1 ]; then   # where a buyer's rows go (the same at every client count)
+      "${PSQL[@]}" -tA -F$'\t' -c "SELECT * FROM bench_c.profile_tables($n)" > "$TMP/co.tables"
+      while IFS=$'\t' read -r rel per_buyer; do
+        record checkout "hot event" 1 "rows/buyer: $rel" info "$per_buyer" rows
+      done < "$TMP/co.tables"
+    fi
     t0=$(date +%s.%N)
     "$PG_BIN/pgbench" -n -M prepared -c "$c" -j 2 -t "$per" -f test/bench/checkout_capacity.sql > "$TMP/co.log" 2>&1 ||
       { cat "$TMP/co.log"; exit 1; }
@@ -352,6 +358,7 @@ if part checkout; then
     check checkout "hot event" "$c" "paid once, oversold = 0, invoices gapless, applied once, ledger balanced" \
       "$(okif [ "$ok" = exact ])" "$chk"
   done
+  echo "rows per buyer by table: $(awk -F'\t' '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }' "$TMP/co.tables")"
   echo "(e2e_per_s: buyers per second, wall clock, each reserve + checkout + the relay's provider id + the paid"
   echo " webhook; capacity_per_s: the capacity engine's hold + confirm alone for as many buyers; floor_per_s: a buyer's"
   echo " rows (as many, as wide, inserted or updated over every table) written by four plain INSERTs, no rules;"

@@ -34,7 +34,7 @@ SMOKE_SECONDS = 5      # BENCH_SECONDS below this: a smoke run, not results
 FLOOR_DOCS = {
     'audit': ('audit.md#performance', 'docs/audit.md, "Performance"'),
     'capacity': ('capacity.md#known-limits', 'docs/capacity.md, "Known limits"'),
-    'checkout': ('checkout.md', 'docs/checkout.md'),
+    'checkout': ('checkout.md#performance', 'docs/checkout.md, "Performance"'),
     'payments': ('payments.md#benchmark', 'docs/payments.md, "Benchmark"'),
 }
 
@@ -115,6 +115,10 @@ def fmt(v):
     if a >= 1:
         return '{:.2f}'.format(v)
     return '{:.3f}'.format(v)
+
+
+def clients(n):
+    return 'all clients' if n == '-' else '%s client%s' % (n, '' if n == '1' else 's')
 
 
 def ratio(a, b):
@@ -346,9 +350,9 @@ def markdown(rep, chart_files):
     if warns:
         o += ['### Below %.1f of the write floor' % FLOOR_SHARE, '']
         for w in warns:
-            o.append('- **%s, %s, %s clients: %.2f of the floor.** What the rest of the time is, and what would '
-                     'lower the floor itself: [%s](%s).' % (w['part'], w['workload'], w['clients'], w['share'],
-                                                            w['doc'], w['link']))
+            o.append('- **%s, %s, %s: %.2f of the floor.** What the rest of the time is, and what would '
+                     'lower the floor itself: [%s](%s).' % (w['part'], w['workload'], clients(w['clients']),
+                                                            w['share'], w['doc'], w['link']))
         o.append('')
     info = [r for r in rep.results if r['role'] == 'info']
     if info:
@@ -404,11 +408,11 @@ def summary_text(rep):
     o += ['== summary: ours beside each baseline measured in the same run (ratios: ours / baseline; floor: ours / '
           'write floor)', text_table(head, body)]
     for w in floor_warnings(rep):
-        o.append('below %.1f of the write floor: %s, %s, %s clients: %.2f (the rest of the time: %s)'
-                 % (FLOOR_SHARE, w['part'], w['workload'], w['clients'], w['share'], w['doc']))
+        o.append('below %.1f of the write floor: %s, %s, %s: %.2f (the rest of the time: %s)'
+                 % (FLOOR_SHARE, w['part'], w['workload'], clients(w['clients']), w['share'], w['doc']))
     bad = [c for c in rep.checks if c['status'] != 'ok']
     o.append('invariant checks: %d ok, %d failed' % (len(rep.checks) - len(bad), len(bad)))
-    o += ['  FAIL %s, %s, %s clients: %s (%s)' % (c['part'], c['workload'], c['clients'], c['name'], c['detail'])
+    o += ['  FAIL %s, %s, %s: %s (%s)' % (c['part'], c['workload'], clients(c['clients']), c['name'], c['detail'])
           for c in bad]
     return '\n'.join(o)
 

@@ -131,7 +131,7 @@ def main():
         t.ok('| audit | audited inserts | 64 | trail 17,854 tx/s |' in md and '![audit: audited inserts]'
              '(bench/audit-audited-inserts.svg)' in md, 'markdown: the table and the charts linked')
         t.ok('[docs/capacity.md, "Known limits"](capacity.md#known-limits)' in md
-             and '64 clients: 0.76 of the floor' in md, 'markdown: the floor warning with its link')
+             and '64 clients: 0.76 of the floor' in md and '1 client: 0.79 of the floor' in md, 'markdown: the floor warning with its link')
         t.ok('| PostgreSQL | 15.14 |' in md and '| fsync | on |' in md and '| BENCH_SECONDS | 10 |' in md
              and '2026-11-22 10:00 UTC' in md and 'Test CPU' in md, 'markdown: machine, settings and date')
         t.ok('make bench' in md and 'BENCH_PARTS' in md and 'SMOKE RUN' not in md, 'markdown: how to run it')
