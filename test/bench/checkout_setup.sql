@@ -120,6 +120,6 @@ CREATE FUNCTION bench_c.profile_tables(buyers integer) RETURNS TABLE (rel text, 
   LANGUAGE sql AS $$
   SELECT s.schemaname || '.' || s.relname, round(((s.n_tup_ins + s.n_tup_upd) - COALESCE(z.rows, 0)) / buyers::numeric, 1)
     FROM pg_stat_user_tables s LEFT JOIN bench_c.stat0 z ON z.relid = s.relid
-   WHERE s.schemaname NOT LIKE 'bench%' AND (s.n_tup_ins + s.n_tup_upd) - COALESCE(z.rows, 0) > 0
+   WHERE s.schemaname NOT LIKE 'bench%' AND (s.n_tup_ins + s.n_tup_upd) - COALESCE(z.rows, 0) >= buyers / 20.0
    ORDER BY 2 DESC, 1
 $$;

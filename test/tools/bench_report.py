@@ -34,7 +34,7 @@ SMOKE_SECONDS = 5      # BENCH_SECONDS below this: a smoke run, not results
 FLOOR_DOCS = {
     'audit': ('audit.md#performance', 'docs/audit.md, "Performance"'),
     'capacity': ('capacity.md#known-limits', 'docs/capacity.md, "Known limits"'),
-    'checkout': ('checkout.md#performance', 'docs/checkout.md, "Performance"'),
+    'checkout': ('checkout.md#throughput', 'docs/checkout.md, "Throughput"'),
     'payments': ('payments.md#benchmark', 'docs/payments.md, "Benchmark"'),
 }
 
@@ -142,8 +142,11 @@ def ordered_unique(items):
 
 
 def rows(rep):
-    """One row per (part, workload, clients) in the order of the TSV."""
-    keys = ordered_unique((r['part'], r['workload'], r['clients']) for r in rep.results)
+    """One row per (part, workload, clients): workloads in the order of the TSV, each one's client
+    counts in the order measured."""
+    workloads = ordered_unique((r['part'], r['workload']) for r in rep.results)
+    keys = sorted(ordered_unique((r['part'], r['workload'], r['clients']) for r in rep.results),
+                  key=lambda k: workloads.index(k[:2]))
     out = []
     for key in keys:
         rs = [r for r in rep.results if (r['part'], r['workload'], r['clients']) == key]

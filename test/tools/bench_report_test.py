@@ -90,6 +90,12 @@ def main():
     t.ok(seal[3] == 'trail.seal 250,000 entries/s' and seal[4] == '–' and seal[5] == '',
          'table: a figure without baselines', seal)
 
+    mixed = br.parse(['result\ttokens\tverify_code\t1\tv\tours\t1\tx/s\n', 'result\ttokens\tredeem\t1\tr\tours\t1\tx/s\n',
+                      'result\ttokens\tverify_code\t8\tv\tours\t2\tx/s\n', 'result\ttokens\tredeem\t8\tr\tours\t2\tx/s\n'])
+    order = [(r['workload'], r['clients']) for r in br.rows(mixed)]
+    t.ok(order == [('verify_code', '1'), ('verify_code', '8'), ('redeem', '1'), ('redeem', '8')],
+         'table: workloads measured in turns are grouped, client counts in order', order)
+
     warns = br.floor_warnings(rep)
     t.ok([(w['part'], w['clients']) for w in warns] == [('capacity', '1'), ('capacity', '16'), ('capacity', '64')],
          'floor: capacity (0.76-0.79) flagged below 0.9, audit (0.93-1.00) not', warns)
