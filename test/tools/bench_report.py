@@ -342,8 +342,8 @@ def markdown(rep, chart_files):
     smoke_run = smoke(rep)
     o = ['# Benchmarks', '']
     if smoke_run:
-        o += ['> **SMOKE RUN, NOT RESULTS.** `BENCH_SECONDS=%s` (below %d) with reduced sizes: this report only '
-              'shows that the benchmark and its report work. Its figures say nothing about performance. '
+        o += ['> **SMOKE RUN, NOT RESULTS.** `BENCH_SECONDS=%s` (below %d): this report only shows that the '
+              'benchmark and its report work. Its figures say nothing about performance. '
               'Regenerate on a quiet machine with `make bench`.' % (rep.meta.get('BENCH_SECONDS'), SMOKE_SECONDS), '']
     o += [HOW_TO, '## Summary', '']
     o += ['Ratios are ours / baseline (above 1: ours is faster) and ours / write floor (the floor is the fastest '
