@@ -327,8 +327,8 @@ printing each part's table while it runs, then this summary.
 - `make bench`: every part (audit, tokens, capacity, retention, payments, checkout); figures worth keeping
   come from a full run on a quiet machine.
 - `BENCH_PARTS="audit capacity" make bench`: some parts only (the report then holds those parts only).
-- `BENCH_SECONDS=10`: seconds per timed pgbench run (audit, tokens); below %d the report is marked a
-  smoke run. Sizes: `BENCH_LOG_SIZE` (proof log, 1,000,000), `BENCH_TOKEN_STOCK`, `BENCH_DROP_UNITS`
+- `BENCH_SECONDS=10`: seconds per timed pgbench run (audit, tokens, capacity's naive and plain
+  baselines; the other runs are sized); below %d the report is marked a smoke run. Sizes: `BENCH_LOG_SIZE` (proof log, 1,000,000), `BENCH_TOKEN_STOCK`, `BENCH_DROP_UNITS`
   (ticket drop, 10,000), `BENCH_RETENTION_ROWS` (1,000,000), `BENCH_PAY_PAYMENTS` (4,000),
   `BENCH_CHECKOUT_BUYERS` (2,000). `BENCH_DOCS=` prints the summary without writing this file.
 - Every figure and invariant of the run is in `test/results/bench/results.tsv` (`BENCH_OUT`);
