@@ -12,6 +12,8 @@
 --   transaction, an audit row per step) on one counter row per pool, locked
 --   until each commit: the same-work baseline (expiry is not modelled: the
 --   10% that let ours expire release theirs).
+--   bench.pretix_try_hold / pretix_finish: the same buyers on a pretix-style
+--   quota check (lock the quota rows, count the sold and held positions).
 CREATE EXTENSION IF NOT EXISTS startlijn_capacity CASCADE;
 CREATE SCHEMA IF NOT EXISTS bench;
 
@@ -131,6 +133,86 @@ CREATE FUNCTION bench.check_drop() RETURNS TABLE (oversold bigint, inconsistent 
          (SELECT count(*) FROM capacity.holds h, t WHERE h.organization_id = t.org AND h.state = 'confirmed')
     FROM per_pool
 $$;
+-- The pretix-style baseline: a quota check as pretix makes it, the closest
+-- peer an organiser would pick instead. Items draw on quotas (one quota of
+-- `units`, or, for multi, an event quota and four distance quotas of
+-- units/4 with item i on the event quota and distance quota i); each hold
+-- locks the item's quota rows FOR UPDATE (in id order), counts the sold and
+-- unexpired held positions of every such quota and inserts a position if
+-- each count is below its size; then, in a second transaction as ours,
+-- confirm (70%: the quota rows locked again, the position sold), release
+-- (20%: the position deleted) or let it expire (10%, TTL 1 s). No hold
+-- rows apart from the position, no audit.
+CREATE TABLE bench.px_quota (id integer PRIMARY KEY, size integer NOT NULL);
+CREATE TABLE bench.px_quota_items (quota_id integer NOT NULL REFERENCES bench.px_quota, item_id integer NOT NULL,
+                                   PRIMARY KEY (quota_id, item_id));
+CREATE INDEX ON bench.px_quota_items (item_id);
+CREATE TABLE bench.px_positions (id bigserial PRIMARY KEY, item_id integer NOT NULL, holder text NOT NULL,
+                                 state text NOT NULL, expires_at timestamptz NOT NULL,
+                                 created_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX ON bench.px_positions (item_id, state);
+
+CREATE FUNCTION bench.pretix_reset(units integer, multi boolean) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  TRUNCATE bench.px_positions, bench.px_quota_items, bench.px_quota;
+  INSERT INTO bench.px_quota VALUES (1, units);
+  IF multi THEN
+    INSERT INTO bench.px_quota SELECT 1 + i, units / 4 FROM generate_series(1, 4) i;
+    INSERT INTO bench.px_quota_items SELECT 1, i FROM generate_series(1, 4) i;
+    INSERT INTO bench.px_quota_items SELECT 1 + i, i FROM generate_series(1, 4) i;
+  ELSE
+    INSERT INTO bench.px_quota_items VALUES (1, 1);
+  END IF;
+END
+$$;
+
+-- the position's id, 0 when a quota of the item is full
+CREATE FUNCTION bench.pretix_try_hold(r integer) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  it integer := 1 + r % (SELECT count(DISTINCT item_id)::integer FROM bench.px_quota_items);
+  h bigint;
+BEGIN
+  PERFORM 1 FROM bench.px_quota q WHERE q.id IN (SELECT qi.quota_id FROM bench.px_quota_items qi WHERE qi.item_id = it)
+    ORDER BY q.id FOR UPDATE;
+  IF EXISTS (SELECT 1 FROM bench.px_quota q
+              WHERE q.id IN (SELECT qi.quota_id FROM bench.px_quota_items qi WHERE qi.item_id = it)
+                AND (SELECT count(*) FROM bench.px_positions p
+                      WHERE p.item_id IN (SELECT qi.item_id FROM bench.px_quota_items qi WHERE qi.quota_id = q.id)
+                        AND (p.state = 'sold' OR (p.state = 'held' AND p.expires_at > now()))) >= q.size) THEN
+    RETURN 0;
+  END IF;
+  INSERT INTO bench.px_positions (item_id, holder, state, expires_at)
+  VALUES (it, 'buyer-' || pg_backend_pid(), 'held',
+          now() + CASE WHEN r > 90 THEN interval '1 second' ELSE interval '15 minutes' END)
+  RETURNING id INTO h;
+  RETURN h;
+END
+$$;
+
+CREATE FUNCTION bench.pretix_finish(h bigint, r integer) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF h = 0 THEN RETURN; END IF;
+  IF r <= 70 THEN
+    PERFORM 1 FROM bench.px_quota q
+      WHERE q.id IN (SELECT qi.quota_id FROM bench.px_quota_items qi, bench.px_positions p
+                      WHERE p.id = h AND qi.item_id = p.item_id)
+      ORDER BY q.id FOR UPDATE;
+    UPDATE bench.px_positions SET state = 'sold' WHERE id = h;
+  ELSIF r <= 90 THEN
+    DELETE FROM bench.px_positions WHERE id = h;
+  END IF;
+END
+$$;
+
+-- after a pretix run: positions sold beyond a quota's size (must be 0)
+CREATE FUNCTION bench.check_pretix() RETURNS bigint LANGUAGE sql AS $$
+  SELECT COALESCE(sum(GREATEST(n - size, 0)), 0)::bigint
+    FROM (SELECT q.size, (SELECT count(*) FROM bench.px_positions p
+                           WHERE p.state = 'sold'
+                             AND p.item_id IN (SELECT qi.item_id FROM bench.px_quota_items qi WHERE qi.quota_id = q.id)) AS n
+            FROM bench.px_quota q) x
+$$;
+
 -- The write floor: the rows one of our buyers writes, into copies of
 -- capacity's tables (LIKE ... INCLUDING ALL: the same columns, defaults,
 -- CHECKs and indexes; the same foreign keys added), with an entry-sized row

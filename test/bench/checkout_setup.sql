@@ -114,3 +114,12 @@ BEGIN
   width := round(wsum / NULLIF(total, 0))::integer;
 END
 $$;
+
+-- the same, table by table: rows written per buyer since the snapshot
+CREATE FUNCTION bench_c.profile_tables(buyers integer) RETURNS TABLE (rel text, rows_per_buyer numeric)
+  LANGUAGE sql AS $$
+  SELECT s.schemaname || '.' || s.relname, round(((s.n_tup_ins + s.n_tup_upd) - COALESCE(z.rows, 0)) / buyers::numeric, 1)
+    FROM pg_stat_user_tables s LEFT JOIN bench_c.stat0 z ON z.relid = s.relid
+   WHERE s.schemaname NOT LIKE 'bench%' AND (s.n_tup_ins + s.n_tup_upd) - COALESCE(z.rows, 0) >= buyers / 20.0
+   ORDER BY 2 DESC, 1
+$$;

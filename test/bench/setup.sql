@@ -1,6 +1,7 @@
--- Benchmark schema: the same table three times. plain has no audit; audited
+-- Benchmark schema: the same table four times. plain has no audit; audited
 -- has trail.enable(); chain has the naive baseline of the issue: a PL/pgSQL
--- trigger extending a single-head SHA-256 hash chain (one row locked per insert).
+-- trigger extending a single-head SHA-256 hash chain (one row locked per insert);
+-- supa has the supa_audit-style trigger (below).
 CREATE EXTENSION IF NOT EXISTS startlijn_audit;
 CREATE SCHEMA bench;
 CREATE TABLE bench.plain (id bigserial PRIMARY KEY, organization_id uuid NOT NULL, payload text, amount int,
@@ -33,3 +34,23 @@ CREATE TABLE bench.floor_entries (id bigserial PRIMARY KEY, log_id uuid NOT NULL
   body text NOT NULL, leaf_hash bytea NOT NULL);
 CREATE INDEX ON bench.floor_entries (log_id, id);
 CREATE INDEX ON bench.floor_entries USING brin (xact);
+
+-- The supa_audit-style baseline (supabase/supa_audit, the generic audit
+-- trigger Supabase users would pick instead): a PL/pgSQL AFTER row trigger
+-- that records to_jsonb(NEW) / to_jsonb(OLD) with the operation, a timestamp
+-- and the table into one log table (its record_version, with its BRIN index
+-- on ts and its index on table_oid), no hashing, no chain, no signature.
+CREATE TABLE bench.supa (LIKE bench.plain INCLUDING ALL);
+CREATE TABLE bench.record_version (id bigserial PRIMARY KEY, op text NOT NULL, ts timestamptz NOT NULL DEFAULT now(),
+  table_oid oid NOT NULL, table_schema name NOT NULL, table_name name NOT NULL, record jsonb, old_record jsonb);
+CREATE INDEX ON bench.record_version USING brin (ts);
+CREATE INDEX ON bench.record_version (table_oid);
+CREATE FUNCTION bench.supa_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO bench.record_version (op, ts, table_oid, table_schema, table_name, record, old_record)
+  VALUES (TG_OP, now(), TG_RELID, TG_TABLE_SCHEMA, TG_TABLE_NAME,
+          CASE WHEN TG_OP IN ('INSERT', 'UPDATE') THEN to_jsonb(NEW) END,
+          CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN to_jsonb(OLD) END);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER supa AFTER INSERT OR UPDATE OR DELETE ON bench.supa FOR EACH ROW EXECUTE FUNCTION bench.supa_trigger();

@@ -86,6 +86,19 @@ if has_suite lint; then
   [ "$nok" -gt 0 ] && note_fail "$nok" "lint self-test: $nok planted case(s) not judged right (test/results/lint-self-test.tap)"
   [ $((ok + nok)) -eq 0 ] && note_fail 1 "lint self-test: no result (test/results/lint-self-test.tap)"
   echo "   $clean files clean, $found findings; self-test $ok ok, $nok not ok"
+  # make bench's report (test/tools/bench_report.py) on a fixed results file: no database
+  echo "== make bench's report on a fixed TSV (test/tools/bench_report_test.py)"
+  python3 test/tools/bench_report_test.py > "$RESULTS/bench-report.tap" 2>&1 || true
+  ok=$(grep -c '^ok ' "$RESULTS/bench-report.tap" || true)
+  nok=$(grep -c '^not ok ' "$RESULTS/bench-report.tap" || true)
+  plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$RESULTS/bench-report.tap" | tail -1)
+  grep '^not ok' "$RESULTS/bench-report.tap" | sed 's/^/   /'
+  note_pass "$ok"
+  [ "$nok" -gt 0 ] && note_fail "$nok" "bench report: $nok failing (test/results/bench-report.tap)"
+  if [ -z "$plan" ] || [ "$plan" -ne $((ok + nok)) ]; then
+    note_fail 1 "bench report: plan ${plan:-missing} but $((ok + nok)) results (test/results/bench-report.tap)"
+  fi
+  echo "   $ok ok, $nok not ok"
 fi
 
 # --- C unit tests (TAP) -------------------------------------------------------
