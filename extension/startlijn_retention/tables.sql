@@ -198,7 +198,9 @@ CREATE TABLE retention.runs (
   batches             bigint NOT NULL DEFAULT 0,
   subjects_forgotten  bigint NOT NULL DEFAULT 0,
   longest_batch_ms    double precision NOT NULL DEFAULT 0,
-  notes               jsonb NOT NULL DEFAULT '[]'
+  notes               jsonb NOT NULL DEFAULT '[]',
+  -- records whose personal columns were pseudonymised while the record stays (personal_cleared=)
+  personal_cleared    bigint NOT NULL DEFAULT 0
 );
 
 -- Subjects whose records the job changed; checked at the end of a run (or
@@ -225,12 +227,25 @@ CREATE TABLE retention.erasure_hooks (
   created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 
+-- Subject checks. The job destroys the audit-trail key of a subject whose
+-- personal records are all anonymised, unless one of these functions
+-- `fn(subject uuid) RETURNS boolean` says the integrating system still
+-- knows the subject (a live account whose own audit entries need the key).
+-- Such a subject stays pending and is checked again by the next run.
+CREATE TABLE retention.subject_checks (
+  name        text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,39}$'),
+  -- schema-qualified function name, resolved at each run as fn(uuid)
+  function    text NOT NULL CHECK (pg_catalog.length(function) BETWEEN 3 AND 200),
+  extension   name,
+  created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+
 DO $rls$
 DECLARE t text;
 BEGIN
   FOREACH t IN ARRAY ARRAY['config', 'profiles', 'periods', 'settings', 'overrides', 'holds',
                            'notifications', 'pseudonym_counters', 'pseudonyms', 'erasure_requests',
-                           'runs', 'pending_subjects', 'erasure_hooks'] LOOP
+                           'runs', 'pending_subjects', 'erasure_hooks', 'subject_checks'] LOOP
     EXECUTE pg_catalog.format('ALTER TABLE retention.%I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE pg_catalog.format('ALTER TABLE retention.%I FORCE ROW LEVEL SECURITY', t);
     EXECUTE pg_catalog.format('CREATE POLICY no_direct_access ON retention.%I USING (false)', t);
@@ -266,3 +281,4 @@ SELECT pg_catalog.pg_extension_config_dump('retention.runs', '');
 SELECT pg_catalog.pg_extension_config_dump('retention.runs_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('retention.pending_subjects', '');
 SELECT pg_catalog.pg_extension_config_dump('retention.erasure_hooks', 'WHERE extension IS NULL');
+SELECT pg_catalog.pg_extension_config_dump('retention.subject_checks', 'WHERE extension IS NULL');
