@@ -266,9 +266,32 @@ SELECT p.id, v.classification, v.result, v.period::interval
                ('personal', '', '1 year'), ('operational', '', '1 year'),
                ('fiscal', '', '7 years')) v(classification, result, period);
 
+-- Participant data (registrations of events, docs/retention.md): the result
+-- type 'participant' of the personal classification. The two selection
+-- lists keep it 6 months; an organisation picks 3, 6 or 12 months with the
+-- participants_* profiles (api.configure_retention), whose other periods
+-- are those of vng_2020.
+INSERT INTO retention.profiles (id, name, description, source) VALUES
+  ('participants_3m', 'Deelnemers 3 maanden', 'Deelnemersgegevens 3 maanden na het evenement', 'startlijn'),
+  ('participants_6m', 'Deelnemers 6 maanden', 'Deelnemersgegevens 6 maanden na het evenement', 'startlijn'),
+  ('participants_12m', 'Deelnemers 12 maanden', 'Deelnemersgegevens 12 maanden na het evenement', 'startlijn');
+INSERT INTO retention.periods (profile, classification, result, period)
+SELECT p.id, v.classification, v.result, v.period::interval
+  FROM retention.profiles p,
+       (VALUES ('archive', '', '7 years'), ('archive', 'granted', '7 years'), ('archive', 'not_granted', '5 years'),
+               ('personal', '', '1 year'), ('operational', '', '1 year'),
+               ('fiscal', '', '7 years')) v(classification, result, period)
+ WHERE p.id LIKE 'participants%';
+INSERT INTO retention.periods (profile, classification, result, period) VALUES
+  ('vng_2020', 'personal', 'participant', '6 months'), ('provisa', 'personal', 'participant', '6 months'),
+  ('participants_3m', 'personal', 'participant', '3 months'), ('participants_6m', 'personal', 'participant', '6 months'),
+  ('participants_12m', 'personal', 'participant', '12 months');
+
 SELECT pg_catalog.pg_extension_config_dump('retention.config', '');
-SELECT pg_catalog.pg_extension_config_dump('retention.profiles', $$WHERE id NOT IN ('vng_2020', 'provisa')$$);
-SELECT pg_catalog.pg_extension_config_dump('retention.periods', $$WHERE profile NOT IN ('vng_2020', 'provisa')$$);
+SELECT pg_catalog.pg_extension_config_dump('retention.profiles',
+  $$WHERE id NOT IN ('vng_2020', 'provisa', 'participants_3m', 'participants_6m', 'participants_12m')$$);
+SELECT pg_catalog.pg_extension_config_dump('retention.periods',
+  $$WHERE profile NOT IN ('vng_2020', 'provisa', 'participants_3m', 'participants_6m', 'participants_12m')$$);
 SELECT pg_catalog.pg_extension_config_dump('retention.settings', '');
 SELECT pg_catalog.pg_extension_config_dump('retention.overrides', '');
 SELECT pg_catalog.pg_extension_config_dump('retention.holds', '');
