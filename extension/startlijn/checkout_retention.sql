@@ -35,7 +35,7 @@ SELECT retention.manage('startlijn.registrations');
 
 SELECT retention.label_table('startlijn.orders',
   'classification=fiscal;organization=organization_id;anchor=event_ends_at;subject=buyer_subject;'
-  'result=retention_result;personal_cleared=personal_cleared_at');
+  'result=retention_result;personal_cleared=personal_cleared_at;in_use=in_use_until');
 SELECT retention.label_column('startlijn.orders', 'buyer_name', 'pii:name');
 SELECT retention.label_column('startlijn.orders', 'buyer_email', 'pii:email');
 SELECT retention.manage('startlijn.orders');
@@ -63,9 +63,10 @@ CREATE TRIGGER events_retention_anchor AFTER UPDATE OF ends_at ON startlijn.even
 -- Erasure: live registrations, live accounts
 -------------------------------------------------------------------------------
 
--- Registrations of the subject (in the organisation, or anywhere) for an
--- event that has not ended: erasing them would take a participant off a
--- start list they paid for. The request is refused (registration_in_use);
+-- Registrations and orders of the subject (in the organisation, or
+-- anywhere) for an event that has not ended: erasing them would take a
+-- participant off a start list they paid for, or a buyer off the order
+-- they are paying. The request is refused (registration_in_use);
 -- the registration is cancelled first (api.cancel_registration) or the
 -- request made after the event.
 CREATE FUNCTION startlijn.require_no_live_registrations(subject uuid, organization_id uuid) RETURNS void
@@ -81,10 +82,18 @@ BEGIN
      AND (require_no_live_registrations.organization_id IS NULL
           OR r.organization_id = require_no_live_registrations.organization_id)
      AND r.archive_status = 'active' AND r.in_use_until > pg_catalog.now();
+  IF n = 0 THEN
+    SELECT pg_catalog.count(*), pg_catalog.max(o.in_use_until) INTO n, ends
+      FROM startlijn.orders o
+     WHERE o.buyer_subject = require_no_live_registrations.subject
+       AND (require_no_live_registrations.organization_id IS NULL
+            OR o.organization_id = require_no_live_registrations.organization_id)
+       AND o.archive_status = 'active' AND o.in_use_until > pg_catalog.now();
+  END IF;
   IF n > 0 THEN
     PERFORM startlijn.raise('registration_in_use',
-      pg_catalog.format('The person has %s registration(s) for events that have not ended (the last ends %s).', n, ends),
-      'Cancel the registrations first (cancel_registration), or ask again after the event.');
+      pg_catalog.format('The person has %s registration(s) or order(s) for events that have not ended (the last ends %s).', n, ends),
+      'Cancel them first (cancel_registration, cancel_order), or ask again after the event.');
   END IF;
 END
 $$;

@@ -127,6 +127,7 @@ CREATE TABLE startlijn.orders (
   -- are pseudonymised when the participant period passes (personal_cleared_at)
   buyer_subject   uuid,                 -- the buyer as data subject: buyer_user_id or startlijn.guest_subject(buyer_email)
   event_ends_at   timestamptz,          -- the anchor: the event's end (orders_retention keeps it)
+  in_use_until    timestamptz,          -- a reserved, pending or paid order is in use until the event ends
   retention_result text NOT NULL DEFAULT 'participant' CHECK (retention_result = 'participant'),
   archive_status  text NOT NULL DEFAULT 'active'
                   CHECK (archive_status IN ('active', 'archived', 'retention_expired', 'anonymized')),
@@ -494,6 +495,8 @@ BEGIN
   IF NEW.personal_cleared_at IS NULL AND NEW.anonymized_at IS NULL THEN
     NEW.buyer_subject := COALESCE(NEW.buyer_user_id, startlijn.guest_subject(NEW.buyer_email));
   END IF;
+  NEW.in_use_until := CASE WHEN NEW.status IN ('reserved', 'pending', 'paid') AND NEW.personal_cleared_at IS NULL
+                           AND NEW.anonymized_at IS NULL THEN NEW.event_ends_at END;
   RETURN NEW;
 END
 $$;

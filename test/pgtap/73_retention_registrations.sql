@@ -31,7 +31,7 @@ INSERT INTO not_personal VALUES
    'archive_status,retention_until,anonymized_at}'),
  ('startlijn.orders', '{id,organization_id,event_id,number,status,hold_id,expires_at,buyer_user_id,token_hash,currency,'
    'subtotal,discount_total,total,vat_total,discount_code_id,payment_id,return_url,refunded,late_payment,invoice_year,'
-   'invoice_seq,invoice_number,created_at,checked_out_at,paid_at,closed_at,updated_at,buyer_subject,event_ends_at,'
+   'invoice_seq,invoice_number,created_at,checked_out_at,paid_at,closed_at,updated_at,buyer_subject,event_ends_at,in_use_until,'
    'retention_result,archive_status,retention_until,anonymized_at,personal_cleared_at}'),
  -- texts (an engraved name) are cleared with the order's buyer (orders_personal_cleared)
  ('startlijn.order_items', '{id,organization_id,order_id,kind,ticket_type_id,variant_id,name,tier,item_id,allocation_id,'
