@@ -236,8 +236,9 @@ CREATE TABLE retention.subject_checks (
   name        text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,39}$'),
   -- schema-qualified function name, resolved at each run as fn(uuid)
   function    text NOT NULL CHECK (pg_catalog.length(function) BETWEEN 3 AND 200),
-  extension   name,
-  created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+  -- the extension that registered it recreates it on install (no created_at:
+  -- a restore reproduces an extension's rows exactly)
+  extension   name
 );
 
 DO $rls$
