@@ -8,7 +8,7 @@
 -- organisation cannot act), the audit trail and the ledger intact, the key
 -- of a live account kept.
 BEGIN;
-SELECT plan(69);
+SELECT plan(70);
 
 CREATE TEMP TABLE k (k text PRIMARY KEY, v text);
 CREATE FUNCTION pg_temp.v(name text) RETURNS text LANGUAGE sql AS $$ SELECT v FROM k WHERE k.k = name $$;
@@ -141,6 +141,8 @@ BEGIN
     ('guest', startlijn.guest_subject('gast.loper@example.nl')::text);
 END
 $$;
+-- an engraved name on kim's item (as an add-on's free text would be)
+UPDATE startlijn.order_items SET texts = ARRAY['KIM VOS'] WHERE order_id = pg_temp.v('kim_order')::uuid;
 CREATE TEMP TABLE books AS
   SELECT o.id, o.status, o.number, o.invoice_number, o.total, o.vat_total, o.subtotal, o.refunded, o.payment_id,
          (SELECT sum(i.total) FROM startlijn.order_items i WHERE i.order_id = o.id) AS items_total,
@@ -255,6 +257,8 @@ SELECT is((SELECT receipt ->> 'audit_trail' FROM retention.erasure_requests WHER
           true, 'an organisation''s request keeps the audit key');
 SELECT is((SELECT buyer_email || ' ' || (personal_cleared_at IS NOT NULL) FROM startlijn.orders WHERE id = pg_temp.v('kim_order')::uuid)
           ~ '^persoon-[a-z]+@anoniem\.invalid true$', true, 'kim''s order: the buyer''s e-mail goes when the participant period passed');
+SELECT is((SELECT texts FROM startlijn.order_items WHERE order_id = pg_temp.v('kim_order')::uuid),
+          ARRAY['[verwijderd]'], '... and the free text on her order''s item with it');
 SELECT is((SELECT archive_status || ' ' || first_name FROM startlijn.registrations WHERE id = pg_temp.v('kim_reg')::uuid),
           'retention_expired Kim', 'kim''s registration expired (signalled), not yet anonymised in the same run');
 SELECT is(pgrst.err($$ UPDATE startlijn.registrations SET club = 'x' WHERE id = '$$ || pg_temp.v('kim_reg') || $$' $$),
