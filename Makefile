@@ -40,9 +40,20 @@ SHLIB_LINK += -lsodium
 PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 PG_CPPFLAGS += -Isrc
 
+# PGXS's own tests: `make installcheck` runs sql/ (pg_regress, in a database
+# startlijn_regress it creates) and test/isolation/specs/ (pg_isolation_regress,
+# in startlijn_isolation: the extensions, test/helpers/pgrst.sql and the demo
+# data, prepared by installcheck-db) against a running server that has the
+# extensions installed (libpq's PGHOST, PGPORT, PGUSER); make test runs it on
+# its throwaway cluster
+REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+ISOLATION = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test/isolation --use-existing
+REGRESS_PREP = installcheck-db
+
 EXTRA_CLEAN = $(DATA_built) test/unit/run_unit test/fuzz/*.bin test/results
 
-.PHONY: run stop test deps unit fuzz bench install-scripts
+.PHONY: run stop test deps unit fuzz bench install-scripts installcheck-db
 
 # PGXS targets (all, install, clean) only when pg_config exists: `make run`
 # and `make test` on a machine without PostgreSQL install it first.
@@ -51,6 +62,20 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 # no LLVM bitcode: JIT inlining of these functions is not worth a clang dependency
 override with_llvm := no
 include $(PGXS)
+endif
+
+CONTRIB_TESTDB = startlijn_regress
+ISOLATION_TESTDB = startlijn_isolation
+
+# the isolation specs' database: every extension, the PostgREST call helper, the demo data
+installcheck-db:
+ifdef ISOLATION
+	@PGOPTIONS="-c client_min_messages=warning" $(bindir)/psql -X -q -v ON_ERROR_STOP=1 -d postgres \
+	  -c "DROP DATABASE IF EXISTS $(ISOLATION_TESTDB)" -c "CREATE DATABASE $(ISOLATION_TESTDB)"
+	@PGOPTIONS="-c client_min_messages=warning" $(bindir)/psql -X -q -v ON_ERROR_STOP=1 -d $(ISOLATION_TESTDB) \
+	  -c "CREATE EXTENSION startlijn CASCADE" -c "CREATE EXTENSION IF NOT EXISTS startlijn_tokens" \
+	  -c "CREATE EXTENSION IF NOT EXISTS startlijn_capacity" -c "CREATE EXTENSION IF NOT EXISTS startlijn_retention" \
+	  -c "CREATE EXTENSION IF NOT EXISTS pgcrypto" -f test/helpers/pgrst.sql -f test/fixtures/demo.sql > /dev/null
 endif
 
 # every object depends on every header: PGXS tracks no header dependencies,

@@ -18,6 +18,7 @@ PKGS=(
   python3
   openssl
   python3-psycopg2
+  pgbouncer
 )
 
 missing=()

@@ -3,14 +3,14 @@
 # (private unix socket, no TCP), remove it even on failure, and end with
 # one line "N passed, N failed".
 #
-#   SUITES="lint unit fuzz regress isolation pgtap e2e relay outside upgrade" (default: all) to run a subset
+#   SUITES="lint unit fuzz regress isolation pgtap e2e pooling relay outside upgrade" (default: all) to run a subset
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 # shellcheck source=cluster.sh
 . test/tools/cluster.sh
 
-SUITES=${SUITES:-"lint unit fuzz regress isolation pgtap e2e relay outside upgrade"}
+SUITES=${SUITES:-"lint unit fuzz regress isolation pgtap e2e pooling relay outside upgrade"}
 RESULTS=$ROOT/test/results
 PASSED=0
 FAILED=0
@@ -25,6 +25,8 @@ finish() {
     note_fail 1 "the test runner itself stopped with status $rc"
   fi
   if [ -n "${TMP:-}" ]; then
+    [ -f "$TMP/pgbouncer/pgbouncer.pid" ] && kill "$(cat "$TMP/pgbouncer/pgbouncer.pid")" 2>/dev/null
+    cluster_stop "$TMP/replica"
     cluster_stop "$TMP/data"
     rm -rf "$TMP"
   fi
@@ -157,31 +159,26 @@ tally_regress() {
   echo "   $ok ok, $bad failed"
 }
 
-# --- pg_regress ---------------------------------------------------------------
+# --- pg_regress and isolation: PGXS's make installcheck ----------------------
+# The Makefile's REGRESS (sql/) and ISOLATION (test/isolation/specs/), run by
+# PGXS's own installcheck with the private install's pg_config (its
+# pg_regress, pg_isolation_regress and psql); results under test/results/.
+installcheck() {  # installcheck REGRESS=... ISOLATION=... (empty: not this one)
+  make -s installcheck PG_CONFIG="$PG_BIN/pg_config" PGHOST="$SOCK" PGPORT="$PORT" PGUSER=postgres \
+    REGRESS_OPTS="--dbname=startlijn_regress --outputdir=$RESULTS/regress" \
+    ISOLATION_OPTS="--inputdir=test/isolation --use-existing --dbname=startlijn_isolation --outputdir=$RESULTS/isolation" "$@"
+}
 if has_suite regress; then
-  echo "== pg_regress (sql/, expected/)"
+  echo "== pg_regress (sql/, expected/: make installcheck)"
   tests=$(cd sql && ls -1 *.sql | sed 's/\.sql$//' | sort)
-  # shellcheck disable=SC2086
-  "$PGXS_DIR/src/test/regress/pg_regress" --inputdir=. --outputdir="$RESULTS/regress" \
-    --bindir="$PG_BIN" --host="$SOCK" --port="$PORT" --user=postgres \
-    --dbname=startlijn_regress $tests > "$RESULTS/regress.out" 2>&1
+  installcheck ISOLATION= > "$RESULTS/regress.out" 2>&1
   tally_regress pg_regress "$RESULTS/regress" "$(echo "$tests" | wc -l)"
 fi
-
-# --- isolation ----------------------------------------------------------------
 if has_suite isolation; then
-  echo "== isolation (test/isolation)"
-  if make_test_db startlijn_isolation; then
-    specs=$(cd test/isolation/specs && ls -1 *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
-    # shellcheck disable=SC2086
-    "$PGXS_DIR/src/test/isolation/pg_isolation_regress" --inputdir=test/isolation \
-      --outputdir="$RESULTS/isolation" --bindir="$PG_BIN" \
-      --host="$SOCK" --port="$PORT" --user=postgres --use-existing --dbname=startlijn_isolation \
-      $specs > "$RESULTS/isolation.out" 2>&1
-    tally_regress isolation "$RESULTS/isolation" "$(echo "$specs" | wc -l)"
-  else
-    note_fail 1 "isolation: could not prepare the database"
-  fi
+  echo "== isolation (test/isolation: make installcheck)"
+  specs=$(cd test/isolation/specs && ls -1 *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
+  installcheck REGRESS= > "$RESULTS/isolation.out" 2>&1
+  tally_regress isolation "$RESULTS/isolation" "$(echo "$specs" | wc -l)"
 fi
 
 # --- pgTAP --------------------------------------------------------------------
@@ -213,33 +210,110 @@ fi
 # claims set transaction-locally, COMMIT under that role) and check what was
 # committed with separate superuser queries. Each script gets a fresh
 # database with the demo data and prints TAP.
+# e2e_run SCRIPT DB OUT LABEL [VAR=value...]: one TAP script on a fresh
+# database (the libpq environment may be overridden, e.g. to go through
+# PgBouncer; E2E_PREPARED=1: the database is ready, keep it); counts its results
+e2e_run() {
+  local script=$1 db=$2 out=$3 label=$4; shift 4
+  local PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+  local name ok nok plan
+  name=$(basename "$script" .py)
+  if [ -n "${E2E_PREPARED:-}" ] || make_test_db "$db" > "$out/$name.setup.log" 2>&1; then
+    env PGDATABASE="$db" "$@" "$PY" "$script" > "$out/$name.tap" 2>&1
+    ok=$(grep -cE '^ok [0-9]+' "$out/$name.tap" || true)
+    nok=$(grep -cE '^not ok [0-9]+' "$out/$name.tap" || true)
+    plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$out/$name.tap" | tail -1)
+    note_pass "$ok"
+    if [ "$nok" -gt 0 ]; then
+      note_fail "$nok" "$label $name: $nok failing (${out#"$ROOT"/}/$name.tap)"
+      grep -E -A3 '^not ok [0-9]+' "$out/$name.tap" | grep -v '^--$' | head -40 | sed 's/^/   /'
+    fi
+    if [ -z "$plan" ] || [ "$plan" -ne $((ok + nok)) ]; then
+      note_fail 1 "$label $name: plan ${plan:-missing} but $((ok + nok)) results (${out#"$ROOT"/}/$name.tap)"
+      tail -15 "$out/$name.tap" | sed 's/^/   /'
+    fi
+    echo "   $name: $ok ok, $nok not ok"
+  else
+    note_fail 1 "$label $name: could not prepare the database (${out#"$ROOT"/}/$name.setup.log)"
+  fi
+}
+
 if has_suite e2e; then
   echo "== end to end through the PostgREST-exact driver (test/e2e, python3-psycopg2)"
   OUT=$RESULTS/e2e; mkdir -p "$OUT"
-  PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
   e2e_start=$(date +%s)
   for script in test/e2e/[0-9]*.py; do
-    name=$(basename "$script" .py); db=startlijn_e2e_${name#*_}
-    if make_test_db "$db" > "$OUT/$name.setup.log" 2>&1; then
-      PGDATABASE=$db "$PY" "$script" > "$OUT/$name.tap" 2>&1
-      ok=$(grep -cE '^ok [0-9]+' "$OUT/$name.tap" || true)
-      nok=$(grep -cE '^not ok [0-9]+' "$OUT/$name.tap" || true)
-      plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$OUT/$name.tap" | tail -1)
-      note_pass "$ok"
-      if [ "$nok" -gt 0 ]; then
-        note_fail "$nok" "e2e $name: $nok failing (test/results/e2e/$name.tap)"
-        grep -E -A3 '^not ok [0-9]+' "$OUT/$name.tap" | grep -v '^--$' | head -40 | sed 's/^/   /'
-      fi
-      if [ -z "$plan" ] || [ "$plan" -ne $((ok + nok)) ]; then
-        note_fail 1 "e2e $name: plan ${plan:-missing} but $((ok + nok)) results (test/results/e2e/$name.tap)"
-        tail -15 "$OUT/$name.tap" | sed 's/^/   /'
-      fi
-      echo "   $name: $ok ok, $nok not ok"
-    else
-      note_fail 1 "e2e $name: could not prepare the database (test/results/e2e/$name.setup.log)"
-    fi
+    name=$(basename "$script" .py)
+    e2e_run "$script" "startlijn_e2e_${name#*_}" "$OUT" e2e
   done
   echo "   e2e took $(( $(date +%s) - e2e_start )) s"
+fi
+
+# --- through PgBouncer, and reporting on a streaming replica -----------------
+# docs/scaling.md. The end-to-end suites again, every call through PgBouncer in
+# transaction-pooling mode (as Supabase's pooler serves PostgREST): a call is
+# one transaction, so any server connection may serve it. Then a hot standby
+# of the test cluster (pg_basebackup, streaming): the organiser's reporting
+# reads answer there as on the primary, writes are refused (test/pooling/replica.py).
+if has_suite pooling; then
+  echo "== through PgBouncer (transaction pooling) and on a streaming replica (docs/scaling.md)"
+  OUT=$RESULTS/pooling; mkdir -p "$OUT"
+  BDIR=$TMP/pgbouncer; mkdir -p "$BDIR"; BPORT=$(free_port)
+  printf '"postgres" ""\n"authenticator" ""\n' > "$BDIR/userlist.txt"
+  cat > "$BDIR/pgbouncer.ini" <<INI
+[databases]
+* = host=$SOCK port=$PORT
+[pgbouncer]
+listen_addr =
+listen_port = $BPORT
+unix_socket_dir = $BDIR
+auth_type = trust
+auth_file = $BDIR/userlist.txt
+pool_mode = transaction
+default_pool_size = 40
+max_client_conn = 400
+server_reset_query =
+ignore_startup_parameters = extra_float_digits,options
+admin_users = postgres
+stats_period = 1
+logfile = $BDIR/pgbouncer.log
+pidfile = $BDIR/pgbouncer.pid
+INI
+  [ "$(id -u)" -eq 0 ] && chown -R "$SERVER_USER" "$BDIR"
+  if as_server pgbouncer -d -q "$BDIR/pgbouncer.ini" && sleep 0.5 &&
+     [ "$("$PG_BIN/psql" -X -h "$BDIR" -p "$BPORT" -d postgres -tAc "SELECT 1" 2>> "$OUT/pgbouncer.err")" = 1 ]; then
+    pool_start=$(date +%s)
+    for script in test/e2e/[0-9]*.py; do
+      name=$(basename "$script" .py)
+      e2e_run "$script" "startlijn_pool_${name#*_}" "$OUT" "PgBouncer e2e" PGHOST="$BDIR" PGPORT="$BPORT"
+    done
+    sleep 1.5   # SHOW STATS adds up every stats_period
+    mode=$("$PG_BIN/psql" -X -h "$BDIR" -p "$BPORT" -d pgbouncer -tA -c "SHOW POOLS" 2>> "$OUT/pgbouncer.err" | awk -F'|' '$1 ~ /^startlijn_pool_/ {print $NF}' | sort -u | tr '\n' ' ')
+    "$PG_BIN/psql" -X -h "$BDIR" -p "$BPORT" -d pgbouncer -c "SHOW STATS" -c "SHOW POOLS" > "$OUT/pgbouncer.stats" 2>> "$OUT/pgbouncer.err"
+    xacts=$("$PG_BIN/psql" -X -h "$BDIR" -p "$BPORT" -d pgbouncer -tA -c "SHOW STATS" 2>> "$OUT/pgbouncer.err" | awk -F'|' '$1 ~ /^startlijn_pool_/ {n += $2} END {print n + 0}')
+    if [ "$mode" = "transaction " ] && [ "$xacts" -gt 500 ]; then
+      note_pass 1; echo "   every script through PgBouncer in transaction mode (its SHOW STATS counted $xacts transactions) ($(( $(date +%s) - pool_start )) s)"
+    else
+      note_fail 1 "PgBouncer: pools in mode '$mode', not transaction (test/results/pooling/)"
+    fi
+  else
+    note_fail 1 "PgBouncer did not start (test/results/pooling/pgbouncer.err, $BDIR/pgbouncer.log)"
+    cat "$BDIR/pgbouncer.log" 2>/dev/null | tail -5 | sed 's/^/   /'
+  fi
+  # the replica: a base backup of the running cluster, streaming from it
+  RDIR=$TMP/replica; RSOCK=$TMP/replica-sock; RPORT=$(free_port)
+  mkdir -p "$RSOCK" "$RDIR"; chmod 700 "$RDIR"; [ "$(id -u)" -eq 0 ] && chown "$SERVER_USER" "$RSOCK" "$RDIR"
+  touch "$TMP/replica.log"; [ "$(id -u)" -eq 0 ] && chown "$SERVER_USER" "$TMP/replica.log"
+  if make_test_db startlijn_reports > "$OUT/replica.setup.log" 2>&1 &&
+     "${PSQL[@]}" -d startlijn_reports -f test/fixtures/demo_dev.sql >> "$OUT/replica.setup.log" 2>&1 &&
+     as_server "$PG_BIN/pg_basebackup" -h "$SOCK" -p "$PORT" -U postgres -D "$RDIR" -R -X stream -c fast >> "$OUT/replica.setup.log" 2>&1 &&
+     printf "port = %s\nunix_socket_directories = '%s'\nhot_standby = on\n" "$RPORT" "$RSOCK" | as_server tee -a "$RDIR/postgresql.conf" >/dev/null &&
+     cluster_start "$RDIR" "$TMP/replica.log"; then
+    E2E_PREPARED=1 e2e_run test/pooling/replica.py startlijn_reports "$OUT" replica PGHOST="$RSOCK" PGPORT="$RPORT" \
+      PRIMARY_DSN="host=$SOCK port=$PORT dbname=startlijn_reports user=postgres" 2>/dev/null || true
+  else
+    note_fail 1 "replica: could not start a streaming replica (test/results/pooling/replica.setup.log, $TMP/replica.log)"
+  fi
 fi
 
 # --- the reference relays end to end ----------------------------------------
