@@ -97,6 +97,7 @@ CREATE FUNCTION startlijn.registration_json(r startlijn.registrations) RETURNS j
     'last_name', r.last_name, 'date_of_birth', r.date_of_birth, 'gender', r.gender, 'phone', r.phone,
     'nationality', r.nationality, 'club', r.club, 'answers', r.answers, 'refunded', r.refunded,
     'cancelled_at', r.cancelled_at, 'cancel_reason', r.cancel_reason, 'erased', r.erased_at IS NOT NULL,
+    'subject', r.subject_id,
     'created_at', r.created_at)
 $$;
 

@@ -123,6 +123,18 @@ CREATE TABLE startlijn.orders (
   paid_at         timestamptz,
   closed_at       timestamptz,
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  -- retention (docs/retention.md, "Registrations and orders"): a fiscal
+  -- record kept 7 years from the event's end; the buyer's personal columns
+  -- are pseudonymised when the participant period passes (personal_cleared_at)
+  buyer_subject   uuid,                 -- the buyer as data subject: buyer_user_id or startlijn.guest_subject(buyer_email)
+  event_ends_at   timestamptz,          -- the anchor: the event's end (orders_retention keeps it)
+  in_use_until    timestamptz,          -- a reserved, pending or paid order is in use until the event ends
+  retention_result text NOT NULL DEFAULT 'participant' CHECK (retention_result = 'participant'),
+  archive_status  text NOT NULL DEFAULT 'active'
+                  CHECK (archive_status IN ('active', 'archived', 'retention_expired', 'anonymized')),
+  retention_until timestamptz,
+  anonymized_at   timestamptz,
+  personal_cleared_at timestamptz,
   CONSTRAINT orders_org_id_key UNIQUE (organization_id, id),
   CONSTRAINT orders_event_fkey FOREIGN KEY (organization_id, event_id) REFERENCES startlijn.events (organization_id, id),
   CONSTRAINT orders_hold_fkey FOREIGN KEY (organization_id, hold_id) REFERENCES capacity.holds (organization_id, id),
@@ -131,7 +143,8 @@ CREATE TABLE startlijn.orders (
     REFERENCES startlijn.discount_codes (organization_id, id),
   CONSTRAINT orders_total CHECK (total = subtotal - discount_total AND vat_total <= total),
   CONSTRAINT orders_refunded CHECK (refunded <= total),
-  CONSTRAINT orders_buyer CHECK (status IN ('reserved', 'expired') OR buyer_email IS NOT NULL),
+  CONSTRAINT orders_buyer CHECK (status IN ('reserved', 'expired') OR buyer_email IS NOT NULL
+                                 OR personal_cleared_at IS NOT NULL OR anonymized_at IS NOT NULL),
   CONSTRAINT orders_invoice CHECK ((invoice_seq IS NULL) = (invoice_number IS NULL)
                                    AND (invoice_seq IS NULL) = (invoice_year IS NULL)),
   CONSTRAINT orders_invoice_key UNIQUE (organization_id, invoice_year, invoice_seq),
@@ -143,6 +156,7 @@ CREATE INDEX orders_event_idx ON startlijn.orders (event_id, created_at DESC);
 CREATE INDEX orders_buyer_idx ON startlijn.orders (buyer_user_id) WHERE buyer_user_id IS NOT NULL;
 CREATE INDEX orders_buyer_email_idx ON startlijn.orders (pg_catalog.lower(buyer_email)) WHERE buyer_user_id IS NULL;
 CREATE INDEX orders_reserved_idx ON startlijn.orders (expires_at) WHERE status = 'reserved';
+CREATE INDEX orders_buyer_subject_idx ON startlijn.orders (buyer_subject) WHERE buyer_subject IS NOT NULL;
 COMMENT ON TABLE startlijn.orders IS
   'an order: reserved -> pending -> paid -> cancelled, reserved -> expired, pending -> failed (orders_guard)';
 
@@ -216,6 +230,17 @@ CREATE TABLE startlijn.registrations (
   erased_at       timestamptz,          -- personal data removed (retention, erasure)
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  -- retention (docs/retention.md, "Registrations and orders"): personal
+  -- data, anonymised the participant period after the event's end;
+  -- registrations_guard keeps these columns
+  subject_id      uuid,                 -- the participant as data subject (user, guest e-mail or the buyer)
+  event_ends_at   timestamptz,          -- the anchor: the event's end
+  in_use_until    timestamptz,          -- a pending or paid registration is in use until the event ends
+  retention_result text NOT NULL DEFAULT 'participant' CHECK (retention_result = 'participant'),
+  archive_status  text NOT NULL DEFAULT 'active'
+                  CHECK (archive_status IN ('active', 'archived', 'retention_expired', 'anonymized')),
+  retention_until timestamptz,
+  anonymized_at   timestamptz,
   CONSTRAINT registrations_org_id_key UNIQUE (organization_id, id),
   CONSTRAINT registrations_event_fkey FOREIGN KEY (organization_id, event_id) REFERENCES startlijn.events (organization_id, id),
   CONSTRAINT registrations_ticket_type_fkey FOREIGN KEY (organization_id, ticket_type_id)
@@ -231,6 +256,7 @@ CREATE INDEX registrations_event_idx ON startlijn.registrations (event_id, creat
 CREATE INDEX registrations_order_idx ON startlijn.registrations (order_id);
 CREATE INDEX registrations_user_idx ON startlijn.registrations (user_id) WHERE user_id IS NOT NULL;
 CREATE INDEX registrations_email_idx ON startlijn.registrations (pg_catalog.lower(email)) WHERE user_id IS NULL;
+CREATE INDEX registrations_subject_idx ON startlijn.registrations (subject_id) WHERE subject_id IS NOT NULL;
 
 -- One per unit sold. An entry entitlement is named (registration_id) at
 -- checkout or later, before assign_by; when it is paid and named it gets
@@ -378,8 +404,46 @@ CREATE CONSTRAINT TRIGGER orders_totals AFTER INSERT OR UPDATE ON startlijn.orde
 CREATE CONSTRAINT TRIGGER orders_totals AFTER INSERT ON startlijn.order_items
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION startlijn.orders_totals_trigger();
 
+-- The data subject of a guest: derived from the e-mail address (never the
+-- address itself): the first 16 bytes of a SHA-256 of the normalised
+-- address, as a version 8 uuid. The same guest is the same subject in every
+-- order and registration, and becomes the user once they claim them.
+CREATE FUNCTION startlijn.guest_subject(email text) RETURNS uuid
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+  AS $$
+  SELECT pg_catalog.encode(pg_catalog.set_byte(pg_catalog.set_byte(h, 6, (pg_catalog.get_byte(h, 6) OPERATOR(pg_catalog.&) 15) OPERATOR(pg_catalog.|) 128),
+                                               8, (pg_catalog.get_byte(h, 8) OPERATOR(pg_catalog.&) 63) OPERATOR(pg_catalog.|) 128), 'hex')::uuid
+    FROM (SELECT pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(
+                   'startlijn guest subject:' OPERATOR(pg_catalog.||) pg_catalog.lower(pg_catalog.btrim(email)), 'UTF8')), 1, 16) AS h) x
+$$;
+
+-- Is the answer to this question personal data? The question's "personal"
+-- field, or by its type: text, long_text, date, email, phone and
+-- emergency_contact are (docs/retention.md).
+CREATE FUNCTION startlijn.question_is_personal(question jsonb) RETURNS boolean
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+  AS $$
+  SELECT COALESCE((question OPERATOR(pg_catalog.->>) 'personal')::boolean,
+                  (question OPERATOR(pg_catalog.->>) 'type') IN ('text', 'long_text', 'date', 'email', 'phone', 'emergency_contact'))
+$$;
+
+-- The answers that are not personal data (kept when a participant is
+-- anonymised): answers to questions whose question_is_personal is false;
+-- an answer without a question (removed since) goes too.
+CREATE FUNCTION startlijn.impersonal_answers(questions jsonb, answers jsonb) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+  AS $$
+  SELECT COALESCE(pg_catalog.jsonb_object_agg(a.key, a.value), '{}'::jsonb)
+    FROM pg_catalog.jsonb_each(COALESCE(answers, '{}'::jsonb)) a
+   WHERE EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(COALESCE(questions, '[]'::jsonb)) q
+                  WHERE (q OPERATOR(pg_catalog.->>) 'key') OPERATOR(pg_catalog.=) a.key
+                    AND NOT startlijn.question_is_personal(q))
+$$;
+
 -- answers are valid for the event's questions as they apply to the entry's
--- ticket type (the C validator), for every writer
+-- ticket type (the C validator), for every writer; the retention columns (subject, anchor, in use); and when
+-- startlijn_retention anonymises the row (its period passed, or an erasure)
+-- the participant is marked erased and only the impersonal answers stay
 CREATE FUNCTION startlijn.registrations_guard() RETURNS trigger
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
@@ -390,6 +454,22 @@ BEGIN
                            OR NEW.order_id <> OLD.order_id) THEN
     PERFORM startlijn.raise('record_read_only', 'A registration''s event and order never change.');
   END IF;
+  IF TG_OP = 'INSERT' THEN
+    SELECT e.ends_at INTO NEW.event_ends_at FROM startlijn.events e WHERE e.id = NEW.event_id;
+  END IF;
+  IF TG_OP = 'UPDATE' AND NEW.anonymized_at IS NOT NULL AND OLD.anonymized_at IS NULL THEN
+    NEW.erased_at := COALESCE(NEW.erased_at, pg_catalog.now());
+    SELECT e.questions INTO q FROM startlijn.events e WHERE e.id = NEW.event_id;
+    NEW.answers := startlijn.impersonal_answers(q, OLD.answers);
+  END IF;
+  IF NEW.erased_at IS NULL THEN
+    -- the participant's account, else their e-mail, else the buyer (a
+    -- parent naming a child without an e-mail of its own)
+    NEW.subject_id := COALESCE(NEW.user_id, startlijn.guest_subject(NEW.email),
+                               (SELECT COALESCE(o.buyer_user_id, startlijn.guest_subject(o.buyer_email))
+                                  FROM startlijn.orders o WHERE o.id = NEW.order_id));
+  END IF;
+  NEW.in_use_until := CASE WHEN NEW.status IN ('pending', 'paid') AND NEW.erased_at IS NULL THEN NEW.event_ends_at END;
   IF NEW.erased_at IS NULL AND (TG_OP = 'INSERT' OR NEW.answers IS DISTINCT FROM OLD.answers
                                 OR NEW.ticket_type_id <> OLD.ticket_type_id) THEN
     SELECT e.questions INTO q FROM startlijn.events e WHERE e.id = NEW.event_id;
@@ -404,6 +484,45 @@ END
 $$;
 CREATE TRIGGER registrations_guard BEFORE INSERT OR UPDATE ON startlijn.registrations
   FOR EACH ROW EXECUTE FUNCTION startlijn.registrations_guard();
+
+-- the retention columns of an order: its anchor (the event's end) and the
+-- buyer as data subject; fires before retention_guard (name order), which
+-- computes retention_until from the anchor
+CREATE FUNCTION startlijn.orders_retention() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT e.ends_at INTO NEW.event_ends_at FROM startlijn.events e WHERE e.id = NEW.event_id;
+  END IF;
+  IF NEW.personal_cleared_at IS NULL AND NEW.anonymized_at IS NULL THEN
+    NEW.buyer_subject := COALESCE(NEW.buyer_user_id, startlijn.guest_subject(NEW.buyer_email));
+  END IF;
+  NEW.in_use_until := CASE WHEN NEW.status IN ('reserved', 'pending', 'paid') AND NEW.personal_cleared_at IS NULL
+                           AND NEW.anonymized_at IS NULL THEN NEW.event_ends_at END;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER orders_retention BEFORE INSERT OR UPDATE ON startlijn.orders
+  FOR EACH ROW EXECUTE FUNCTION startlijn.orders_retention();
+
+-- when the buyer's personal columns go (the participant period passed, an
+-- erasure, or the end of the fiscal period), the add-ons' free texts
+-- (an engraved name) go with them; what was sold and its price stay
+CREATE FUNCTION startlijn.orders_personal_cleared() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  UPDATE startlijn.order_items i
+     SET texts = pg_catalog.array_fill('[verwijderd]'::text, ARRAY[i.quantity])
+   WHERE i.order_id = NEW.id AND i.texts IS NOT NULL;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER orders_personal_cleared AFTER UPDATE OF personal_cleared_at, anonymized_at ON startlijn.orders
+  FOR EACH ROW WHEN ((OLD.personal_cleared_at IS NULL AND NEW.personal_cleared_at IS NOT NULL)
+                     OR (OLD.anonymized_at IS NULL AND NEW.anonymized_at IS NOT NULL))
+  EXECUTE FUNCTION startlijn.orders_personal_cleared();
 
 -------------------------------------------------------------------------------
 -- Row level security: members of the organisation read; buyers and

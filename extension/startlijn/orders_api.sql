@@ -93,10 +93,11 @@ BEGIN
     PERFORM startlijn.raise('invalid_email', 'Your account has no verified e-mail address.');
   END IF;
   UPDATE startlijn.registrations x SET user_id = uid
-   WHERE x.user_id IS NULL AND pg_catalog.lower(x.email) = mail AND x.erased_at IS NULL;
+   WHERE x.user_id IS NULL AND pg_catalog.lower(x.email) = mail AND x.erased_at IS NULL AND x.archive_status = 'active';
   GET DIAGNOSTICS nr = ROW_COUNT;
   UPDATE startlijn.orders x SET buyer_user_id = uid
-   WHERE x.buyer_user_id IS NULL AND pg_catalog.lower(x.buyer_email) = mail;
+   WHERE x.buyer_user_id IS NULL AND pg_catalog.lower(x.buyer_email) = mail AND x.archive_status = 'active'
+     AND x.personal_cleared_at IS NULL;
   GET DIAGNOSTICS no = ROW_COUNT;
   IF nr + no > 0 THEN
     PERFORM trail.log(NULL, 'orders.claimed', 'profile:' OPERATOR(pg_catalog.||) uid::text,

@@ -84,6 +84,7 @@ BEGIN
       pg_catalog.format('You are the only owner of %s.', sole),
       'Make another member owner first (change_member_role), then ask again.');
   END IF;
+  PERFORM startlijn.require_no_live_registrations(uid, NULL);
   req := retention.request_erasure(uid, NULL, NULLIF(pg_catalog.btrim(reason), ''),
                                   'user:' OPERATOR(pg_catalog.||) uid::text);
   SELECT * INTO e FROM retention.erasure_requests r WHERE r.id = req;
@@ -197,6 +198,7 @@ BEGIN
     PERFORM startlijn.raise('subject_not_found', NULL,
       'Only a person the organization has records about (a member, a participant) can be erased from it.');
   END IF;
+  PERFORM startlijn.require_no_live_registrations(subject, organization_id);
   req := retention.request_erasure(subject, organization_id, reason, 'user:' OPERATOR(pg_catalog.||) auth.uid()::text);
   SELECT * INTO e FROM retention.erasure_requests r WHERE r.id = req;
   RETURN startlijn.erasure_json(e);

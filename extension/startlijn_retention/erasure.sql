@@ -100,3 +100,31 @@ BEGIN
   RETURN true;
 END
 $fn$;
+
+-- Register (or replace) a subject check: fn(subject uuid) RETURNS boolean,
+-- true while the integrating system still knows the subject (a live
+-- account). The job keeps the audit-trail key of such a subject after its
+-- labelled records are anonymised (tables.sql, retention.subject_checks).
+CREATE FUNCTION retention.add_subject_check(name text, fn regprocedure, extension name DEFAULT NULL)
+  RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $fn$
+DECLARE
+  p pg_catalog.pg_proc;
+BEGIN
+  IF name IS NULL OR name !~ '^[a-z][a-z0-9_]{0,39}$' THEN
+    PERFORM retention.raise('invalid_argument', 'A check name is 1 to 40 characters of a-z, 0-9 and _.');
+  END IF;
+  SELECT * INTO p FROM pg_catalog.pg_proc x WHERE x.oid = fn;
+  IF p.oid IS NULL OR p.pronargs <> 1 OR p.prokind <> 'f' OR p.prorettype <> 'boolean'::pg_catalog.regtype
+     OR p.proargtypes[0] <> 'uuid'::pg_catalog.regtype THEN
+    PERFORM retention.raise('invalid_argument', 'A subject check is a function (subject uuid) returning boolean.');
+  END IF;
+  INSERT INTO retention.subject_checks AS c (name, function, extension)
+  VALUES (add_subject_check.name, pg_catalog.format('%I.%I', p.pronamespace::regnamespace::text, p.proname),
+          add_subject_check.extension)
+  ON CONFLICT ON CONSTRAINT subject_checks_pkey DO UPDATE
+     SET function = EXCLUDED.function, extension = EXCLUDED.extension;
+  PERFORM trail.log(NULL, 'retention.subject_check_added', 'retention.subject_checks:' OPERATOR(pg_catalog.||) name,
+                    pg_catalog.jsonb_build_object('name', name, 'function', fn::text), NULL);
+END
+$fn$;

@@ -198,7 +198,9 @@ CREATE TABLE retention.runs (
   batches             bigint NOT NULL DEFAULT 0,
   subjects_forgotten  bigint NOT NULL DEFAULT 0,
   longest_batch_ms    double precision NOT NULL DEFAULT 0,
-  notes               jsonb NOT NULL DEFAULT '[]'
+  notes               jsonb NOT NULL DEFAULT '[]',
+  -- records whose personal columns were pseudonymised while the record stays (personal_cleared=)
+  personal_cleared    bigint NOT NULL DEFAULT 0
 );
 
 -- Subjects whose records the job changed; checked at the end of a run (or
@@ -225,12 +227,26 @@ CREATE TABLE retention.erasure_hooks (
   created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 
+-- Subject checks. The job destroys the audit-trail key of a subject whose
+-- personal records are all anonymised, unless one of these functions
+-- `fn(subject uuid) RETURNS boolean` says the integrating system still
+-- knows the subject (a live account whose own audit entries need the key).
+-- Such a subject stays pending and is checked again by the next run.
+CREATE TABLE retention.subject_checks (
+  name        text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,39}$'),
+  -- schema-qualified function name, resolved at each run as fn(uuid)
+  function    text NOT NULL CHECK (pg_catalog.length(function) BETWEEN 3 AND 200),
+  -- the extension that registered it recreates it on install (no created_at:
+  -- a restore reproduces an extension's rows exactly)
+  extension   name
+);
+
 DO $rls$
 DECLARE t text;
 BEGIN
   FOREACH t IN ARRAY ARRAY['config', 'profiles', 'periods', 'settings', 'overrides', 'holds',
                            'notifications', 'pseudonym_counters', 'pseudonyms', 'erasure_requests',
-                           'runs', 'pending_subjects', 'erasure_hooks'] LOOP
+                           'runs', 'pending_subjects', 'erasure_hooks', 'subject_checks'] LOOP
     EXECUTE pg_catalog.format('ALTER TABLE retention.%I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE pg_catalog.format('ALTER TABLE retention.%I FORCE ROW LEVEL SECURITY', t);
     EXECUTE pg_catalog.format('CREATE POLICY no_direct_access ON retention.%I USING (false)', t);
@@ -251,9 +267,32 @@ SELECT p.id, v.classification, v.result, v.period::interval
                ('personal', '', '1 year'), ('operational', '', '1 year'),
                ('fiscal', '', '7 years')) v(classification, result, period);
 
+-- Participant data (registrations of events, docs/retention.md): the result
+-- type 'participant' of the personal classification. The two selection
+-- lists keep it 6 months; an organisation picks 3, 6 or 12 months with the
+-- participants_* profiles (api.configure_retention), whose other periods
+-- are those of vng_2020.
+INSERT INTO retention.profiles (id, name, description, source) VALUES
+  ('participants_3m', 'Deelnemers 3 maanden', 'Deelnemersgegevens 3 maanden na het evenement', 'startlijn'),
+  ('participants_6m', 'Deelnemers 6 maanden', 'Deelnemersgegevens 6 maanden na het evenement', 'startlijn'),
+  ('participants_12m', 'Deelnemers 12 maanden', 'Deelnemersgegevens 12 maanden na het evenement', 'startlijn');
+INSERT INTO retention.periods (profile, classification, result, period)
+SELECT p.id, v.classification, v.result, v.period::interval
+  FROM retention.profiles p,
+       (VALUES ('archive', '', '7 years'), ('archive', 'granted', '7 years'), ('archive', 'not_granted', '5 years'),
+               ('personal', '', '1 year'), ('operational', '', '1 year'),
+               ('fiscal', '', '7 years')) v(classification, result, period)
+ WHERE p.id LIKE 'participants%';
+INSERT INTO retention.periods (profile, classification, result, period) VALUES
+  ('vng_2020', 'personal', 'participant', '6 months'), ('provisa', 'personal', 'participant', '6 months'),
+  ('participants_3m', 'personal', 'participant', '3 months'), ('participants_6m', 'personal', 'participant', '6 months'),
+  ('participants_12m', 'personal', 'participant', '12 months');
+
 SELECT pg_catalog.pg_extension_config_dump('retention.config', '');
-SELECT pg_catalog.pg_extension_config_dump('retention.profiles', $$WHERE id NOT IN ('vng_2020', 'provisa')$$);
-SELECT pg_catalog.pg_extension_config_dump('retention.periods', $$WHERE profile NOT IN ('vng_2020', 'provisa')$$);
+SELECT pg_catalog.pg_extension_config_dump('retention.profiles',
+  $$WHERE id NOT IN ('vng_2020', 'provisa', 'participants_3m', 'participants_6m', 'participants_12m')$$);
+SELECT pg_catalog.pg_extension_config_dump('retention.periods',
+  $$WHERE profile NOT IN ('vng_2020', 'provisa', 'participants_3m', 'participants_6m', 'participants_12m')$$);
 SELECT pg_catalog.pg_extension_config_dump('retention.settings', '');
 SELECT pg_catalog.pg_extension_config_dump('retention.overrides', '');
 SELECT pg_catalog.pg_extension_config_dump('retention.holds', '');
@@ -266,3 +305,4 @@ SELECT pg_catalog.pg_extension_config_dump('retention.runs', '');
 SELECT pg_catalog.pg_extension_config_dump('retention.runs_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('retention.pending_subjects', '');
 SELECT pg_catalog.pg_extension_config_dump('retention.erasure_hooks', 'WHERE extension IS NULL');
+SELECT pg_catalog.pg_extension_config_dump('retention.subject_checks', 'WHERE extension IS NULL');

@@ -193,6 +193,8 @@ static const sl_error_def sl_errors[] = {
 	"No refund has this id."},
 	{"registration_closed", 409, "registration closed",
 	"The event does not take registrations now."},
+	{"registration_in_use", 409, "registration in use",
+	"The person has a registration for an event that has not ended; it is cancelled first, or erased after the event."},
 	{"registration_not_found", 404, "registration not found",
 	"No registration you can see has this id."},
 	{"retention_profile_not_found", 404, "retention profile not found",

@@ -9,7 +9,7 @@
 
 static const char *const pii_kinds[SL_PII_NKINDS] = {
 	"name", "email", "phone", "address", "date_of_birth", "free_text",
-	"company", "identifier", "ip"
+	"company", "identifier", "ip", "attribute"
 };
 static const char *const classes[SL_CLASS_N] = {
 	"archive", "personal", "operational", "fiscal"
@@ -153,7 +153,7 @@ sl_parse_column_label(const char *s, size_t len, sl_column_label *out,
 		if (k < 0)
 			return fail(err, errlen,
 						"Unknown kind of personal data \"%s\"; use name, email, phone, address, "
-						"date_of_birth, free_text, company, identifier or ip.",
+						"date_of_birth, free_text, company, identifier, ip or attribute.",
 						excerpt(kp, kn, ex, sizeof(ex)));
 		out->kind = (sl_pii_kind) k;
 	}
@@ -185,11 +185,11 @@ sl_parse_column_label(const char *s, size_t len, sl_column_label *out,
 enum
 {
 	K_CLASSIFICATION, K_ORGANIZATION, K_ANCHOR, K_SUBJECT, K_RESULT, K_EXPIRE,
-	K_SUBJECT_TYPE, K_STATUS, K_UNTIL, K_ANONYMIZED_AT, K_N
+	K_SUBJECT_TYPE, K_STATUS, K_UNTIL, K_ANONYMIZED_AT, K_IN_USE, K_PERSONAL_CLEARED, K_N
 };
 static const char *const keys[K_N] = {
 	"classification", "organization", "anchor", "subject", "result", "expire",
-	"subject_type", "status", "until", "anonymized_at"
+	"subject_type", "status", "until", "anonymized_at", "in_use", "personal_cleared"
 };
 
 int
@@ -214,6 +214,8 @@ sl_parse_table_label(const char *s, size_t len, sl_table_label *out,
 	cols[K_STATUS] = out->status;
 	cols[K_UNTIL] = out->until;
 	cols[K_ANONYMIZED_AT] = out->anonymized_at;
+	cols[K_IN_USE] = out->in_use;
+	cols[K_PERSONAL_CLEARED] = out->personal_cleared;
 
 	p = s;
 	end = s + len;
@@ -248,7 +250,7 @@ sl_parse_table_label(const char *s, size_t len, sl_table_label *out,
 		if (k < 0)
 			return fail(err, errlen,
 						"Unknown key \"%s\"; the keys are classification, organization, anchor, subject, "
-						"result, expire, subject_type, status, until and anonymized_at.",
+						"result, expire, subject_type, status, until, anonymized_at, in_use and personal_cleared.",
 						excerpt(kp, kn, ex, sizeof(ex)));
 		if (seen[k]++)
 			return fail(err, errlen, "The key %s appears twice.", keys[k]);
@@ -294,6 +296,9 @@ sl_parse_table_label(const char *s, size_t len, sl_table_label *out,
 		return fail(err, errlen, "A table label needs organization=<column> naming the owning organisation.");
 	if (!seen[K_ANCHOR])
 		return fail(err, errlen, "A table label needs anchor=<column>: the date the retention period counts from.");
+	if (seen[K_PERSONAL_CLEARED] && out->classification != SL_CLASS_ARCHIVE && out->classification != SL_CLASS_FISCAL)
+		return fail(err, errlen, "personal_cleared applies to archive and fiscal tables only; "
+					"a personal or operational record is anonymised whole when its period ends.");
 	if (!seen[K_STATUS])
 		strcpy(out->status, "archive_status");
 	if (!seen[K_UNTIL])

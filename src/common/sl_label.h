@@ -4,7 +4,9 @@
  * Column labels declare personal data:
  *     pii:<kind>[;required]
  * kind is one of name, email, phone, address, date_of_birth, free_text,
- * company, identifier, ip. "required" marks a value the law requires to be
+ * company, identifier, ip, attribute (a personal attribute of any type with
+ * no placeholder form - gender, nationality, a club: it becomes NULL, so its
+ * column must be nullable). "required" marks a value the law requires to be
  * kept as long as the record's own retention period runs (an invoice name
  * under the fiscal period): an erasure request keeps it until then.
  *
@@ -12,6 +14,13 @@
  *     classification=<archive|personal|operational|fiscal>;organization=<col>;
  *     anchor=<col>[;subject=<col>][;result=<col>][;expire=<anonymize|destroy|keep>]
  *     [;subject_type=<person|company>][;status=<col>][;until=<col>][;anonymized_at=<col>]
+ *     [;in_use=<col>][;personal_cleared=<col>]
+ * in_use names a timestamptz column: while it lies in the future the record
+ * is in use (an erasure request leaves it alone, the job does not expire
+ * it). personal_cleared names a timestamptz column of an archive or fiscal
+ * table: the personal columns not labelled required are pseudonymised when
+ * the personal period (classification personal, the same anchor and
+ * result) has passed, and the job records the moment there.
  * Pairs are separated by ';', spaces around tokens are ignored, each key at
  * most once. Column names are plain lowercase SQL identifiers (what an
  * unquoted name folds to).
@@ -38,6 +47,7 @@ typedef enum sl_pii_kind
 	SL_PII_COMPANY,
 	SL_PII_IDENTIFIER,
 	SL_PII_IP,
+	SL_PII_ATTRIBUTE,
 	SL_PII_NKINDS
 } sl_pii_kind;
 
@@ -75,6 +85,8 @@ typedef struct sl_table_label
 	char		status[SL_LABEL_IDENT_MAX + 1]; /* default archive_status */
 	char		until[SL_LABEL_IDENT_MAX + 1];	/* default retention_until */
 	char		anonymized_at[SL_LABEL_IDENT_MAX + 1];	/* default anonymized_at */
+	char		in_use[SL_LABEL_IDENT_MAX + 1]; /* "" when absent */
+	char		personal_cleared[SL_LABEL_IDENT_MAX + 1];	/* "" when absent */
 } sl_table_label;
 
 int			sl_parse_column_label(const char *s, size_t len, sl_column_label *out,

@@ -628,7 +628,7 @@ static int
 check_question(jdoc *d, jnode *q, int i, char *err, size_t errlen)
 {
 	static const char *const allowed[] = {"key", "type", "label", "help", "required", "min", "max",
-	"options", "condition", "ticket_types", NULL};
+	"options", "condition", "ticket_types", "personal", NULL};
 	jnode	   *key = member(d, q, "key");
 	jnode	   *type = member(d, q, "type");
 	jnode	   *req = member(d, q, "required");
@@ -660,6 +660,12 @@ check_question(jdoc *d, jnode *q, int i, char *err, size_t errlen)
 		return fail(err, errlen, "question %.*s: help is at most 1000 characters", KS(key));
 	if (req && req->type != J_TRUE && req->type != J_FALSE)
 		return fail(err, errlen, "question %.*s: required is true or false", KS(key));
+	{
+		jnode	   *pers = member(d, q, "personal");
+
+		if (pers && pers->type != J_TRUE && pers->type != J_FALSE)
+			return fail(err, errlen, "question %.*s: personal is true or false", KS(key));
+	}
 	if (mn || mx)
 	{
 		if (t == T_DATE)

@@ -9,13 +9,18 @@
  *    "help": at most 1000 characters, "required": bool,
  *    "min": n, "max": n, "options": [{"key": k, "label": l}, ...],
  *    "condition": {"question": an earlier key, "equals": value},
- *    "ticket_types": [1 to 100 distinct ticket type ids, lowercase uuids]}
+ *    "ticket_types": [1 to 100 distinct ticket type ids, lowercase uuids],
+ *    "personal": bool}
  * with T one of text, long_text, number, date, boolean, single_select,
  * multi_select, email, phone, country, emergency_contact, club. min/max are
  * a length for text, long_text and club (characters), a value for number,
  * a date "YYYY-MM-DD" for date, a count of choices for multi_select; not
  * allowed for the other types. options (1 to 100, unique keys) are required
  * for the two select types and refused for the others.
+ *
+ * personal says whether the answer is personal data that retention clears
+ * (docs/retention.md); absent, the type decides: text, long_text, date,
+ * email, phone and emergency_contact are personal, the others are not.
  *
  * A question with ticket_types applies only to the entries of those ticket
  * types (which ticket types exist is the database's to check: the ids

@@ -21,6 +21,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
@@ -87,9 +88,36 @@ is_inet_type(Oid typ)
 	return b == INETOID || b == CIDROID;
 }
 
+/* is the column declared NOT NULL */
+static bool
+att_notnull(Oid relid, AttrNumber att)
+{
+	HeapTuple	tp = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(att));
+	bool		nn = false;
+
+	if (HeapTupleIsValid(tp))
+	{
+		nn = ((Form_pg_attribute) GETSTRUCT(tp))->attnotnull;
+		ReleaseSysCache(tp);
+	}
+	return nn;
+}
+
+static bool
+is_json_type(Oid typ)
+{
+	Oid			b = getBaseType(typ);
+
+	return b == JSONBOID;
+}
+
 static bool
 kind_accepts(sl_pii_kind kind, Oid typ)
 {
+	if (kind == SL_PII_ATTRIBUTE)
+		return typ != InvalidOid;
+	if (kind == SL_PII_FREE_TEXT && is_json_type(typ))
+		return true;
 	if (is_string_type(typ))
 		return true;
 	if (kind == SL_PII_DATE_OF_BIRTH)
@@ -119,6 +147,8 @@ table_label_columns_ok(Oid relid, const sl_table_label *t, char *detail, size_t 
 		{"status", t->status, 3},
 		{"until", t->until, 4},
 		{"anonymized_at", t->anonymized_at, 4},
+		{"in_use", t->in_use, 4},
+		{"personal_cleared", t->personal_cleared, 4},
 	};
 	int			i;
 
@@ -199,10 +229,17 @@ retention_relabel(const ObjectAddress *object, const char *seclabel)
 		{
 			snprintf(err, sizeof(err), "A pii:%s column must be text-like%s; %s is %s.",
 					 sl_pii_kind_name(c.kind),
-					 c.kind == SL_PII_DATE_OF_BIRTH ? " or a date" : c.kind == SL_PII_IP ? " or inet" : "",
+					 c.kind == SL_PII_DATE_OF_BIRTH ? " or a date" : c.kind == SL_PII_IP ? " or inet" :
+					 c.kind == SL_PII_FREE_TEXT ? " or jsonb" : "",
 					 get_attname(object->objectId, (AttrNumber) object->objectSubId, false),
 					 format_type_be(typ));
 			sl_raise("invalid_label", err, NULL);
+		}
+		if (c.kind == SL_PII_ATTRIBUTE && att_notnull(object->objectId, (AttrNumber) object->objectSubId))
+		{
+			snprintf(err, sizeof(err), "A pii:attribute column becomes NULL when it is anonymised; %s is NOT NULL.",
+					 get_attname(object->objectId, (AttrNumber) object->objectSubId, false));
+			sl_raise("invalid_label", err, "Drop the NOT NULL constraint or choose a kind with a placeholder.");
 		}
 	}
 	else
@@ -672,6 +709,7 @@ typedef struct pii_col
 	char	   *type;			/* format_type_with_typemod */
 	bool		datelike;
 	bool		inetlike;
+	bool		jsonlike;
 } pii_col;
 
 typedef struct managed
@@ -693,10 +731,13 @@ typedef struct managed
 	char	   *when_compute;
 	char	   *when_expire;
 	char	   *when_act;
+	char	   *not_in_use;		/* " AND NOT (in use)" or "" */
 	/* statements */
 	char	   *sql_compute;
 	char	   *sql_expire;
 	char	   *sql_act;
+	char	   *sql_clear;		/* personal_cleared: the personal period passed */
+	char	   *when_clear;
 } managed;
 
 static char *
@@ -742,7 +783,7 @@ replace_expr(const managed *m, const pii_col *c)
 		case SL_PII_IDENTIFIER:
 			return psprintf("'ID-' || %s", L);
 		case SL_PII_FREE_TEXT:
-			return pstrdup("'[verwijderd]'");
+			return pstrdup(c->jsonlike ? "'{}'" : "'[verwijderd]'");
 		case SL_PII_DATE_OF_BIRTH:
 			if (c->notnull)
 				return c->datelike ? psprintf("pg_catalog.date_trunc('year', t.%s)", c->name) : pstrdup("'[verwijderd]'");
@@ -760,10 +801,11 @@ remove_expr(const managed *m, const pii_col *c)
 {
 	switch (c->lab.kind)
 	{
+		case SL_PII_FREE_TEXT:
+			return pstrdup(c->jsonlike ? "'{}'" : "'[verwijderd]'");
 		case SL_PII_NAME:
 		case SL_PII_COMPANY:
 		case SL_PII_ADDRESS:
-		case SL_PII_FREE_TEXT:
 			return pstrdup("'[verwijderd]'");
 		case SL_PII_IDENTIFIER:
 			return pstrdup(c->notnull ? "'[verwijderd]'" : "NULL");
@@ -962,8 +1004,20 @@ build_predicates(managed *m)
 							 "LEFT JOIN retention.config cfg ON true", q(l->organization));
 	m->when_compute = psprintf("t.%s IS NULL AND t.%s IS NOT NULL AND %s IN ('active', 'archived')",
 							   q(l->until), q(l->anchor), m->status);
-	m->when_expire = psprintf("%s IN ('active', 'archived') AND t.%s OPERATOR(pg_catalog.<=) pg_catalog.now() AND %s",
-							  m->status, q(l->until), hold_guard(m));
+	m->not_in_use = l->in_use[0]
+		? psprintf(" AND NOT COALESCE(t.%s OPERATOR(pg_catalog.>) pg_catalog.now(), false)", q(l->in_use))
+		: "";
+	m->when_expire = psprintf("%s IN ('active', 'archived') AND t.%s OPERATOR(pg_catalog.<=) pg_catalog.now() AND %s%s",
+							  m->status, q(l->until), hold_guard(m), m->not_in_use);
+	/* personal_cleared: anchor + the personal period (same result) has passed */
+	m->when_clear = l->personal_cleared[0]
+		? psprintf("%s IN ('active', 'archived') AND t.%s IS NULL AND t.%s IS NOT NULL AND "
+				   "(t.%s OPERATOR(pg_catalog.+) (%s))::pg_catalog.timestamptz OPERATOR(pg_catalog.<=) pg_catalog.now() AND %s%s",
+				   m->status, q(l->personal_cleared), q(l->anchor), q(l->anchor),
+				   period_sql(tcol(l->organization), "'personal'::text",
+							  l->result[0] ? psprintf("t.%s::text", q(l->result)) : "NULL::text"),
+				   hold_guard(m), m->not_in_use)
+		: NULL;
 	m->when_act = psprintf("%s OPERATOR(pg_catalog.=) 'retention_expired' AND t.%s OPERATOR(pg_catalog.<=) (pg_catalog.now() OPERATOR(pg_catalog.-) "
 						   "COALESCE(s.grace, cfg.grace, interval '30 days')) AND %s%s",
 						   m->status, q(l->until), hold_guard(m),
@@ -997,6 +1051,16 @@ build_statements(managed *m)
 							 m->qname, q(l->status), q(l->organization), pk_expr(m),
 							 m->relid, log_tail("u", "retention.expired", "retention period passed"));
 
+	if (m->when_clear && m->npii > 0)
+		m->sql_clear = psprintf(
+								"WITH c AS (SELECT t.ctid AS rid, t.%s AS o, %s AS s, %s AS who, COALESCE(s.strategy, cfg.strategy, 'replace') AS strat "
+								"FROM %s t%s WHERE %s AND %s FOR UPDATE OF t SKIP LOCKED)%s, "
+								"u AS (UPDATE %s t SET %s%s = pg_catalog.now() FROM c%s WHERE t.ctid OPERATOR(pg_catalog.=) c.rid "
+								"RETURNING c.o AS o, %s AS k)%s",
+								q(l->organization), subject_expr(m), who_expr(subject_expr(m), fallback_expr(m)),
+								m->qname, m->grace_join, range, m->when_clear, pseudonym_ctes(m, "c"),
+								m->qname, pii_set_list(m, true), q(l->personal_cleared), pseudonym_joins(m),
+								pk_expr(m), log_tail("u", "retention.personal_cleared", "personal period passed"));
 	if (l->expire == SL_EXPIRE_KEEP)
 		m->sql_act = NULL;
 	else if (l->expire == SL_EXPIRE_DESTROY)
@@ -1121,8 +1185,12 @@ load_managed(void)
 			typ = DatumGetObjectId(SPI_getbinval(tup, ct->tupdesc, 5, &isnull));
 			c->datelike = is_date_type(typ);
 			c->inetlike = is_inet_type(typ);
+			c->jsonlike = is_json_type(typ);
 			if (!sl_parse_column_label(label, strlen(label), &c->lab, err, sizeof(err)))
 				m->problem = psprintf("Column %s: %s", c->name, err);
+			else if (!kind_accepts(c->lab.kind, typ) || (c->lab.kind == SL_PII_ATTRIBUTE && c->notnull))
+				m->problem = psprintf("Column %s: its type or NOT NULL no longer fits its label pii:%s.",
+									  c->name, sl_pii_kind_name(c->lab.kind));
 		}
 		if (!m->problem && m->npii > 0 && m->lab.subject[0] == '\0')
 			m->problem = pstrdup("The table has personal columns but its label names no subject column.");
@@ -1149,6 +1217,7 @@ typedef struct run_state
 				expired,
 				anonymized,
 				destroyed,
+				cleared,
 				erasures,
 				batches,
 				forgotten;
@@ -1252,6 +1321,32 @@ forget_finished_subjects(run_state *r, List *tables)
 		appendStringInfo(&s, " AND NOT EXISTS (SELECT 1 FROM %s t WHERE t.%s OPERATOR(pg_catalog.=) p.subject AND %s OPERATOR(pg_catalog.<>) 'anonymized')",
 						 m->qname, q(m->lab.subject), m->status);
 	}
+	/*
+	 * A subject the integrating system still knows (a live account) keeps
+	 * its key: retention.subject_checks name functions fn(uuid) -> boolean
+	 * saying so; the subject stays pending and is checked again next run.
+	 */
+	if (SPI_execute("SELECT pg_catalog.to_regprocedure(c.function OPERATOR(pg_catalog.||) '(uuid)')::pg_catalog.oid::text "
+					"FROM retention.subject_checks c ORDER BY c.name", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "retention: reading the subject checks failed");
+	else
+	{
+		SPITupleTable *ct = SPI_tuptable;
+		uint64		n = SPI_processed,
+					j;
+
+		for (j = 0; j < n; j++)
+		{
+			char	   *foid = SPI_getvalue(ct->vals[j], ct->tupdesc, 1);
+			Oid			fn;
+
+			if (foid == NULL)
+				continue;		/* its function was dropped */
+			fn = atooid(foid);
+			appendStringInfo(&s, " AND NOT COALESCE(%s(p.subject), false)",
+							 quote_qualified_identifier(get_namespace_name(get_func_namespace(fn)), get_func_name(fn)));
+		}
+	}
 	appendStringInfoString(&s, " RETURNING p.subject) "
 						   "SELECT pg_catalog.count(trail.forget_subject(d.subject, "
 						   "'retention: every personal record of the subject is anonymized or destroyed')) "
@@ -1274,8 +1369,9 @@ process_table(run_state *r, managed *m)
 	if (r->dry_run)
 	{
 		char	   *sql = psprintf("SELECT pg_catalog.count(*) FILTER (WHERE %s), pg_catalog.count(*) FILTER (WHERE %s), "
-									   "pg_catalog.count(*) FILTER (WHERE %s) FROM %s t%s",
-									   m->when_compute, m->when_expire, m->when_act, m->qname, m->grace_join);
+									   "pg_catalog.count(*) FILTER (WHERE %s), pg_catalog.count(*) FILTER (WHERE %s) FROM %s t%s",
+									   m->when_compute, m->when_expire, m->when_act,
+									   m->sql_clear ? m->when_clear : "false", m->qname, m->grace_join);
 		bool		isnull;
 
 		if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
@@ -1286,6 +1382,7 @@ process_table(run_state *r, managed *m)
 			r->anonymized += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 		else if (m->lab.expire == SL_EXPIRE_DESTROY)
 			r->destroyed += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		r->cleared += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
 		return;
 	}
 
@@ -1333,6 +1430,12 @@ process_table(run_state *r, managed *m)
 				r->destroyed += n;
 			else
 				r->anonymized += n;
+			r->rows += n;
+		}
+		if (m->sql_clear)
+		{
+			n = engine_exec(m->sql_clear, 4, types, args, nulls, true);
+			r->cleared += n;
 			r->rows += n;
 		}
 		n = engine_exec(m->sql_expire, 4, types, args, nulls, true);
@@ -1465,6 +1568,7 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 	StringInfoData hooked;
 	char	   *holds;
 	bool		first = true;
+	int64		in_use_total = 0;
 	ListCell   *lc;
 	Oid			tt[5] = {UUIDOID, UUIDOID, TEXTOID, INT8OID, UUIDOID};
 	Datum		ta[5];
@@ -1527,6 +1631,8 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 		const sl_table_label *l = &m->lab;
 		char	   *running;
 		char	   *sql;
+		char	   *cleared_set;
+		char	   *in_use_pred;
 
 		if (m->problem || l->subject[0] == '\0' || m->npii == 0)
 			continue;
@@ -1535,14 +1641,21 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 			? psprintf("(t.%s IS NULL OR t.%s OPERATOR(pg_catalog.>) pg_catalog.now())", q(l->until), q(l->until))
 			: pstrdup("false");
 		ta[2] = CStringGetTextDatum(m->qname);
+		/* kept rows of a table with personal_cleared= record that their personal columns are gone */
+		cleared_set = l->personal_cleared[0]
+			? psprintf("%s = COALESCE(t.%s, pg_catalog.now()), ", q(l->personal_cleared), q(l->personal_cleared))
+			: "";
+		in_use_pred = l->in_use[0]
+			? psprintf("COALESCE(t.%s OPERATOR(pg_catalog.>) pg_catalog.now(), false)", q(l->in_use))
+			: "false";
 		sql = psprintf(
 					   "WITH c AS (SELECT t.ctid AS rid, t.%s AS o, t.%s AS s, %s AS who, COALESCE(s.strategy, cfg.strategy, 'replace') AS strat, "
 					   "  %s AS keep FROM %s t LEFT JOIN retention.settings s ON s.organization_id OPERATOR(pg_catalog.=) t.%s "
 					   "  LEFT JOIN retention.config cfg ON true "
-					   "  WHERE t.%s OPERATOR(pg_catalog.=) $1 AND ($2::uuid IS NULL OR t.%s OPERATOR(pg_catalog.=) $2) AND %s OPERATOR(pg_catalog.<>) 'anonymized' AND %s FOR UPDATE OF t)%s, "
+					   "  WHERE t.%s OPERATOR(pg_catalog.=) $1 AND ($2::uuid IS NULL OR t.%s OPERATOR(pg_catalog.=) $2) AND %s OPERATOR(pg_catalog.<>) 'anonymized' AND %s AND NOT %s FOR UPDATE OF t)%s, "
 					   "full_rows AS (UPDATE %s t SET %s%s = 'anonymized', %s = pg_catalog.now() FROM c%s "
 					   "  WHERE t.ctid OPERATOR(pg_catalog.=) c.rid AND NOT c.keep RETURNING c.o AS o, %s AS k), "
-					   "kept_rows AS (UPDATE %s t SET %s%s = t.%s FROM c%s "
+					   "kept_rows AS (UPDATE %s t SET %s%s%s = t.%s FROM c%s "
 					   "  WHERE t.ctid OPERATOR(pg_catalog.=) c.rid AND c.keep RETURNING c.o AS o, %s AS k, t.%s AS until), "
 					   "logged AS (SELECT trail.log(x.o, 'retention.erased', $3::text, pg_catalog.jsonb_build_object('table', $3::text, "
 					   "  'erased', (SELECT pg_catalog.jsonb_agg(f.k) FROM full_rows f WHERE f.o OPERATOR(pg_catalog.=) x.o), "
@@ -1551,17 +1664,21 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 					   "  FROM (SELECT o FROM full_rows UNION SELECT o FROM kept_rows) x) "
 					   "SELECT (SELECT pg_catalog.count(*) FROM full_rows), (SELECT pg_catalog.count(*) FROM kept_rows), "
 					   "  (SELECT pg_catalog.max(until)::text FROM kept_rows), (SELECT pg_catalog.count(*) FROM logged), "
-					   "  (SELECT pg_catalog.count(*) FROM %s t WHERE t.%s OPERATOR(pg_catalog.=) $1 AND ($2::uuid IS NULL OR t.%s OPERATOR(pg_catalog.=) $2) AND NOT %s)",
+					   "  (SELECT pg_catalog.count(*) FROM %s t WHERE t.%s OPERATOR(pg_catalog.=) $1 AND ($2::uuid IS NULL OR t.%s OPERATOR(pg_catalog.=) $2) AND NOT %s), "
+					   "  (SELECT pg_catalog.count(*) FROM %s t WHERE t.%s OPERATOR(pg_catalog.=) $1 AND ($2::uuid IS NULL OR t.%s OPERATOR(pg_catalog.=) $2) "
+					   "     AND %s OPERATOR(pg_catalog.<>) 'anonymized' AND %s AND %s)",
 					   q(l->organization), q(l->subject), who_expr(tcol(l->subject), fallback_expr(m)),
 					   running, m->qname, q(l->organization),
-					   q(l->subject), q(l->organization), m->status, hold_guard(m), pseudonym_ctes(m, "c"),
+					   q(l->subject), q(l->organization), m->status, hold_guard(m), in_use_pred, pseudonym_ctes(m, "c"),
 					   m->qname, pii_set_list(m, false), q(l->status), q(l->anonymized_at), pseudonym_joins(m), pk_expr(m),
-					   m->qname, pii_set_list(m, true), q(l->status), q(l->status), pseudonym_joins(m), pk_expr(m), q(l->until),
-					   m->qname, q(l->subject), q(l->organization), hold_guard(m));
+					   m->qname, pii_set_list(m, true), cleared_set, q(l->status), q(l->status), pseudonym_joins(m), pk_expr(m), q(l->until),
+					   m->qname, q(l->subject), q(l->organization), hold_guard(m),
+					   m->qname, q(l->subject), q(l->organization), m->status, hold_guard(m), in_use_pred);
 		{
 			int64		erased,
 						kept,
-						held;
+						held,
+						in_use;
 			char	   *until;
 			StringInfoData kept_cols;
 			int			i;
@@ -1571,7 +1688,9 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 			kept = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 			until = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 			held = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
-			if (erased == 0 && kept == 0 && held == 0)
+			in_use = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull));
+			in_use_total += in_use;
+			if (erased == 0 && kept == 0 && held == 0 && in_use == 0)
 				continue;
 			initStringInfo(&kept_cols);
 			for (i = 0; i < m->npii; i++)
@@ -1588,6 +1707,11 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 							 sl_classification_name(l->classification), erased, kept, held);
 			if (held > 0)
 				appendStringInfoString(&receipt, ",\"held_why\":\"A legal hold on these records keeps them unchanged until it is lifted.\"");
+			if (l->in_use[0])
+				appendStringInfo(&receipt, ",\"in_use_records\":" INT64_FORMAT, in_use);
+			if (in_use > 0)
+				appendStringInfoString(&receipt, ",\"in_use_why\":\"These records are still in use; they are left unchanged "
+									   "and anonymised by the retention job when their period ends.\"");
 			if (kept > 0)
 			{
 				appendStringInfo(&receipt, ",\"kept_columns\":[%s],\"kept_until\":", kept_cols.data);
@@ -1669,16 +1793,30 @@ erase_one(run_state *r, List *tables, Datum request, const char *reqid)
 		Oid			ct[5] = {UUIDOID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
 		Datum		ca[5];
 
-		if (org_null)
+		/*
+		 * Records still in use keep the subject alive: its key stays, and
+		 * the normal lifecycle forgets it once everything is anonymised.
+		 */
+		if (org_null && in_use_total == 0)
 		{
 			engine_exec("SELECT trail.forget_subject($1, $2)", 2, ft, fa, NULL, false);
 			r->forgotten++;
+		}
+		else if (org_null)
+		{
+			Oid			pt[1] = {UUIDOID};
+			Datum		pa[1] = {subject};
+
+			engine_exec("INSERT INTO retention.pending_subjects (subject) VALUES ($1) ON CONFLICT DO NOTHING",
+						1, pt, pa, NULL, false);
 		}
 		ca[0] = request;
 		ca[1] = CStringGetTextDatum(receipt.data);
 		ca[2] = Int64GetDatum(r->run_id);
 		ca[3] = CStringGetTextDatum(hooked.data);
-		ca[4] = CStringGetTextDatum(org_null
+		ca[4] = CStringGetTextDatum(org_null && in_use_total > 0
+									? "kept: records of the person are still in use; the key is destroyed once they are anonymised"
+									: org_null
 									? "personal values in audit entries made unreadable (key destroyed)"
 									: "kept: an organization's request erases its own records; the audit trail's personal values "
 									"are destroyed only on the person's own request");
@@ -1778,11 +1916,12 @@ finish_report(run_state *r, const char *status)
 	a[8] = Int64GetDatum(r->forgotten);
 	a[9] = Float8GetDatum(r->longest_ms);
 	a[10] = CStringGetTextDatum(psprintf("[%s]", r->notes.data));
-	a[11] = Int64GetDatum(0);
+	a[11] = Int64GetDatum(r->cleared);
 	if (SPI_execute_with_args("UPDATE retention.runs SET status = $2, finished_at = pg_catalog.clock_timestamp(), "
 							  "computed = $3, expired = $4, anonymized = $5, destroyed = $6, erasures = $7, batches = $8, "
-							  "subjects_forgotten = $9, longest_batch_ms = $10, notes = $11::jsonb WHERE id OPERATOR(pg_catalog.=) $1",
-							  11, t, a, NULL, false, 0) != SPI_OK_UPDATE)
+							  "subjects_forgotten = $9, longest_batch_ms = $10, notes = $11::jsonb, personal_cleared = $12 "
+							  "WHERE id OPERATOR(pg_catalog.=) $1",
+							  12, t, a, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "retention: finishing the run report failed");
 }
 

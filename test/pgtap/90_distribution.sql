@@ -22,7 +22,8 @@ INSERT INTO reference_tables VALUES
   ('startlijn.organizations'), ('startlijn.profiles'), ('startlijn.platform_settings'), ('startlijn.checkout_settings'),
   ('capacity.settings'), ('payments.settings'), ('payments.accounts'), ('payments.secrets'), ('payments.listeners'),
   ('tokens.purposes'), ('tokens.settings'), ('retention.config'), ('retention.profiles'), ('retention.periods'),
-  ('retention.erasure_hooks'), ('trail.settings'), ('trail.signing_keys'), ('trail.tracked_tables');
+  ('retention.erasure_hooks'), ('retention.subject_checks'), ('trail.settings'), ('trail.signing_keys'),
+  ('trail.tracked_tables');
 -- kept on the coordinator: the audit logs and their sealer, queues and run
 -- state of the jobs, webhook deliveries before their tenant is known
 CREATE TEMP TABLE coordinator_tables (name text PRIMARY KEY);

@@ -23,6 +23,8 @@ test_label(void)
 	ok(COL("pii:ip", &c) && c.kind == SL_PII_IP && COL("pii:company", &c) && c.kind == SL_PII_COMPANY &&
 	   COL("pii:free_text", &c) && COL("pii:identifier", &c) && COL("pii:address", &c) && COL("pii:phone", &c),
 	   "column: every kind parses");
+	ok(COL("pii:attribute", &c) && c.kind == SL_PII_ATTRIBUTE && strcmp(sl_pii_kind_name(c.kind), "attribute") == 0,
+	   "column: pii:attribute (a personal attribute without a placeholder)");
 	ok(!COL("pii:shoe_size", &c) && strstr(err, "shoe_size") != NULL, "column: unknown kind named in the error");
 	ok(!COL("name", &c) && strstr(err, "pii:<kind>") != NULL, "column: missing pii: prefix");
 	ok(!COL("pii:", &c), "column: empty kind");
@@ -63,6 +65,16 @@ test_label(void)
 	ok(!TAB("classification=archive;organization;anchor=a", &t) && strstr(err, "key=value") != NULL,
 	   "table: a key without a value");
 	ok(!TAB("", &t), "table: empty label");
+	ok(TAB("classification=personal;organization=o;anchor=a;subject=s;in_use=live_until", &t) &&
+	   strcmp(t.in_use, "live_until") == 0 && t.personal_cleared[0] == '\0', "table: in_use names a column");
+	ok(TAB("classification=fiscal;organization=o;anchor=a;personal_cleared=cleared_at", &t) &&
+	   strcmp(t.personal_cleared, "cleared_at") == 0 && t.in_use[0] == '\0', "table: personal_cleared on a fiscal table");
+	ok(TAB("classification=archive;organization=o;anchor=a;personal_cleared=c", &t), "table: personal_cleared on an archive table");
+	ok(!TAB("classification=personal;organization=o;anchor=a;personal_cleared=c", &t) &&
+	   strstr(err, "archive and fiscal") != NULL, "table: personal_cleared refused on a personal table");
+	ok(!TAB("classification=fiscal;organization=o;anchor=a;in_use=In", &t), "table: in_use must be a column name");
+	ok(!TAB("classification=fiscal;organization=o;anchor=a;in_use=a;in_use=b", &t) && strstr(err, "twice") != NULL,
+	   "table: in_use twice");
 
 	/* pseudonym letters */
 	ok(sl_pseudonym_letters(1, buf, sizeof(buf)) == 1 && strcmp(buf, "A") == 0, "letters: 1 = A");

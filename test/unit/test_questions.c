@@ -73,6 +73,11 @@ test_questions(void)
 	ok(!defs_ok("[{\"key\": \"A b\", \"type\": \"text\", \"label\": \"A\"}]"), "questions: bad key");
 	ok(!defs_ok("[{\"key\": \"a\", \"type\": \"text\", \"label\": \"\"}]"), "questions: empty label");
 	ok(!defs_ok("[{\"key\": \"a\", \"type\": \"text\", \"label\": \"A\", \"colour\": 1}]"), "questions: unknown field");
+	ok(defs_ok("[{\"key\": \"a\", \"type\": \"text\", \"label\": \"A\", \"personal\": false}, "
+			   "{\"key\": \"b\", \"type\": \"boolean\", \"label\": \"B\", \"personal\": true}]"),
+	   "questions: personal true or false");
+	ok(!defs_ok("[{\"key\": \"a\", \"type\": \"text\", \"label\": \"A\", \"personal\": \"yes\"}]")
+	   && strstr(qerr, "personal is true or false"), "questions: personal must be a boolean");
 	ok(!defs_ok("[{\"key\": \"a\", \"type\": \"text\", \"label\": \"A\"}, {\"key\": \"a\", \"type\": \"text\", \"label\": \"B\"}]")
 	   && strstr(qerr, "twice"), "questions: a key twice");
 	ok(!defs_ok("[{\"key\": \"a\", \"type\": \"single_select\", \"label\": \"A\"}]"), "questions: a select without options");
