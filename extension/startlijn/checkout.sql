@@ -371,6 +371,7 @@ DECLARE
   oid uuid := pg_catalog.gen_random_uuid();
   token text := startlijn.new_order_token();
   hold uuid;
+  me text;
 BEGIN
   SELECT * INTO s FROM startlijn.checkout_settings;
   SELECT * INTO e FROM startlijn.events x
@@ -397,8 +398,25 @@ BEGIN
     END IF;
   END IF;
   pl := startlijn.price_lines(e, req OPERATOR(pg_catalog.->) 'lines', req OPERATOR(pg_catalog.->>) 'access_code', d);
+  -- at most max_open_reservations open reservations holding places per
+  -- caller and event (a signed-in user; a guest by client address, kept
+  -- only as a short hash in the hold's holder): nobody holds without bound
+  IF pg_catalog.jsonb_array_length(pl.caplines) > 0 THEN
+    me := COALESCE(uid::text, 'guest:' OPERATOR(pg_catalog.||) pg_catalog.left(pg_catalog.encode(
+            startlijn.order_token_hash(tokens.caller()), 'hex'), 16));
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(me OPERATOR(pg_catalog.||) e.id::text, 0));
+    IF (SELECT pg_catalog.count(*) FROM startlijn.orders x JOIN capacity.holds h ON h.id = x.hold_id
+         WHERE x.event_id = e.id AND x.status = 'reserved' AND h.state = 'held' AND h.expires_at > pg_catalog.now()
+           AND CASE WHEN uid IS NOT NULL THEN x.buyer_user_id = uid
+                    ELSE x.buyer_user_id IS NULL AND pg_catalog.starts_with(h.holder, me OPERATOR(pg_catalog.||) ':') END)
+       >= s.max_open_reservations THEN
+      PERFORM startlijn.raise('too_many_reservations', pg_catalog.format(
+        'You hold %s open reservations for this event already.', s.max_open_reservations),
+        'Check out or release one (api.release_reservation), or wait until it runs out.');
+    END IF;
+  END IF;
   hold := startlijn.hold_lines(e.organization_id, pl.caplines, s.reservation_ttl,
-                               COALESCE(uid::text, 'guest:' OPERATOR(pg_catalog.||) oid::text), d.pool_id);
+                               COALESCE(uid::text, me OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) oid::text), d.pool_id);
   INSERT INTO startlijn.orders AS x (id, organization_id, event_id, hold_id, expires_at, buyer_user_id, token_hash,
                                      currency, discount_code_id, subtotal, discount_total, total, vat_total)
   SELECT oid, e.organization_id, e.id, hold,
@@ -499,6 +517,9 @@ BEGIN
                   WHERE t.item_id = (h.lines OPERATOR(pg_catalog.->) 0 OPERATOR(pg_catalog.->>) 'item_id')::uuid LIMIT 1);
   IF e.id IS NULL THEN
     PERFORM startlijn.raise('hold_not_found', 'This offer is not for a ticket type.');
+  END IF;
+  IF e.status = 'cancelled' OR e.deleted_at IS NOT NULL THEN
+    PERFORM startlijn.raise('registration_closed', 'The event is cancelled.');
   END IF;
   SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
            'kind', 'entry', 'ticket_type_id', t.id, 'name', t.name, 'tier', (startlijn.current_price(t)).tier,
@@ -852,6 +873,10 @@ BEGIN
   IF o.status <> 'reserved' THEN
     PERFORM startlijn.raise('invalid_transition', pg_catalog.format('The order is %s.', o.status),
       'Read it with api.order; place a new reservation for a new order.');
+  END IF;
+  -- (the event may have been cancelled since the reservation: nobody pays for it)
+  IF e.status = 'cancelled' OR e.deleted_at IS NOT NULL THEN
+    PERFORM startlijn.raise('registration_closed', 'The event is cancelled.');
   END IF;
   IF o.expires_at <= pg_catalog.now()
      OR (o.hold_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM capacity.holds h WHERE h.id = o.hold_id
