@@ -365,10 +365,37 @@ t.su("UPDATE startlijn.checkout_settings SET max_open_reservations = DEFAULT")
 
 # === 9. a cancelled event: no checkout, no offer accepted (defect, fixed) =======
 cz = body(reserve('joost', one(1)))
+# a waitlist offer on a sold-out ticket type (capacity 1): kim waits, finance cancels the holder's entry
+small_c = body(t.call('setup', 'anna', 'create_course', dict(event_id=ev, name='Mini', distance_m=500, capacity=1))
+               ).get('course_id')
+small = body(t.call('setup', 'anna', 'create_ticket_type', dict(event_id=ev, course_id=small_c, name='Mini',
+                                                                  price=500))).get('ticket_type_id')
+_, srs = bought('bram', [person('Bram', 'Mini', '1990-07-01', tid=small)], lines=[{'ticket_type_id': small, 'quantity': 1}])
+t.is_(body(t.call('wait', 'kim', 'join_ticket_waitlist', dict(ticket_type_id=small))).get('state'), 'waiting',
+      'kim joins the sold-out ticket type\'s waitlist')
+t.call('free a place', 'daan', 'cancel_registration', dict(
+    registration_id=q1("SELECT id::text FROM startlijn.registrations WHERE order_id = %s::uuid", srs['order_id'])))
+offer = q1("SELECT hold_id::text FROM capacity.waitlist WHERE holder = %s AND state = 'offered'", api.claims('kim')['sub'])
+t.ok(offer is not None, 'kim has an offer')
 t.call('cancel event', 'anna', 'cancel_event', dict(event_id=ev, reason='Storm'))
 r = api.call('joost', 'checkout', dict(order_id=cz['order_id'], buyer={}, participants=[person('Joost', 'Laat', '2001-05-30')]))
 expect(r, 409, 'registration_closed', 'checking out a reservation of an event cancelled meanwhile')
 t.is_(q1("SELECT count(*)::int FROM payments.payments WHERE payable_ref = %s", 'order:' + cz['order_id']), 0,
       'no payment was created for it')
+expect(api.call('kim', 'accept_offer', dict(hold_id=offer)), 409, 'registration_closed',
+       'accepting a waitlist offer of the cancelled event')
+expect(api.call('kim', 'checkout', dict(hold_id=offer, buyer={}, participants=[person('Kim', 'Vos', '1991-02-02')])),
+       409, 'registration_closed', 'or checking it out directly')
+t.is_(q1("SELECT count(*)::int FROM startlijn.orders WHERE hold_id = %s::uuid", offer), 0, 'no order was made of it')
+
+# (by design, docs/checkout.md: a guest's idempotency key is the guest's claim to the answer; another
+# request with the same key but other lines is refused and learns nothing)
+gk = str(uuid.uuid4())
+g1 = body(api.call('anon', 'reserve', dict(event_id=ev2, lines=[{'ticket_type_id': tt2, 'quantity': 1}],
+                                           access_code='OTHER2027', idempotency_key=gk)))
+g2 = api.call('anon', 'reserve', dict(event_id=ev2, lines=[{'ticket_type_id': tt2, 'quantity': 2}],
+                                      access_code='OTHER2027', idempotency_key=gk))
+t.ok(code_of(g2) == 'idempotency_key_reused' and g1.get('order_token', '') not in str(g2),
+     'a guest key replayed with other lines: idempotency_key_reused, without the first answer\'s token', g2)
 
 t.done()
