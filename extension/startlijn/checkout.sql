@@ -683,22 +683,39 @@ CREATE FUNCTION startlijn.insert_registration(r startlijn.registrations, n integ
   AS $$
 DECLARE
   cname text;
+  stale uuid;
 BEGIN
-  BEGIN
-    INSERT INTO startlijn.registrations AS x (id, organization_id, event_id, ticket_type_id, order_id, user_id, email,
-                                              first_name, last_name, date_of_birth, gender, phone, nationality, club,
-                                              answers, status, single_entry)
-    VALUES (r.id, r.organization_id, r.event_id, r.ticket_type_id, r.order_id, r.user_id, r.email, r.first_name,
-            r.last_name, r.date_of_birth, r.gender, r.phone, r.nationality, r.club, r.answers, r.status, r.single_entry)
-    RETURNING x.* INTO r;
-  EXCEPTION WHEN unique_violation THEN
-    GET STACKED DIAGNOSTICS cname = CONSTRAINT_NAME;
-    IF cname = 'registrations_one_per_person' THEN
+  FOR attempt IN 1..2 LOOP
+    BEGIN
+      INSERT INTO startlijn.registrations AS x (id, organization_id, event_id, ticket_type_id, order_id, user_id, email,
+                                                first_name, last_name, date_of_birth, gender, phone, nationality, club,
+                                                answers, status, single_entry)
+      VALUES (r.id, r.organization_id, r.event_id, r.ticket_type_id, r.order_id, r.user_id, r.email, r.first_name,
+              r.last_name, r.date_of_birth, r.gender, r.phone, r.nationality, r.club, r.answers, r.status, r.single_entry)
+      RETURNING x.* INTO r;
+      RETURN r;
+    EXCEPTION WHEN unique_violation THEN
+      GET STACKED DIAGNOSTICS cname = CONSTRAINT_NAME;
+      IF cname <> 'registrations_one_per_person' THEN
+        RAISE;
+      END IF;
+    END;
+    -- the person's entry is in another order that was checked out and never
+    -- paid in its payment window: that order failed (a payment arriving
+    -- after all takes the late path, and is refunded), the person is free.
+    -- (person_key as registrations_guard computes it)
+    SELECT o.id INTO stale FROM startlijn.registrations x JOIN startlijn.orders o ON o.id = x.order_id
+     WHERE x.event_id = r.event_id AND x.single_entry AND x.status = 'pending' AND x.order_id <> r.order_id
+       AND x.person_key = pg_catalog.lower(pg_catalog.btrim(r.first_name)) OPERATOR(pg_catalog.||) pg_catalog.chr(31)
+             OPERATOR(pg_catalog.||) pg_catalog.lower(pg_catalog.btrim(r.last_name)) OPERATOR(pg_catalog.||)
+             pg_catalog.chr(31) OPERATOR(pg_catalog.||) r.date_of_birth::text
+       AND o.status = 'pending' AND o.expires_at <= pg_catalog.now();
+    IF attempt = 2 OR stale IS NULL THEN
       PERFORM startlijn.raise('already_registered', pg_catalog.format(
         'Participant %s (%s %s) already has an entry for this event.', n, r.first_name, r.last_name));
     END IF;
-    RAISE;
-  END;
+    PERFORM startlijn.fail_order(stale, 'payment window ended; the participant registered again');
+  END LOOP;
   RETURN r;
 END
 $$;

@@ -334,6 +334,39 @@ t.ok(r['status'] == 404 or code_of(r) == 'invalid_name', 'a name with a tab neve
 t.ok(q1("SELECT count(*)::int FROM startlijn.registrations WHERE first_name ~ '[\\t\\r\\n]'") == 0,
      'no stored name has a tab, CR or LF')
 
+# === 7b. an unpaid checkout squatting a person (defect, fixed) ===============
+# checkout writes the participants as pending registrations, and "one entry per person" counts pending ones;
+# an order whose payer never pays stays pending (a Stripe PaymentIntent does not expire), so anyone who
+# knows a runner's name and date of birth could keep them out of the event for good
+victim = dict(first='Vera', last='Slachtoffer', dob='1988-08-08')
+sq = body(reserve('anon', one()))
+sq = body(t.call('squat', 'anon', 'checkout', dict(order_id=sq['order_id'], order_token=sq['order_token'],
+                                                   buyer={'email': 'squatter@example.nl'},
+                                                   participants=[person(victim['first'], victim['last'], victim['dob'])])))
+vr = body(reserve('kim', one()))
+r = api.call('kim', 'checkout', dict(order_id=vr['order_id'], buyer={},
+                                     participants=[person(victim['first'], victim['last'], victim['dob'])]))
+expect(r, 409, 'already_registered', 'within the squatter\'s payment window the person is taken (already_registered)')
+# the payment window ends unpaid (30 minutes pass: set up by the superuser)
+t.su("UPDATE capacity.holds SET created_at = now() - interval '2 hours', expires_at = now() - interval '1 second' "
+     "WHERE id = %s::uuid", (sq['hold_id'],))
+t.su("UPDATE capacity.slots SET held_until = now() - interval '1 second' "
+     "WHERE hold_id = %s::uuid AND held_until > now() AND held_until < 'infinity'", (sq['hold_id'],))
+t.su("UPDATE startlijn.orders SET expires_at = now() - interval '1 second' WHERE id = %s::uuid", (sq['order_id'],))
+vr = body(reserve('kim', one()))
+r = api.call('kim', 'checkout', dict(order_id=vr['order_id'], buyer={},
+                                     participants=[person(victim['first'].upper(), victim['last'], victim['dob'])]))
+t.is_(r['status'], 200, 'after the payment window ended unpaid, the person registers (the stale order no longer blocks)')
+t.is_(t.su("SELECT o.status, r.status FROM startlijn.orders o JOIN startlijn.registrations r ON r.order_id = o.id "
+           "WHERE o.id = %s::uuid", (sq['order_id'],)), [('failed', 'cancelled')],
+      'the stale order failed and its registration is cancelled')
+wr, _ = pay(sq)
+t.is_((wr['status'],) + tuple(t.su("SELECT status, late_payment, refunded FROM startlijn.orders WHERE id = %s::uuid",
+                                     (sq['order_id'],))[0]), (200, 'failed', 'refunded', 2000),
+      'the squatter\'s payment arriving after all is refunded in full; the person keeps the new entry')
+t.is_(q1("SELECT count(*)::int FROM startlijn.registrations WHERE event_id = %s::uuid AND last_name = %s "
+         "AND status IN ('pending', 'paid')", ev, victim['last']), 1, 'one entry for the person')
+
 # === 8. holding capacity without bound (defect, fixed) ==========================
 t.su("UPDATE startlijn.checkout_settings SET max_open_reservations = 3")
 xff = {'X-Forwarded-For': '203.0.113.7'}
