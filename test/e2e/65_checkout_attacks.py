@@ -367,6 +367,46 @@ t.is_((wr['status'],) + tuple(t.su("SELECT status, late_payment, refunded FROM s
 t.is_(q1("SELECT count(*)::int FROM startlijn.registrations WHERE event_id = %s::uuid AND last_name = %s "
          "AND status IN ('pending', 'paid')", ev, victim['last']), 1, 'one entry for the person')
 
+# === 7c. more that held: underpaying through the webhook, other tenants, bounds =========
+up = body(reserve('anon', one()))
+up = body(t.call('underpay', 'anon', 'checkout', dict(order_id=up['order_id'], order_token=up['order_token'],
+                                                      buyer={'email': 'krap@example.nl'},
+                                                      participants=[person('Krap', 'Betaler', '1977-07-07')])))
+upi = 'pi_' + up['payment']['payment_id'].replace('-', '')[:20]
+t.su("SELECT payments.set_provider_ref(%s::uuid, %s)", (up['payment']['payment_id'], upi))
+b = stripe_pi('evt_under_' + upi, 'payment_intent.succeeded', upi, up['total'] - 1)
+api.post_raw('anon', 'stripe_webhook', b, stripe_headers(b))
+t.is_(t.su("SELECT o.status, p.captured FROM startlijn.orders o JOIN payments.payments p ON p.id = o.payment_id "
+           "WHERE o.id = %s::uuid", (up['order_id'],)), [('pending', 0)],
+      'a signed webhook reporting one cent less than the total pays nothing: the order stays pending')
+t.is_(q1("SELECT count(*)::int FROM startlijn.entitlements WHERE order_id = %s::uuid AND status = 'valid'",
+         up['order_id']), 0, 'and no entitlement is valid')
+for fn, args in (('orders', dict(event_id=ev)), ('registrations', dict(event_id=ev)), ('start_list', dict(event_id=ev)),
+                 ('event_revenue', dict(event_id=ev)), ('discount_codes', dict(event_id=ev)),
+                 ('create_discount_code', dict(event_id=ev, code='EVIL100', kind='percentage', percentage=100))):
+    for who, want in (('eva', 404), ('kim', 404), ('anon', 401)):
+        t.is_(api.call(who, fn, args)['status'], want, '%s of another organisation\'s event as %s -> %d' % (fn, who, want))
+t.is_(q1("SELECT count(*)::int FROM startlijn.discount_codes WHERE code = 'EVIL100'"), 0, 'no code was created')
+pct = q1("SELECT id::text FROM startlijn.discount_codes WHERE event_id = %s::uuid AND code = 'PCT30'", ev)
+expect(api.call('eva', 'delete_discount_code', dict(discount_code_id=pct)), 404, 'discount_code_not_found',
+       'another organisation deleting a code')
+draft = body(t.call('setup', 'anna', 'create_event', dict(
+    organization_id=ORG1, name='Concept 2027', slug='concept-2027', type='running',
+    starts_at='2027-11-05T09:00:00+01:00', ends_at='2027-11-05T12:00:00+01:00', venue_name='Park',
+    venue_country='NL', contact_email='info@aanvalsloop.nl'))).get('event_id')
+expect(reserve('anon', one(), event=draft), 404, 'event_not_found', 'reserving for an unpublished event')
+expect(api.call('kim', 'join_ticket_waitlist', dict(ticket_type_id=hidden_tt)), 404, 'ticket_type_not_found',
+       'the waitlist of a hidden ticket type without its access code')
+_, brs = bought('kim', [person('Groot', 'Bedrag', '1966-06-06')])
+breg = q1("SELECT id::text FROM startlijn.registrations WHERE order_id = %s::uuid", brs['order_id'])
+expect(api.call('daan', 'cancel_registration', dict(registration_id=breg, refund_amount=2 ** 63 - 1)), 400,
+       'invalid_amount', 'a refund of 2^63-1')
+r = api.call('daan', 'cancel_registration', dict(registration_id=breg, refund_amount=2 ** 63))
+t.ok(r['status'] == 400 and q1("SELECT status FROM startlijn.registrations WHERE id = %s::uuid", breg) == 'paid',
+     'a refund past bigint is refused (400) and nothing changes', r)
+expect(api.call('daan', 'cancel_registration', dict(registration_id=breg, reason='x' * 501)), 400, 'invalid_argument',
+       'a reason of 501 characters')
+
 # === 8. holding capacity without bound (defect, fixed) ==========================
 t.su("UPDATE startlijn.checkout_settings SET max_open_reservations = 3")
 xff = {'X-Forwarded-For': '203.0.113.7'}
