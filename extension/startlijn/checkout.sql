@@ -521,6 +521,17 @@ BEGIN
   IF e.status = 'cancelled' OR e.deleted_at IS NOT NULL THEN
     PERFORM startlijn.raise('registration_closed', 'The event is cancelled.');
   END IF;
+  -- an offer is a sale like any other: while registration is open and the
+  -- ticket type on sale (a place freed later is not sold past either)
+  IF COALESCE(e.registration_closes_at, e.starts_at) <= pg_catalog.now() THEN
+    PERFORM startlijn.raise('registration_closed', 'Registration has closed.');
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(h.lines) l
+               JOIN startlijn.ticket_types t ON t.item_id = (l OPERATOR(pg_catalog.->>) 'item_id')::uuid
+                                            AND t.event_id = e.id
+              WHERE COALESCE(t.sales_end, 'infinity') <= pg_catalog.now() OR t.deleted_at IS NOT NULL) THEN
+    PERFORM startlijn.raise('not_on_sale', 'The ticket type of this offer is no longer on sale.');
+  END IF;
   SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
            'kind', 'entry', 'ticket_type_id', t.id, 'name', t.name, 'tier', (startlijn.current_price(t)).tier,
            'item_id', t.item_id, 'quantity', (l OPERATOR(pg_catalog.->>) 'quantity')::integer,
@@ -573,6 +584,10 @@ BEGIN
   END IF;
   IF COALESCE(e.registration_closes_at, e.starts_at) <= pg_catalog.now() THEN
     PERFORM startlijn.raise('registration_closed', 'Registration has closed.');
+  END IF;
+  IF COALESCE(t.sales_start, '-infinity') > pg_catalog.now() OR COALESCE(t.sales_end, 'infinity') <= pg_catalog.now() THEN
+    PERFORM startlijn.raise('not_on_sale', pg_catalog.format('%s is on sale from %s until %s.', t.name,
+      COALESCE(t.sales_start::text, 'now'), COALESCE(t.sales_end::text, 'the registration closes')));
   END IF;
   IF quantity IS NULL OR quantity NOT BETWEEN 1 AND LEAST(t.max_per_order, e.max_entries_per_order) THEN
     PERFORM startlijn.raise('invalid_quantity', pg_catalog.format('1 to %s.', LEAST(t.max_per_order, e.max_entries_per_order)));

@@ -407,6 +407,32 @@ t.ok(r['status'] == 400 and q1("SELECT status FROM startlijn.registrations WHERE
 expect(api.call('daan', 'cancel_registration', dict(registration_id=breg, reason='x' * 501)), 400, 'invalid_argument',
        'a reason of 501 characters')
 
+# === 7d. the waitlist past a ticket type's sales window (defect, fixed) ==========
+# a sold-out ticket type sold until a moment: after it, nobody joins its waitlist, and an offer
+# (a place freed later) is not sold past it either
+vc = body(t.call('setup', 'anna', 'create_course', dict(event_id=ev, name='Vroeg', distance_m=1000, capacity=1))
+          ).get('course_id')
+vt = body(t.call('setup', 'anna', 'create_ticket_type', dict(event_id=ev, course_id=vc, name='Vroeg', price=900))
+          ).get('ticket_type_id')
+_, vrs = bought('bram', [person('Bram', 'Vroeg', '1990-07-01', tid=vt)], lines=[{'ticket_type_id': vt, 'quantity': 1}])
+t.is_(body(t.call('wait', 'iris', 'join_ticket_waitlist', dict(ticket_type_id=vt))).get('state'), 'waiting',
+      'iris joins the waitlist while the ticket type is on sale')
+t.su("UPDATE startlijn.ticket_types SET sales_end = now() - interval '1 second' WHERE id = %s::uuid", (vt,))
+expect(api.call('kim', 'join_ticket_waitlist', dict(ticket_type_id=vt)), 409, 'not_on_sale',
+       'after its sales ended, joining its waitlist')
+t.call('free a place', 'daan', 'cancel_registration', dict(
+    registration_id=q1("SELECT id::text FROM startlijn.registrations WHERE order_id = %s::uuid", vrs['order_id'])))
+voffer = q1("SELECT hold_id::text FROM capacity.waitlist WHERE holder = %s AND state = 'offered'", api.claims('iris')['sub'])
+expect(api.call('iris', 'checkout', dict(hold_id=voffer, buyer={}, participants=[person('Iris', 'Vroeg', '1992-12-12', tid=vt)])),
+       409, 'not_on_sale', 'a place freed after the sales ended is not sold through the waitlist offer')
+t.is_(q1("SELECT count(*)::int FROM startlijn.orders WHERE hold_id = %s::uuid", voffer), 0, 'no order was made of it')
+t.su("UPDATE startlijn.ticket_types SET sales_end = NULL WHERE id = %s::uuid", (vt,))
+closes = q1("SELECT registration_closes_at::text FROM startlijn.events WHERE id = %s::uuid", ev)
+t.su("UPDATE startlijn.events SET registration_closes_at = now() - interval '1 second' WHERE id = %s::uuid", (ev,))
+expect(api.call('iris', 'accept_offer', dict(hold_id=voffer)), 409, 'registration_closed',
+       'nor after the event\'s registration closed')
+t.su("UPDATE startlijn.events SET registration_closes_at = %s::timestamptz WHERE id = %s::uuid", (closes, ev))
+
 # === 8. holding capacity without bound (defect, fixed) ==========================
 t.su("UPDATE startlijn.checkout_settings SET max_open_reservations = 3")
 xff = {'X-Forwarded-For': '203.0.113.7'}
