@@ -400,10 +400,15 @@ BEGIN
   pl := startlijn.price_lines(e, req OPERATOR(pg_catalog.->) 'lines', req OPERATOR(pg_catalog.->>) 'access_code', d);
   -- at most max_open_reservations open reservations holding places per
   -- caller and event (a signed-in user; a guest by client address, kept
-  -- only as a short hash in the hold's holder): nobody holds without bound
-  IF pg_catalog.jsonb_array_length(pl.caplines) > 0 THEN
-    me := COALESCE(uid::text, 'guest:' OPERATOR(pg_catalog.||) pg_catalog.left(pg_catalog.encode(
-            startlijn.order_token_hash(tokens.caller()), 'hex'), 16));
+  -- only as a short hash in the hold's holder): nobody holds without bound.
+  -- (A guest without a known address, no X-Forwarded-For, is not counted:
+  -- all of them would be one caller.)
+  IF uid IS NULL AND pg_catalog.starts_with(tokens.caller(), 'ip:') THEN
+    me := 'guest:' OPERATOR(pg_catalog.||) pg_catalog.left(pg_catalog.encode(
+            startlijn.order_token_hash(tokens.caller()), 'hex'), 16);
+  END IF;
+  IF pg_catalog.jsonb_array_length(pl.caplines) > 0 AND (uid IS NOT NULL OR me IS NOT NULL) THEN
+    me := COALESCE(uid::text, me);
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(me OPERATOR(pg_catalog.||) e.id::text, 0));
     IF (SELECT pg_catalog.count(*) FROM startlijn.orders x JOIN capacity.holds h ON h.id = x.hold_id
          WHERE x.event_id = e.id AND x.status = 'reserved' AND h.state = 'held' AND h.expires_at > pg_catalog.now()
@@ -416,7 +421,8 @@ BEGIN
     END IF;
   END IF;
   hold := startlijn.hold_lines(e.organization_id, pl.caplines, s.reservation_ttl,
-                               COALESCE(uid::text, me OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) oid::text), d.pool_id);
+                               COALESCE(uid::text, COALESCE(me, 'guest') OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) oid::text),
+                               d.pool_id);
   INSERT INTO startlijn.orders AS x (id, organization_id, event_id, hold_id, expires_at, buyer_user_id, token_hash,
                                      currency, discount_code_id, subtotal, discount_total, total, vat_total)
   SELECT oid, e.organization_id, e.id, hold,

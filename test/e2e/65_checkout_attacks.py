@@ -460,6 +460,9 @@ open_kim = q1("SELECT count(*)::int FROM startlijn.orders o JOIN capacity.holds 
               "AND h.state = 'held'", ev, api.claims('kim')['sub'])
 t.is_(open_kim, 3, 'kim holds at most three open reservations for the event')
 t.is_(code_of(kims[-1]), 'too_many_reservations', 'her next one is refused')
+noaddr = [reserve('anon', one(1)) for _ in range(4)]
+t.ok(all(r['status'] == 200 for r in noaddr),
+     'guests without a client address (no X-Forwarded-For) are not one caller: not bounded (docs/security.md)')
 t.su("UPDATE startlijn.checkout_settings SET max_open_reservations = DEFAULT")
 
 # === 9. a cancelled event: no checkout, no offer accepted (defect, fixed) =======
