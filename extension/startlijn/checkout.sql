@@ -372,6 +372,7 @@ DECLARE
   oid uuid := pg_catalog.gen_random_uuid();
   token text := startlijn.new_order_token();
   hold uuid;
+  me text;
 BEGIN
   SELECT * INTO s FROM startlijn.checkout_settings;
   SELECT * INTO e FROM startlijn.events x
@@ -418,8 +419,31 @@ BEGIN
      AND x.event_id = e.id
    ORDER BY x.id FOR SHARE;
   pl := startlijn.price_lines(e, req OPERATOR(pg_catalog.->) 'lines', req OPERATOR(pg_catalog.->>) 'access_code', d);
+  -- at most max_open_reservations open reservations holding places per
+  -- caller and event (a signed-in user; a guest by client address, kept
+  -- only as a short hash in the hold's holder): nobody holds without bound.
+  -- (A guest without a known address, no X-Forwarded-For, is not counted:
+  -- all of them would be one caller.)
+  IF uid IS NULL AND pg_catalog.starts_with(tokens.caller(), 'ip:') THEN
+    me := 'guest:' OPERATOR(pg_catalog.||) pg_catalog.left(pg_catalog.encode(
+            startlijn.order_token_hash(tokens.caller()), 'hex'), 16);
+  END IF;
+  IF pg_catalog.jsonb_array_length(pl.caplines) > 0 AND (uid IS NOT NULL OR me IS NOT NULL) THEN
+    me := COALESCE(uid::text, me);
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(me OPERATOR(pg_catalog.||) e.id::text, 0));
+    IF (SELECT pg_catalog.count(*) FROM startlijn.orders x JOIN capacity.holds h ON h.id = x.hold_id
+         WHERE x.event_id = e.id AND x.status = 'reserved' AND h.state = 'held' AND h.expires_at > pg_catalog.now()
+           AND CASE WHEN uid IS NOT NULL THEN x.buyer_user_id = uid
+                    ELSE x.buyer_user_id IS NULL AND pg_catalog.starts_with(h.holder, me OPERATOR(pg_catalog.||) ':') END)
+       >= s.max_open_reservations THEN
+      PERFORM startlijn.raise('too_many_reservations', pg_catalog.format(
+        'You hold %s open reservations for this event already.', s.max_open_reservations),
+        'Check out or release one (api.release_reservation), or wait until it runs out.');
+    END IF;
+  END IF;
   hold := startlijn.hold_lines(e.organization_id, pl.caplines, s.reservation_ttl,
-                               COALESCE(uid::text, 'guest:' OPERATOR(pg_catalog.||) oid::text), d.pool_id);
+                               COALESCE(uid::text, COALESCE(me, 'guest') OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) oid::text),
+                               d.pool_id);
   INSERT INTO startlijn.orders AS x (id, organization_id, event_id, hold_id, expires_at, buyer_user_id, token_hash,
                                      currency, discount_code_id, subtotal, discount_total, total, vat_total)
   SELECT oid, e.organization_id, e.id, hold,
@@ -521,6 +545,20 @@ BEGIN
   IF e.id IS NULL THEN
     PERFORM startlijn.raise('hold_not_found', 'This offer is not for a ticket type.');
   END IF;
+  IF e.status = 'cancelled' OR e.deleted_at IS NOT NULL THEN
+    PERFORM startlijn.raise('registration_closed', 'The event is cancelled.');
+  END IF;
+  -- an offer is a sale like any other: while registration is open and the
+  -- ticket type on sale (a place freed later is not sold past either)
+  IF COALESCE(e.registration_closes_at, e.starts_at) <= pg_catalog.now() THEN
+    PERFORM startlijn.raise('registration_closed', 'Registration has closed.');
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(h.lines) l
+               JOIN startlijn.ticket_types t ON t.item_id = (l OPERATOR(pg_catalog.->>) 'item_id')::uuid
+                                            AND t.event_id = e.id
+              WHERE COALESCE(t.sales_end, 'infinity') <= pg_catalog.now() OR t.deleted_at IS NOT NULL) THEN
+    PERFORM startlijn.raise('not_on_sale', 'The ticket type of this offer is no longer on sale.');
+  END IF;
   SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
            'kind', 'entry', 'ticket_type_id', t.id, 'name', t.name, 'tier', (startlijn.current_price(t)).tier,
            'item_id', t.item_id, 'quantity', (l OPERATOR(pg_catalog.->>) 'quantity')::integer,
@@ -577,6 +615,10 @@ BEGIN
   END IF;
   IF COALESCE(e.registration_closes_at, e.starts_at) <= pg_catalog.now() THEN
     PERFORM startlijn.raise('registration_closed', 'Registration has closed.');
+  END IF;
+  IF COALESCE(t.sales_start, '-infinity') > pg_catalog.now() OR COALESCE(t.sales_end, 'infinity') <= pg_catalog.now() THEN
+    PERFORM startlijn.raise('not_on_sale', pg_catalog.format('%s is on sale from %s until %s.', t.name,
+      COALESCE(t.sales_start::text, 'now'), COALESCE(t.sales_end::text, 'the registration closes')));
   END IF;
   IF quantity IS NULL OR quantity NOT BETWEEN 1 AND LEAST(t.max_per_order, e.max_entries_per_order) THEN
     PERFORM startlijn.raise('invalid_quantity', pg_catalog.format('1 to %s.', LEAST(t.max_per_order, e.max_entries_per_order)));
@@ -687,22 +729,39 @@ CREATE FUNCTION startlijn.insert_registration(r startlijn.registrations, n integ
   AS $$
 DECLARE
   cname text;
+  stale uuid;
 BEGIN
-  BEGIN
-    INSERT INTO startlijn.registrations AS x (id, organization_id, event_id, ticket_type_id, order_id, user_id, email,
-                                              first_name, last_name, date_of_birth, gender, phone, nationality, club,
-                                              answers, status, single_entry)
-    VALUES (r.id, r.organization_id, r.event_id, r.ticket_type_id, r.order_id, r.user_id, r.email, r.first_name,
-            r.last_name, r.date_of_birth, r.gender, r.phone, r.nationality, r.club, r.answers, r.status, r.single_entry)
-    RETURNING x.* INTO r;
-  EXCEPTION WHEN unique_violation THEN
-    GET STACKED DIAGNOSTICS cname = CONSTRAINT_NAME;
-    IF cname = 'registrations_one_per_person' THEN
+  FOR attempt IN 1..2 LOOP
+    BEGIN
+      INSERT INTO startlijn.registrations AS x (id, organization_id, event_id, ticket_type_id, order_id, user_id, email,
+                                                first_name, last_name, date_of_birth, gender, phone, nationality, club,
+                                                answers, status, single_entry)
+      VALUES (r.id, r.organization_id, r.event_id, r.ticket_type_id, r.order_id, r.user_id, r.email, r.first_name,
+              r.last_name, r.date_of_birth, r.gender, r.phone, r.nationality, r.club, r.answers, r.status, r.single_entry)
+      RETURNING x.* INTO r;
+      RETURN r;
+    EXCEPTION WHEN unique_violation THEN
+      GET STACKED DIAGNOSTICS cname = CONSTRAINT_NAME;
+      IF cname <> 'registrations_one_per_person' THEN
+        RAISE;
+      END IF;
+    END;
+    -- the person's entry is in another order that was checked out and never
+    -- paid in its payment window: that order failed (a payment arriving
+    -- after all takes the late path, and is refunded), the person is free.
+    -- (person_key as registrations_guard computes it)
+    SELECT o.id INTO stale FROM startlijn.registrations x JOIN startlijn.orders o ON o.id = x.order_id
+     WHERE x.event_id = r.event_id AND x.single_entry AND x.status = 'pending' AND x.order_id <> r.order_id
+       AND x.person_key = pg_catalog.lower(pg_catalog.btrim(r.first_name)) OPERATOR(pg_catalog.||) pg_catalog.chr(31)
+             OPERATOR(pg_catalog.||) pg_catalog.lower(pg_catalog.btrim(r.last_name)) OPERATOR(pg_catalog.||)
+             pg_catalog.chr(31) OPERATOR(pg_catalog.||) r.date_of_birth::text
+       AND o.status = 'pending' AND o.expires_at <= pg_catalog.now();
+    IF attempt = 2 OR stale IS NULL THEN
       PERFORM startlijn.raise('already_registered', pg_catalog.format(
         'Participant %s (%s %s) already has an entry for this event.', n, r.first_name, r.last_name));
     END IF;
-    RAISE;
-  END;
+    PERFORM startlijn.fail_order(stale, 'payment window ended; the participant registered again');
+  END LOOP;
   RETURN r;
 END
 $$;
@@ -877,6 +936,10 @@ BEGIN
   IF o.status <> 'reserved' THEN
     PERFORM startlijn.raise('invalid_transition', pg_catalog.format('The order is %s.', o.status),
       'Read it with api.order; place a new reservation for a new order.');
+  END IF;
+  -- (the event may have been cancelled since the reservation: nobody pays for it)
+  IF e.status = 'cancelled' OR e.deleted_at IS NOT NULL THEN
+    PERFORM startlijn.raise('registration_closed', 'The event is cancelled.');
   END IF;
   IF o.expires_at <= pg_catalog.now()
      OR (o.hold_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM capacity.holds h WHERE h.id = o.hold_id

@@ -28,7 +28,10 @@ CREATE TABLE startlijn.checkout_settings (
                       CHECK (payment_ttl BETWEEN '1 minute' AND '1 day'),
   -- how long before the event an entry bought without a name must be named
   assign_before_start interval NOT NULL DEFAULT '1 day'
-                      CHECK (assign_before_start BETWEEN '0' AND '90 days')
+                      CHECK (assign_before_start BETWEEN '0' AND '90 days'),
+  -- open reservations holding places one caller (a user, a guest's client
+  -- address) may have per event at once
+  max_open_reservations integer NOT NULL DEFAULT 5 CHECK (max_open_reservations BETWEEN 1 AND 100)
 );
 INSERT INTO startlijn.checkout_settings DEFAULT VALUES;
 COMMENT ON TABLE startlijn.checkout_settings IS

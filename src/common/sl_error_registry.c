@@ -227,6 +227,8 @@ static const sl_error_def sl_errors[] = {
 	"The token has been used as many times as it allows."},
 	{"too_many_attempts", 429, "too many attempts",
 	"Too many failed attempts from this caller or for this subject; wait before trying again."},
+	{"too_many_reservations", 429, "too many open reservations",
+	"This caller already holds as many open reservations for this event as the platform allows."},
 	{"try_again", 409, "try again",
 	"The request could not be completed right now; retry in a moment."},
 	{"waitlist_entry_not_found", 404, "waitlist entry not found",
