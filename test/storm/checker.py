@@ -116,8 +116,11 @@ def check_holds(conn, J, F):
     confirm_ok = defaultdict(list)
     for d in ok_of(J, 'confirm'):
         confirm_ok[d['hold_id']].append(d['allocations'])
-    confirm_maybe = {d['hold_id'] for d in maybe(J, 'confirm')} | {d['hold_id'] for d in maybe(J, 'accept')}
+    confirm_maybe = {d['hold_id'] for d in maybe(J, 'confirm')}
     by_id = {r[1]: r for r in db.values()}
+    for hid, state, units, lines in su(conn, "SELECT id::text, state, units, lines FROM capacity.holds "
+                                             "WHERE id = ANY (%s::uuid[])", ([h for h in confirm_ok if h not in by_id],)):
+        by_id[hid] = (None, hid, state, units, lines)          # waitlist offers the box office confirmed
     for hid, lists in confirm_ok.items():
         facts += 1
         r = by_id.get(hid)
@@ -129,11 +132,6 @@ def check_holds(conn, J, F):
         elif len(mine) != len(r[4]) or sorted((a[1], a[2]) for a in allocs[hid]) != sorted(
                 (x.get('pool_id') or x.get('item_id'), x['quantity']) for x in r[4]):
             problems.append('hold %s: allocations %s for lines %s' % (hid, allocs[hid], r[4]))
-    for d in ok_of(J, 'accept'):
-        facts += 1
-        st = su1(conn, "SELECT state FROM capacity.holds WHERE id = %s::uuid", (d['hold_id'],))
-        if st != 'confirmed':
-            problems.append('acknowledged accept_offer of hold %s: the hold is %s' % (d['hold_id'], st))
     participants = list({d['holder'] for d in J.of('wl_join')})
     for hid, state in su(conn, "SELECT id::text, state FROM capacity.holds WHERE state = 'confirmed' "
                                "AND (holder = 'storm-box' OR holder = ANY (%s))", (participants,)):
@@ -148,7 +146,7 @@ def check_holds(conn, J, F):
     # returned units: each acknowledged return counted once
     ret_ok = Counter(d['allocation_id'] for d in ok_of(J, 'return'))
     ret_doubt = Counter(d['allocation_id'] for d in J.of('return', 'doubt'))
-    returned = {a[0]: a[3] for lst in allocs.values() for a in lst}
+    returned = {a[0]: a[3] for hid, lst in allocs.items() if hid in by_id for a in lst}   # the box office's
     for aid in set(ret_ok) | set(ret_doubt) | {a for a, n in returned.items() if n}:
         facts += 1
         n = returned.get(aid, 0)
@@ -171,7 +169,8 @@ def check_ledger(conn, J, F):
     for pid, status, captured, refunded, received, refunds_ok, refund_paid, paid_refunds in su(conn, """
         SELECT p.id::text, p.status, p.captured, p.refunded,
                (SELECT count(*) FROM payments.journal j WHERE j.payment_id = p.id AND j.kind = 'payment_received'),
-               (SELECT COALESCE(sum(r.amount), 0) FROM payments.refunds r WHERE r.payment_id = p.id AND r.status = 'succeeded'),
+               (SELECT COALESCE(sum(r.amount), 0) FROM payments.refunds r WHERE r.payment_id = p.id
+                                                              AND r.status IN ('requested', 'pending', 'succeeded')),
                (SELECT count(*) FROM payments.journal j WHERE j.payment_id = p.id AND j.kind = 'refund_paid'),
                (SELECT count(*) FROM payments.refunds r WHERE r.payment_id = p.id AND r.status = 'succeeded')
           FROM payments.payments p"""):
@@ -179,7 +178,7 @@ def check_ledger(conn, J, F):
         if received != (1 if captured > 0 else 0):
             problems.append('payment %s (%s, captured %d): %d payment_received entries' % (pid, status, captured, received))
         if refunded != refunds_ok or refund_paid != paid_refunds:
-            problems.append('payment %s: refunded %d, succeeded refunds %d (%d), refund_paid entries %d'
+            problems.append('payment %s: refunded %d, refunds holding money %d, %d succeeded, refund_paid entries %d'
                             % (pid, refunded, refunds_ok, paid_refunds, refund_paid))
     return problems, facts
 
@@ -235,8 +234,11 @@ def check_orders(conn, J, F):
         if o is None or o[1] == 'reserved' or o[5] != d['n']:
             problems.append('acknowledged checkout of %s: order %s with %s registrations for %d participants'
                             % (d['order_id'], o and o[1], o and o[5], d['n']))
-    paid_maybe = {d['order_id'] for d in maybe(J, 'webhook') if d.get('kind') == 'paid' and d.get('order_id')}
-    paid_ok = {d['order_id']: d for d in ok_of(J, 'webhook') if d.get('kind') == 'paid' and d['result'] == 'applied'}
+    # a delivery and its replays (another client sending the same body again) pay one order
+    info = {d['payment_id']: d for d in J.of('webhook') if d.get('kind') == 'paid' and d.get('order_id')}
+    paid_maybe = {d['payment_id'] for d in maybe(J, 'webhook') if d.get('kind') == 'paid'}
+    paid_ok = {info[d['payment_id']]['order_id']: info[d['payment_id']] for d in ok_of(J, 'webhook')
+               if d.get('kind') == 'paid' and d['result'] == 'applied' and d['payment_id'] in info}
     cancel_ok = {d['order_id']: d for d in ok_of(J, 'cancel')}
     cancel_maybe = {d['order_id'] for d in maybe(J, 'cancel')}
     for oid, d in paid_ok.items():
@@ -250,7 +252,7 @@ def check_orders(conn, J, F):
             problems.append('paid order %s: %d paid registrations, %d valid entitlements with codes, for %d'
                             % (oid, o[6], o[8], d['n']))
     for oid, o in orders.items():
-        if o[1] == 'paid' and o[2] and oid not in paid_maybe:
+        if o[1] == 'paid' and o[2] and o[4] not in paid_maybe:
             problems.append('order %s is paid, but no paying delivery was acknowledged (or in doubt)' % oid)
     for oid, d in cancel_ok.items():
         facts += 1
@@ -402,7 +404,8 @@ def corruptions(J, F):
     """(name, the check that must see it, fn(conn)) -- fn corrupts inside the caller's transaction."""
     confirmed = [d['hold_id'] for d in ok_of(J, 'confirm')]
     released = [d['hold_id'] for d in ok_of(J, 'release')]
-    paid = [d['order_id'] for d in ok_of(J, 'webhook') if d.get('kind') == 'paid' and d['result'] == 'applied']
+    paid = [d['order_id'] for d in ok_of(J, 'webhook') if d.get('kind') == 'paid' and d['result'] == 'applied'
+            and d.get('order_id')]
     redeemed = [d['token_id'] for d in ok_of(J, 'redeem')]
     users = [d['user'] for d in ok_of(J, 'profile')]
     pool = F['pools'][0]
@@ -452,7 +455,7 @@ def corruptions(J, F):
         su(c, "UPDATE trail.entries SET body = replace(body, '\"action\":', '\"action\" :') WHERE id = %s", (eid,))
 
     def skip_retention(c):
-        su(c, "UPDATE storm.people SET retention_until = NULL WHERE id = (SELECT min(id) FROM storm.people)")
+        su(c, "UPDATE storm.people SET retention_until = NULL WHERE id = (SELECT id FROM storm.people ORDER BY id LIMIT 1)")
 
     C = {name: fn for name, fn in CHECKS}
     return (

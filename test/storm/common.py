@@ -11,6 +11,7 @@ each call with its outcome:
   lost    the connection died before COMMIT was sent: nothing may be there
   doubt   the connection died while COMMIT was in flight (a kill): the call
           may or may not have committed, and either way exactly once
+  refused no connection could be opened (the server is down): not a call
 """
 
 import os
@@ -51,10 +52,14 @@ class Journal:
         self.lock = threading.Lock()
         self.rows = []
         self.calls = 0
+        self.refused = 0
         self.by_outcome = {'ok': 0, 'error': 0, 'lost': 0, 'doubt': 0}
 
     def add(self, op, out, **data):
         with self.lock:
+            if out == 'refused':         # no connection could be opened: not a call
+                self.refused += 1
+                return
             self.rows.append((op, out, data))
             self.calls += 1
             self.by_outcome[out] = self.by_outcome.get(out, 0) + 1
@@ -92,6 +97,9 @@ class Client:
             # (when the break came inside the call, where is unknown: in doubt)
             res = {'status': 503, 'code': getattr(e, 'pgcode', None), 'message': str(e), 'at_commit': opened}
             conn_failed = True
+            if not opened:
+                return res, 'refused'
+
         if self.api._conn is not None and self.api._conn.closed:
             self.api._conn = None
             self.pid = None
@@ -104,7 +112,10 @@ class Client:
         step = 'begin'
         try:
             if self.api._conn is None:
-                c = self.api.conn
+                try:
+                    c = self.api.conn
+                except psycopg2.OperationalError:
+                    return None, 'refused'
                 self.pid = c.get_backend_pid()
             cur = self.api.conn.cursor()
             cur.execute('BEGIN')

@@ -10,7 +10,7 @@ from common import ANNA, ORG1, Driver, su, su1
 from lib import STRIPE_SECRET
 
 FUNCTIONS = ('hold_capacity', 'confirm_hold', 'release_hold', 'return_capacity_units', 'join_waitlist',
-             'accept_offer', 'my_waitlist', 'leave_waitlist', 'reserve', 'checkout', 'release_reservation',
+             'my_waitlist', 'leave_waitlist', 'reserve', 'checkout', 'release_reservation',
              'record_provider_payment', 'stripe_webhook', 'cancel_order', 'update_my_profile', 'order')
 
 

@@ -8,7 +8,7 @@ The mix (weights in MIX):
                nothing), then confirm_hold (sometimes twice), release_hold or
                nothing (the hold runs out); return_capacity_units of a confirmed one
   waitlist     a new participant joins a sold-out pool's waitlist; later asks
-               my_waitlist and accepts an offer (accept_offer)
+               my_waitlist, and the box office confirms an offer (a hold in their name)
   checkout     a guest reserves (api.reserve), checks out (api.checkout), the
                relay records the provider's id (record_provider_payment, service
                role), Stripe posts payment_intent.succeeded, signed, as anon;
@@ -94,6 +94,8 @@ class Worker(threading.Thread):
 
     def call(self, op, who, fn, args=None, raw=None, headers=None, **data):
         r, o = self.cl.call(who, fn, args, headers=headers, raw=raw)
+        if o == 'refused':                 # no connection (the server is down): nothing was sent
+            time.sleep(0.05)
         if o != 'ok':
             data['code'] = code_of(r)
         if o in ('lost', 'doubt') and self.cl.api._conn is None:
@@ -156,9 +158,11 @@ class Worker(threading.Thread):
         entries = r.get('body') if isinstance(r.get('body'), list) else (body(r).get('entries') or [])
         offer = [e for e in entries if isinstance(e, dict) and e.get('state') == 'offered' and e.get('hold_id')]
         if offer:
+            # a pool's offer is a hold in the participant's name; the box office confirms it
             hold = offer[0]['hold_id']
-            r, o, d = self.call('accept', who, 'accept_offer', dict(hold_id=hold))
-            self.load.journal.add('accept', o, hold_id=hold, **d)
+            r, o, d = self.call('confirm', BRAM, 'confirm_hold', dict(organization_id=ORG1, hold_id=hold))
+            allocs = sorted(a['allocation_id'] for a in (body(r).get('allocations') or []))
+            self.load.journal.add('confirm', o, hold_id=hold, allocations=allocs, offer=True, **d)
         elif self.rnd.random() < 0.2:
             r, o, d = self.call('wl_leave', who, 'leave_waitlist', dict(entry_id=entry))
             self.load.journal.add('wl_leave', o, entry_id=entry, **d)
@@ -346,24 +350,28 @@ def alive(pid):
 
 
 def kill_postmaster(datadir):
-    """SIGKILL the postmaster; its children notice and exit (a backend in a
-    statement finishes it first); whatever is left after 10 s gets SIGKILL too,
-    so the restart can take the shared memory. Returns (postmaster pid, children, children killed)."""
+    """SIGKILL to the postmaster and at once to every process it started, as a
+    power cut or the OOM killer taking the machine's database down would: no
+    backend finishes its statement (a backend whose postmaster died alone
+    would run its statement to the end, and a long CALL would even complete).
+    Returns (postmaster pid, number of its processes)."""
     with open(os.path.join(datadir, 'postmaster.pid')) as fh:
         pm = int(fh.readline())
     kids = children_of(pm)
     os.kill(pm, signal.SIGKILL)
-    deadline = time.time() + 10
-    while time.time() < deadline and any(alive(k) for k in kids):
-        time.sleep(0.05)
-    killed = 0
     for k in kids:
-        if alive(k):
-            try:
-                os.kill(k, signal.SIGKILL)
-                killed += 1
-            except OSError:
-                pass
-    while any(alive(k) for k in kids):
+        try:
+            os.kill(k, signal.SIGKILL)
+        except OSError:
+            pass
+    deadline = time.time() + 30
+    while time.time() < deadline and (alive(pm) or any(alive(k) for k in kids)):
         time.sleep(0.05)
-    return pm, len(kids), killed
+    # a dead postmaster nobody has reaped yet (a zombie) still answers kill(pid, 0), and the restart would
+    # take it for a running server: once it is a zombie, its lock file is stale, as after a reboot
+    deadline = time.time() + 5
+    while time.time() < deadline and os.path.exists('/proc/%d' % pm):
+        time.sleep(0.05)
+    if os.path.exists('/proc/%d' % pm) and not alive(pm):
+        os.unlink(os.path.join(datadir, 'postmaster.pid'))
+    return pm, len(kids)

@@ -116,6 +116,16 @@ def outcomes(J, start):
     return c
 
 
+def errors(J, start):
+    """the answered errors by call and code (sold_out, try_again, token_used_up, ...)"""
+    c = {}
+    for op, out, d in J.rows[start:]:
+        if out == 'error' and op != 'generator_error':
+            k = '%s %s' % (op, d.get('code'))
+            c[k] = c.get(k, 0) + 1
+    return dict(sorted(c.items(), key=lambda kv: -kv[1]))
+
+
 F = build(CLIENTS)
 N_PEOPLE = su1(connect_wait(), "SELECT count(*) FROM storm.people")
 t.note('fixture: event %s, pools %s, %d storm.people rows (%.1f s)' % (F['event'], F['pools'], N_PEOPLE, time.time() - t0))
@@ -139,23 +149,26 @@ def retention_run_until_crash():
 crash_t0 = time.time()
 load = Load(F, J, CLIENTS, SEED, shared=shared)
 load.start()
-time.sleep(1.0)
+# the retention run starts 1 s before the crash is due (it would finish otherwise) and the crash waits for its
+# first committed slice
+time.sleep(max(1.0, CRASH_SECONDS - 1))
 rt = threading.Thread(target=retention_run_until_crash, daemon=True)
 rt.start()
 mon = su_connect()
 while True:
     time.sleep(0.2)
     el = time.time() - crash_t0
-    running = su(mon, "SELECT batches, computed FROM retention.runs WHERE status = 'running'")
-    if el >= CRASH_SECONDS and running and running[0][0] >= 1:
+    running = su(mon, "SELECT count(*) FROM retention.runs WHERE status = 'running'")[0][0]
+    if el >= CRASH_SECONDS and running and su1(mon, "SELECT count(*) FROM (SELECT FROM storm.people "
+                                                    "WHERE retention_until IS NOT NULL LIMIT 1) x"):
         break
     if el >= CRASH_SECONDS * 3:
         break
 mon.close()
 calls_before = J.calls
-pm, kids, killed = kill_postmaster(os.environ['STORM_DATA'])
-t.note('crash after %.1f s and %d calls: SIGKILL to the postmaster (pid %d); of its %d processes %d were still '
-       'there after 10 s and got SIGKILL too' % (time.time() - crash_t0, calls_before, pm, kids, killed))
+pm, kids = kill_postmaster(os.environ['STORM_DATA'])
+t.note('crash after %.1f s and %d calls: SIGKILL to the postmaster (pid %d) and its %d processes'
+       % (time.time() - crash_t0, calls_before, pm, kids))
 stuck = load.finish()
 rt.join(30)
 t.ok(not stuck, 'crash: every client stopped', stuck)
@@ -163,8 +176,10 @@ r = subprocess.run(['bash', '-c', os.environ['STORM_RESTART']], capture_output=T
 t.ok(r.returncode == 0, 'crash: the cluster restarts after the SIGKILL (crash recovery)', [r.stdout, r.stderr])
 crash_out = outcomes(J, 0)
 report['crash'] = dict(seconds=round(time.time() - crash_t0, 1), calls=J.calls, outcomes=crash_out,
-                       postmaster_children=kids, children_killed=killed)
+                       server_processes_killed=kids + 1, connections_refused=J.refused)
+report['crash']['errors'] = errors(J, 0)
 t.note('crash phase: %d calls: %s' % (J.calls, crash_out))
+t.note('crash phase errors answered: %s' % report['crash']['errors'])
 mix_ran(J, 'crash', 0)
 checks('crash', J, F)
 
@@ -225,6 +240,8 @@ storm_out = outcomes(J, start)
 report['storm'] = dict(seconds=round(time.time() - storm_t0, 1), calls=len(J.rows) - start, outcomes=storm_out,
                        terminated=load2.terminated, retention_runs=ret_runs,
                        calls_per_second=round((len(J.rows) - start) / max(1, time.time() - storm_t0), 1))
+report['storm']['errors'] = errors(J, start)
+t.note('storm errors answered: %s' % report['storm']['errors'])
 t.note('storm: %d calls in %.0f s, %s; %d backends terminated; retention runs %s'
        % (len(J.rows) - start, time.time() - storm_t0, storm_out, load2.terminated, ret_runs))
 t.ok(load2.terminated > 0 and storm_out['lost'] + storm_out['doubt'] > 0,
