@@ -42,7 +42,7 @@ PG_CPPFLAGS += -Isrc
 
 EXTRA_CLEAN = $(DATA_built) test/unit/run_unit test/fuzz/*.bin test/results
 
-.PHONY: run stop test deps unit fuzz bench install-scripts
+.PHONY: run stop test deps unit fuzz bench install-scripts test-storm
 
 # PGXS targets (all, install, clean) only when pg_config exists: `make run`
 # and `make test` on a machine without PostgreSQL install it first.
@@ -82,6 +82,11 @@ stop:
 
 test: deps
 	@bash test/tools/run-tests.sh
+
+# crash and storm alone, with a long storm (docs/reliability.md, "Crash and storm")
+STORM_SECONDS ?= 600
+test-storm: deps
+	@STORM_SECONDS=$(STORM_SECONDS) bash test/tools/storm.sh
 
 # pgbench workloads beside baselines measured in the same run (not a test)
 bench: deps
