@@ -481,6 +481,7 @@ def self_test(dsn, J, F):
     out = []
     conn = psycopg2.connect(dsn)
     conn.autocommit = False
+    clean_before = set()
     for name, check, fn in corruptions(J, F):
         try:
             with conn.cursor() as cur:
@@ -489,10 +490,12 @@ def self_test(dsn, J, F):
                           'storm.people', 'startlijn.profiles', 'capacity.holds', 'startlijn.orders',
                           'startlijn.entitlements', 'payments.deliveries', 'capacity.pools', 'capacity.slots'):
                     cur.execute('ALTER TABLE %s DISABLE TRIGGER USER' % t)
-            clean, _ = check(conn, J, F)
-            if clean:
-                out.append((name, False, 'the check failed before the corruption: %s' % clean[:2]))
-                continue
+            if check not in clean_before:         # the check passes on the uncorrupted database
+                clean, _ = check(conn, J, F)
+                if clean:
+                    out.append((name, False, 'the check failed before the corruption: %s' % clean[:2]))
+                    continue
+                clean_before.add(check)
             fn(conn)
             problems, _ = check(conn, J, F)
             out.append((name, bool(problems), problems[0] if problems else 'not detected'))

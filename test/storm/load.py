@@ -369,7 +369,7 @@ def kill_postmaster(datadir):
         time.sleep(0.05)
     # a dead postmaster nobody has reaped yet (a zombie) still answers kill(pid, 0), and the restart would
     # take it for a running server: once it is a zombie, its lock file is stale, as after a reboot
-    deadline = time.time() + 5
+    deadline = time.time() + 1
     while time.time() < deadline and os.path.exists('/proc/%d' % pm):
         time.sleep(0.05)
     if os.path.exists('/proc/%d' % pm) and not alive(pm):

@@ -13,7 +13,7 @@ INSERT INTO storm.people (id, organization_id, name, email, phone, ended)
 SELECT md5('storm-p' || i)::uuid,
        (ARRAY['00000000-0000-4000-b000-000000000001', '00000000-0000-4000-b000-000000000002']::uuid[])[1 + i % 2],
        'Deelnemer ' || i, 'd' || i || '@example.nl', '+3161' || lpad(i::text, 7, '0'), date '2015-01-01' + (i % 365)
-  FROM generate_series(1, 150000) i;
+  FROM generate_series(1, 30000) i;
 SECURITY LABEL FOR retention ON TABLE storm.people IS
   'classification=personal;organization=organization_id;anchor=ended;subject=id';
 SECURITY LABEL FOR retention ON COLUMN storm.people.name IS 'pii:name';

