@@ -167,13 +167,15 @@ def check_ledger(conn, J, F):
                                     "GROUP BY 1, 2 HAVING sum(amount) <> 0"):
         problems.append('organisation %s: postings in %s sum to %s' % (org, cur, total))
     for pid, status, captured, refunded, received, refunds_ok, refund_paid, paid_refunds in su(conn, """
-        SELECT p.id::text, p.status, p.captured, p.refunded,
-               (SELECT count(*) FROM payments.journal j WHERE j.payment_id = p.id AND j.kind = 'payment_received'),
-               (SELECT COALESCE(sum(r.amount), 0) FROM payments.refunds r WHERE r.payment_id = p.id
-                                                              AND r.status IN ('requested', 'pending', 'succeeded')),
-               (SELECT count(*) FROM payments.journal j WHERE j.payment_id = p.id AND j.kind = 'refund_paid'),
-               (SELECT count(*) FROM payments.refunds r WHERE r.payment_id = p.id AND r.status = 'succeeded')
-          FROM payments.payments p"""):
+        WITH j AS (SELECT payment_id, count(*) FILTER (WHERE kind = 'payment_received') AS received,
+                          count(*) FILTER (WHERE kind = 'refund_paid') AS refund_paid
+                     FROM payments.journal GROUP BY payment_id),
+             r AS (SELECT payment_id, sum(amount) FILTER (WHERE status IN ('requested', 'pending', 'succeeded')) AS holding,
+                          count(*) FILTER (WHERE status = 'succeeded') AS succeeded
+                     FROM payments.refunds GROUP BY payment_id)
+        SELECT p.id::text, p.status, p.captured, p.refunded, COALESCE(j.received, 0), COALESCE(r.holding, 0),
+               COALESCE(j.refund_paid, 0), COALESCE(r.succeeded, 0)
+          FROM payments.payments p LEFT JOIN j ON j.payment_id = p.id LEFT JOIN r ON r.payment_id = p.id"""):
         facts += 1
         if received != (1 if captured > 0 else 0):
             problems.append('payment %s (%s, captured %d): %d payment_received entries' % (pid, status, captured, received))
