@@ -444,7 +444,7 @@ def corruptions(J, F):
         su(c, "DELETE FROM startlijn.entitlements WHERE order_id = %s::uuid", (paid[-1],))
 
     def invoice_gap(c):
-        su(c, "UPDATE startlijn.orders SET invoice_seq = invoice_seq + 1000 WHERE id = %s::uuid", (paid[0],))
+        su(c, "UPDATE startlijn.orders SET invoice_seq = invoice_seq + 100000000 WHERE id = %s::uuid", (paid[0],))
 
     def token_double(c):
         su(c, "UPDATE tokens.tokens SET uses = 0 WHERE id = %s::uuid", (redeemed[0],))
