@@ -368,10 +368,15 @@ def kill_postmaster(datadir):
     while time.time() < deadline and (alive(pm) or any(alive(k) for k in kids)):
         time.sleep(0.05)
     # a dead postmaster nobody has reaped yet (a zombie) still answers kill(pid, 0), and the restart would
-    # take it for a running server: once it is a zombie, its lock file is stale, as after a reboot
+    # take it for a running server: once it is a zombie, its lock files are stale, as after a reboot
     deadline = time.time() + 1
     while time.time() < deadline and os.path.exists('/proc/%d' % pm):
         time.sleep(0.05)
     if os.path.exists('/proc/%d' % pm) and not alive(pm):
         os.unlink(os.path.join(datadir, 'postmaster.pid'))
+        sock = os.environ.get('PGHOST', '')          # the socket's lock file names it too
+        if os.path.isdir(sock):
+            for f in os.listdir(sock):
+                if f.startswith('.s.PGSQL.') and f.endswith('.lock'):
+                    os.unlink(os.path.join(sock, f))
     return pm, len(kids)
