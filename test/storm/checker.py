@@ -444,7 +444,9 @@ def corruptions(J, F):
         su(c, "DELETE FROM startlijn.entitlements WHERE order_id = %s::uuid", (paid[-1],))
 
     def invoice_gap(c):
-        su(c, "UPDATE startlijn.orders SET invoice_seq = invoice_seq + 100000000 WHERE id = %s::uuid", (paid[0],))
+        # the counter handed out a number no order kept: a gap
+        su(c, "UPDATE startlijn.invoice_counters SET last_number = last_number + 1 WHERE organization_id = %s::uuid",
+           (F.get('org', '00000000-0000-4000-b000-000000000001'),))
 
     def token_double(c):
         su(c, "UPDATE tokens.tokens SET uses = 0 WHERE id = %s::uuid", (redeemed[0],))
@@ -469,7 +471,7 @@ def corruptions(J, F):
         ('a posting changed by one cent', C[CHECKS[3][0]], unbalance, 'payments.postings'),
         ('a provider event applied a second time', C[CHECKS[4][0]], apply_twice, 'payments.deliveries'),
         ('a paid order\'s entitlements lost', C[CHECKS[5][0]], lose_order, 'startlijn.entitlements'),
-        ('an invoice number moved (a gap)', C[CHECKS[6][0]], invoice_gap, 'startlijn.orders'),
+        ('an invoice number skipped (a gap)', C[CHECKS[6][0]], invoice_gap, 'startlijn.invoice_counters'),
         ('a redeemed token\'s use lost', C[CHECKS[7][0]], token_double, 'tokens.tokens'),
         ('an acknowledged profile write lost', C[CHECKS[8][0]], lose_write, 'startlijn.profiles'),
         ('an audit entry\'s body changed', C[CHECKS[9][0]], tamper_trail, 'trail.entries'),
