@@ -53,7 +53,7 @@ REGRESS_PREP = installcheck-db
 
 EXTRA_CLEAN = $(DATA_built) test/unit/run_unit test/fuzz/*.bin test/results
 
-.PHONY: run stop test test-reliability deps unit fuzz bench install-scripts installcheck-db
+.PHONY: run stop test test-reliability test-storm deps unit fuzz bench install-scripts installcheck-db
 
 # PGXS targets (all, install, clean) only when pg_config exists: `make run`
 # and `make test` on a machine without PostgreSQL install it first.
@@ -109,9 +109,15 @@ test: deps
 	@bash test/tools/run-tests.sh
 
 # longer than make test: each libFuzzer target for FUZZ_SECONDS (default 60),
-# then the full bad-input matrix over every api function (docs/reliability.md)
+# the full bad-input matrix over every api function, and crash and storm
+# with a 600 s storm (STORM_SECONDS) (docs/reliability.md)
 test-reliability: deps
-	@FUZZ_SECONDS=$(FUZZ_SECONDS_SET) bash test/tools/reliability.sh
+	@FUZZ_SECONDS=$(FUZZ_SECONDS_SET) STORM_SECONDS=$(STORM_SECONDS) bash test/tools/reliability.sh
+
+# crash and storm alone, with a long storm (docs/reliability.md, "Crash and storm")
+STORM_SECONDS ?= 600
+test-storm: deps
+	@STORM_SECONDS=$(STORM_SECONDS) bash test/tools/storm.sh
 
 # pgbench workloads beside baselines measured in the same run (not a test)
 bench: deps

@@ -3,17 +3,18 @@
 # (private unix socket, no TCP), remove it even on failure, and end with
 # one line "N passed, N failed".
 #
-#   SUITES="lint unit fuzz regress isolation pgtap e2e pooling relay outside upgrade" (default: all) to run a subset;
+#   SUITES="lint unit fuzz regress isolation pgtap e2e pooling relay outside upgrade storm" (default: all) to run a subset;
 #   two more, not in the default: fuzz-long (FUZZ_SECONDS per target) and bad-input
 #   (the full matrix), run by make test-reliability (test/tools/reliability.sh)
 #   E2E="96_bad_input ..." runs only these scripts of test/e2e
+#   STORM_SECONDS (60): the storm suite's storm phase (make test-storm, make test-reliability: 600)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 # shellcheck source=cluster.sh
 . test/tools/cluster.sh
 
-SUITES=${SUITES:-"lint unit fuzz regress isolation pgtap e2e pooling relay outside upgrade"}
+SUITES=${SUITES:-"lint unit fuzz regress isolation pgtap e2e pooling relay outside upgrade storm"}
 RESULTS=$ROOT/test/results
 PASSED=0
 FAILED=0
@@ -817,4 +818,34 @@ if has_suite upgrade; then
       note_fail 1 "could not build the install scripts of $release (test/results/upgrade/build.log)"
     fi
   fi
+fi
+
+# --- crash and storm ---------------------------------------------------------
+# test/tools/storm.sh starts a second cluster configured as production (fsync,
+# synchronous_commit, full_page_writes on), runs a mixed load of 64 clients
+# through the PostgREST-exact driver, kills the whole server with SIGKILL
+# mid-run, restarts it and checks every invariant, resumes the retention job,
+# then storms STORM_SECONDS with random client backends terminated, checks
+# again, and proves its checker detects one corruption per invariant
+# (docs/reliability.md, "Crash and storm").
+if has_suite storm; then
+  echo "== crash and storm (test/tools/storm.sh, 64 clients, fsync on; storm ${STORM_SECONDS:-60} s)"
+  OUT=$RESULTS/storm; mkdir -p "$OUT"
+  storm_start=$(date +%s)
+  PG_BIN=$PG_BIN STORM_INSTALLED=1 STORM_OUT=$OUT STORM_SECONDS=${STORM_SECONDS:-60} \
+    bash test/tools/storm.sh > "$OUT/storm.tap" 2>&1
+  ok=$(grep -cE '^ok [0-9]+' "$OUT/storm.tap" || true)
+  nok=$(grep -cE '^not ok [0-9]+' "$OUT/storm.tap" || true)
+  plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$OUT/storm.tap" | tail -1)
+  note_pass "$ok"
+  if [ "$nok" -gt 0 ]; then
+    note_fail "$nok" "storm: $nok failing (test/results/storm/storm.tap)"
+    grep -E -A4 '^not ok [0-9]+' "$OUT/storm.tap" | grep -v '^--$' | head -40 | sed 's/^/   /'
+  fi
+  if [ -z "$plan" ] || [ "$plan" -ne $((ok + nok)) ]; then
+    note_fail 1 "storm: plan ${plan:-missing} but $((ok + nok)) results (test/results/storm/storm.tap)"
+    tail -15 "$OUT/storm.tap" | sed 's/^/   /'
+  fi
+  grep -E '^# (crash after|storm: [0-9]+ calls in|STORM )' "$OUT/storm.tap" | sed 's/^# /   /'
+  echo "   $ok ok, $nok not ok ($(( $(date +%s) - storm_start )) s)"
 fi
