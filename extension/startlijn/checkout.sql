@@ -88,23 +88,29 @@ $$;
 -------------------------------------------------------------------------------
 -- JSON of an order (the buyer's view; organisers see the same)
 -------------------------------------------------------------------------------
+-- PL/pgSQL, not SQL: a SECURITY DEFINER SQL function is never inlined and
+-- plans its query again on every call (2 ms for these), where PL/pgSQL keeps
+-- the plan for the session (make bench part checkout, docs/checkout.md).
 CREATE FUNCTION startlijn.registration_json(r startlijn.registrations) RETURNS jsonb
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
-  SELECT pg_catalog.jsonb_build_object(
+BEGIN
+  RETURN pg_catalog.jsonb_build_object(
     'registration_id', r.id, 'event_id', r.event_id, 'ticket_type_id', r.ticket_type_id, 'order_id', r.order_id,
     'status', r.status, 'user_id', r.user_id, 'email', r.email, 'first_name', r.first_name,
     'last_name', r.last_name, 'date_of_birth', r.date_of_birth, 'gender', r.gender, 'phone', r.phone,
     'nationality', r.nationality, 'club', r.club, 'answers', r.answers, 'refunded', r.refunded,
     'cancelled_at', r.cancelled_at, 'cancel_reason', r.cancel_reason, 'erased', r.erased_at IS NOT NULL,
     'subject', r.subject_id,
-    'created_at', r.created_at)
+    'created_at', r.created_at);
+END
 $$;
 
 CREATE FUNCTION startlijn.order_json(o startlijn.orders) RETURNS jsonb
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
-  SELECT pg_catalog.jsonb_build_object(
+BEGIN
+  RETURN pg_catalog.jsonb_build_object(
     'order_id', o.id, 'number', o.number, 'organization_id', o.organization_id,
     'event', (SELECT pg_catalog.jsonb_build_object('event_id', e.id, 'name', e.name, 'slug', e.slug,
                                                    'starts_at', e.starts_at, 'status', e.status)
@@ -136,7 +142,8 @@ CREATE FUNCTION startlijn.order_json(o startlijn.orders) RETURNS jsonb
                   'refunded', p.refunded, 'paid_at', p.paid_at)
                   FROM payments.payments p WHERE p.id = o.payment_id),
     'created_at', o.created_at, 'checked_out_at', o.checked_out_at, 'paid_at', o.paid_at,
-    'closed_at', o.closed_at)
+    'closed_at', o.closed_at);
+END
 $$;
 
 -------------------------------------------------------------------------------
