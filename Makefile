@@ -68,14 +68,13 @@ CONTRIB_TESTDB = startlijn_regress
 ISOLATION_TESTDB = startlijn_isolation
 
 # the isolation specs' database: every extension, the PostgREST call helper, the demo data
+# (test/helpers/test_db.sql, as make test's databases)
 installcheck-db:
 ifdef ISOLATION
 	@PGOPTIONS="-c client_min_messages=warning" $(bindir)/psql -X -q -v ON_ERROR_STOP=1 -d postgres \
 	  -c "DROP DATABASE IF EXISTS $(ISOLATION_TESTDB)" -c "CREATE DATABASE $(ISOLATION_TESTDB)"
 	@PGOPTIONS="-c client_min_messages=warning" $(bindir)/psql -X -q -v ON_ERROR_STOP=1 -d $(ISOLATION_TESTDB) \
-	  -c "CREATE EXTENSION startlijn CASCADE" -c "CREATE EXTENSION IF NOT EXISTS startlijn_tokens" \
-	  -c "CREATE EXTENSION IF NOT EXISTS startlijn_capacity" -c "CREATE EXTENSION IF NOT EXISTS startlijn_retention" \
-	  -c "CREATE EXTENSION IF NOT EXISTS pgcrypto" -f test/helpers/pgrst.sql -f test/fixtures/demo.sql > /dev/null
+	  -f test/helpers/test_db.sql > /dev/null
 endif
 
 # every object depends on every header: PGXS tracks no header dependencies,

@@ -164,8 +164,7 @@ make_test_db() {
   local PGOPTIONS="-c client_min_messages=warning"; export PGOPTIONS
   local db=$1; shift
   "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null &&
-  "${PSQL[@]}" -d "$db" "$@" -c "CREATE EXTENSION startlijn CASCADE" -c "CREATE EXTENSION IF NOT EXISTS startlijn_tokens" -c "CREATE EXTENSION IF NOT EXISTS startlijn_capacity" -c "CREATE EXTENSION IF NOT EXISTS startlijn_retention" -c "CREATE EXTENSION pgcrypto" \
-     -f test/helpers/pgrst.sql -f test/fixtures/demo.sql >/dev/null
+  "${PSQL[@]}" -d "$db" "$@" -f test/helpers/test_db.sql >/dev/null
 }
 
 # count "name ... ok|FAILED" lines of pg_regress / pg_isolation_regress output
@@ -238,28 +237,35 @@ fi
 # claims set transaction-locally, COMMIT under that role) and check what was
 # committed with separate superuser queries. Each script gets a fresh
 # database with the demo data and prints TAP.
+# tally_tap FILE LABEL: count a TAP file's results (sets ok and nok), note
+# them, show the failing assertions and a plan that does not match
+tally_tap() {
+  local file=$1 label=$2 plan rel=${1#"$ROOT"/}
+  ok=$(grep -cE '^ok [0-9]+' "$file" || true)
+  nok=$(grep -cE '^not ok [0-9]+' "$file" || true)
+  plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$file" | tail -1)
+  note_pass "$ok"
+  if [ "$nok" -gt 0 ]; then
+    note_fail "$nok" "$label: $nok failing ($rel)"
+    grep -E -A4 '^not ok [0-9]+' "$file" | grep -v '^--$' | head -40 | sed 's/^/   /'
+  fi
+  if [ -z "$plan" ] || [ "$plan" -ne $((ok + nok)) ]; then
+    note_fail 1 "$label: plan ${plan:-missing} but $((ok + nok)) results ($rel)"
+    tail -15 "$file" | sed 's/^/   /'
+  fi
+}
+
 # e2e_run SCRIPT DB OUT LABEL [VAR=value...]: one TAP script on a fresh
 # database (the libpq environment may be overridden, e.g. to go through
 # PgBouncer; E2E_PREPARED=1: the database is ready, keep it); counts its results
 e2e_run() {
   local script=$1 db=$2 out=$3 label=$4; shift 4
   local PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
-  local name ok nok plan
+  local name
   name=$(basename "$script" .py)
   if [ -n "${E2E_PREPARED:-}" ] || make_test_db "$db" > "$out/$name.setup.log" 2>&1; then
     env PGDATABASE="$db" "$@" "$PY" "$script" > "$out/$name.tap" 2>&1
-    ok=$(grep -cE '^ok [0-9]+' "$out/$name.tap" || true)
-    nok=$(grep -cE '^not ok [0-9]+' "$out/$name.tap" || true)
-    plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$out/$name.tap" | tail -1)
-    note_pass "$ok"
-    if [ "$nok" -gt 0 ]; then
-      note_fail "$nok" "$label $name: $nok failing (${out#"$ROOT"/}/$name.tap)"
-      grep -E -A3 '^not ok [0-9]+' "$out/$name.tap" | grep -v '^--$' | head -40 | sed 's/^/   /'
-    fi
-    if [ -z "$plan" ] || [ "$plan" -ne $((ok + nok)) ]; then
-      note_fail 1 "$label $name: plan ${plan:-missing} but $((ok + nok)) results (${out#"$ROOT"/}/$name.tap)"
-      tail -15 "$out/$name.tap" | sed 's/^/   /'
-    fi
+    tally_tap "$out/$name.tap" "$label $name"
     echo "   $name: $ok ok, $nok not ok"
   else
     note_fail 1 "$label $name: could not prepare the database (${out#"$ROOT"/}/$name.setup.log)"
@@ -354,18 +360,7 @@ if has_suite bad-input; then
   PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
   if make_test_db startlijn_bad_input > "$OUT/setup.log" 2>&1; then
     PGDATABASE=startlijn_bad_input PG_BIN=$PG_BIN "$PY" test/tools/bad_input.py > "$OUT/bad_input.tap" 2>&1
-    ok=$(grep -cE '^ok [0-9]+' "$OUT/bad_input.tap" || true)
-    nok=$(grep -cE '^not ok [0-9]+' "$OUT/bad_input.tap" || true)
-    plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$OUT/bad_input.tap" | tail -1)
-    note_pass "$ok"
-    if [ "$nok" -gt 0 ]; then
-      note_fail "$nok" "bad input: $nok failing (test/results/bad-input/bad_input.tap)"
-      grep -E -A6 '^not ok [0-9]+' "$OUT/bad_input.tap" | grep -v '^--$' | head -60 | sed 's/^/   /'
-    fi
-    if [ -z "$plan" ] || [ "$plan" -ne $((ok + nok)) ]; then
-      note_fail 1 "bad input: plan ${plan:-missing} but $((ok + nok)) results (test/results/bad-input/bad_input.tap)"
-      tail -15 "$OUT/bad_input.tap" | sed 's/^/   /'
-    fi
+    tally_tap "$OUT/bad_input.tap" "bad input"
     grep -E '^# (bad-input matrix|[0-9]+ functions)' "$OUT/bad_input.tap" | sed 's/^# /   /'
   else
     note_fail 1 "bad input: could not prepare the database (test/results/bad-input/setup.log)"
@@ -386,18 +381,7 @@ if has_suite relay; then
   elif make_test_db startlijn_relay > "$OUT/setup.log" 2>&1; then
     relay_start=$(date +%s)
     PGDATABASE=startlijn_relay DENO=$DENO RELAY_OUT=$OUT "$PY" test/relay/run.py > "$OUT/relay.tap" 2>&1
-    ok=$(grep -cE '^ok [0-9]+' "$OUT/relay.tap" || true)
-    nok=$(grep -cE '^not ok [0-9]+' "$OUT/relay.tap" || true)
-    plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$OUT/relay.tap" | tail -1)
-    note_pass "$ok"
-    if [ "$nok" -gt 0 ]; then
-      note_fail "$nok" "relay: $nok failing (test/results/relay/relay.tap)"
-      grep -E -A3 '^not ok [0-9]+' "$OUT/relay.tap" | grep -v '^--$' | head -40 | sed 's/^/   /'
-    fi
-    if [ -z "$plan" ] || [ "$plan" -ne $((ok + nok)) ]; then
-      note_fail 1 "relay: plan ${plan:-missing} but $((ok + nok)) results (test/results/relay/relay.tap)"
-      tail -15 "$OUT/relay.tap" | sed 's/^/   /'
-    fi
+    tally_tap "$OUT/relay.tap" "relay"
     echo "   $ok ok, $nok not ok ($(( $(date +%s) - relay_start )) s)"
   else
     note_fail 1 "relay: could not prepare the database (test/results/relay/setup.log)"
@@ -834,18 +818,7 @@ if has_suite storm; then
   storm_start=$(date +%s)
   PG_BIN=$PG_BIN STORM_INSTALLED=1 STORM_OUT=$OUT STORM_SECONDS=${STORM_SECONDS:-60} \
     bash test/tools/storm.sh > "$OUT/storm.tap" 2>&1
-  ok=$(grep -cE '^ok [0-9]+' "$OUT/storm.tap" || true)
-  nok=$(grep -cE '^not ok [0-9]+' "$OUT/storm.tap" || true)
-  plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$OUT/storm.tap" | tail -1)
-  note_pass "$ok"
-  if [ "$nok" -gt 0 ]; then
-    note_fail "$nok" "storm: $nok failing (test/results/storm/storm.tap)"
-    grep -E -A4 '^not ok [0-9]+' "$OUT/storm.tap" | grep -v '^--$' | head -40 | sed 's/^/   /'
-  fi
-  if [ -z "$plan" ] || [ "$plan" -ne $((ok + nok)) ]; then
-    note_fail 1 "storm: plan ${plan:-missing} but $((ok + nok)) results (test/results/storm/storm.tap)"
-    tail -15 "$OUT/storm.tap" | sed 's/^/   /'
-  fi
+  tally_tap "$OUT/storm.tap" "storm"
   grep -E '^# (crash after|storm: [0-9]+ calls in|STORM )' "$OUT/storm.tap" | sed 's/^# /   /'
   echo "   $ok ok, $nok not ok ($(( $(date +%s) - storm_start )) s)"
 fi

@@ -63,10 +63,7 @@ export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres PGDATABASE=startlijn_storm
 PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1)
 if ! PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "CREATE DATABASE startlijn_storm" > "$OUT/setup.log" 2>&1 ||
    ! PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d startlijn_storm \
-       -c "CREATE EXTENSION startlijn CASCADE" -c "CREATE EXTENSION IF NOT EXISTS startlijn_tokens" \
-       -c "CREATE EXTENSION IF NOT EXISTS startlijn_capacity" -c "CREATE EXTENSION IF NOT EXISTS startlijn_retention" \
-       -c "CREATE EXTENSION pgcrypto" -c "CREATE EXTENSION pg_cron" \
-       -f test/helpers/pgrst.sql -f test/fixtures/demo.sql -f test/storm/setup.sql >> "$OUT/setup.log" 2>&1; then
+       -f test/helpers/test_db.sql -c "CREATE EXTENSION pg_cron" -f test/storm/setup.sql >> "$OUT/setup.log" 2>&1; then
   cat "$OUT/setup.log"; echo "not ok 1 - storm database setup (test/results/storm/setup.log)"; echo "1..1"; exit 1
 fi
 
