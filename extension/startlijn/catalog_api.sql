@@ -419,6 +419,11 @@ BEGIN
   ELSE
     UPDATE startlijn.events x SET status = set_event_status.status WHERE x.id = e.id RETURNING x.* INTO e;
   END IF;
+  IF status = 'published' THEN
+    -- the key that will sign the event's tickets exists before the first
+    -- sale: a ticket drop's first payments then never wait to create it
+    PERFORM tokens.signing_key(startlijn.event_scope(e.id), e.organization_id);
+  END IF;
   PERFORM trail.log(e.organization_id, 'catalog.event_' OPERATOR(pg_catalog.||) status,
                     'event:' OPERATOR(pg_catalog.||) e.id::text,
                     pg_catalog.jsonb_build_object('event_id', e.id, 'from', was, 'to', status),

@@ -806,6 +806,48 @@ BEGIN
 END
 $$;
 
+-- The audit entry of a paid order (with its invoice number, if any)
+CREATE FUNCTION startlijn.log_order_paid(o startlijn.orders) RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  PERFORM trail.log(o.organization_id, 'orders.paid', 'order:' OPERATOR(pg_catalog.||) o.id::text,
+    pg_catalog.jsonb_build_object('order_id', o.id, 'number', o.number, 'total', o.total, 'currency', o.currency,
+      'payment_id', o.payment_id, 'invoice_number', o.invoice_number, 'late', o.late_payment IS NOT NULL,
+      'entitlements', (SELECT pg_catalog.count(*) FROM startlijn.entitlements x WHERE x.order_id = o.id)));
+END
+$$;
+
+-- At commit, a priced order made paid in this transaction takes the
+-- organisation's next invoice number, and its orders.paid entry is written
+-- with it. The counter row is locked from here to the end of the commit:
+-- the paid transactions of one organisation pass it one at a time, so the
+-- shorter that stretch the more of them per second (docs/checkout.md,
+-- "Invoice numbers"). A transaction that rolls back gives its number back.
+CREATE FUNCTION startlijn.orders_invoice() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  o startlijn.orders;
+  inv_year integer;
+  inv_seq integer;
+  inv_number text;
+BEGIN
+  SELECT * INTO o FROM startlijn.orders x WHERE x.id = NEW.id;
+  IF o.id IS NULL OR o.paid_at IS NULL OR o.invoice_seq IS NOT NULL OR o.total <= 0 THEN
+    RETURN NULL;
+  END IF;
+  SELECT x.year, x.seq, x.number INTO inv_year, inv_seq, inv_number FROM startlijn.next_invoice(o.organization_id) x;
+  UPDATE startlijn.orders x SET invoice_year = inv_year, invoice_seq = inv_seq, invoice_number = inv_number
+   WHERE x.id = o.id RETURNING x.* INTO o;
+  PERFORM startlijn.log_order_paid(o);
+  RETURN NULL;
+END
+$$;
+CREATE CONSTRAINT TRIGGER orders_invoice_number AFTER UPDATE OF status ON startlijn.orders
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.status = 'paid' AND OLD.status <> 'paid')
+  EXECUTE FUNCTION startlijn.orders_invoice();
+
 -- The order is paid (or free): confirm the places, make the entitlements
 -- valid with their codes, registrations paid, the invoice number. Once:
 -- a paid order changes nothing. late: the hold ran out, places are
@@ -819,9 +861,6 @@ DECLARE
   hold uuid;
   late boolean := false;
   detail text;
-  inv_year integer;
-  inv_seq integer;
-  inv_number text;
   n startlijn.entitlements;
 BEGIN
   SELECT * INTO o FROM startlijn.orders x WHERE x.id = complete_order.order_id FOR UPDATE;
@@ -875,21 +914,16 @@ BEGIN
                      THEN tokens.sign_code(startlijn.event_scope(x.event_id), pg_catalog.uuid_send(x.id)) END
    WHERE x.order_id = o.id AND x.status IN ('pending', 'void');
   UPDATE startlijn.registrations x SET status = 'paid' WHERE x.order_id = o.id AND x.status = 'pending';
-  -- paid, with its invoice number, in one write; a free order has no
-  -- invoice. The number is taken last: the counter's row lock is held until
-  -- commit, so the shorter the better
-  IF o.total > 0 THEN
-    SELECT x.year, x.seq, x.number INTO inv_year, inv_seq, inv_number FROM startlijn.next_invoice(o.organization_id) x;
-  END IF;
+  -- paid. A priced order's invoice number and its orders.paid entry come
+  -- at commit (orders_invoice_number, above): the counter's row lock is then held
+  -- only for the commit itself, not for the rest of the webhook
   UPDATE startlijn.orders x
      SET status = 'paid', paid_at = pg_catalog.now(), closed_at = NULL, hold_id = hold,
-         late_payment = CASE WHEN late THEN 'allocated' END,
-         invoice_year = inv_year, invoice_seq = inv_seq, invoice_number = inv_number
+         late_payment = CASE WHEN late THEN 'allocated' END
    WHERE x.id = o.id RETURNING x.* INTO o;
-  PERFORM trail.log(o.organization_id, 'orders.paid', 'order:' OPERATOR(pg_catalog.||) o.id::text,
-    pg_catalog.jsonb_build_object('order_id', o.id, 'number', o.number, 'total', o.total, 'currency', o.currency,
-      'payment_id', o.payment_id, 'invoice_number', o.invoice_number, 'late', late,
-      'entitlements', (SELECT pg_catalog.count(*) FROM startlijn.entitlements x WHERE x.order_id = o.id)));
+  IF o.total = 0 THEN
+    PERFORM startlijn.log_order_paid(o);
+  END IF;
   RETURN true;
 END
 $$;

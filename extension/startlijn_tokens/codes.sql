@@ -32,6 +32,11 @@ $fn$;
 COMMENT ON FUNCTION tokens.public_keys(text) IS 'every key of the scope (public halves only), for scanners';
 
 -- The scope's active key; creates the scope and its first key when missing.
+-- Every paid order of an event asks for its scope's key, so the common case
+-- (the scope and its key exist) takes the scope row only FOR KEY SHARE, as
+-- sign_code does: sales of one event never wait for each other here, and a
+-- rotation (FOR UPDATE) waits for them. Only the first call of a scope, or
+-- one after its key was retired, locks the row FOR UPDATE to create the key.
 CREATE FUNCTION tokens.signing_key(scope text, organization_id uuid DEFAULT NULL,
     OUT key_id integer, OUT public_key text, OUT created_at timestamptz)
   RETURNS record LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -42,9 +47,12 @@ BEGIN
     PERFORM tokens.raise('invalid_argument',
       'A scope is 1 to 64 characters of a-z, 0-9 and . _ : -, starting with a letter or digit.');
   END IF;
-  INSERT INTO tokens.scopes AS x (scope, organization_id) VALUES (signing_key.scope, signing_key.organization_id)
-  ON CONFLICT ON CONSTRAINT scopes_pkey DO NOTHING;
-  SELECT * INTO s FROM tokens.scopes x WHERE x.scope = signing_key.scope FOR UPDATE;
+  SELECT * INTO s FROM tokens.scopes x WHERE x.scope = signing_key.scope FOR KEY SHARE;
+  IF NOT FOUND OR NOT EXISTS (SELECT 1 FROM tokens.signing_keys k WHERE k.scope = signing_key.scope AND k.state = 'active') THEN
+    INSERT INTO tokens.scopes AS x (scope, organization_id) VALUES (signing_key.scope, signing_key.organization_id)
+    ON CONFLICT ON CONSTRAINT scopes_pkey DO NOTHING;
+    SELECT * INTO s FROM tokens.scopes x WHERE x.scope = signing_key.scope FOR UPDATE;
+  END IF;
   IF signing_key.organization_id IS NOT NULL AND s.organization_id IS DISTINCT FROM signing_key.organization_id THEN
     PERFORM tokens.raise('scope_not_found', 'The scope belongs to another organization.');
   END IF;
