@@ -29,6 +29,15 @@ GRANT EXECUTE ON FUNCTION startlijn.error_codes() TO anon, authenticated, servic
 CREATE FUNCTION startlijn.touch_timestamps() RETURNS trigger
   LANGUAGE c AS 'MODULE_PATHNAME', 'startlijn_touch_timestamps';
 
+-- Bytes for secrets (src/startlijn/sl_bytes_sql.c, libsodium): 16 random
+-- bytes (randombytes_buf) for salts and keys, and a guest's data subject
+-- as a keyed hash: the first 16 bytes of HMAC-SHA-256(key, normalised
+-- e-mail) as a version 8 uuid (startlijn.guest_subject reads the key)
+CREATE FUNCTION startlijn.random_salt() RETURNS bytea
+  LANGUAGE c VOLATILE PARALLEL SAFE AS 'MODULE_PATHNAME', 'startlijn_random_salt';
+CREATE FUNCTION startlijn.keyed_subject(key bytea, email text) RETURNS uuid
+  LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'startlijn_keyed_subject';
+
 -- Validators (C, src/common/sl_validate.c). Used by CHECK constraints and RPCs.
 CREATE FUNCTION startlijn.valid_slug(text) RETURNS boolean
   LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF AS 'MODULE_PATHNAME', 'startlijn_valid_slug';

@@ -121,10 +121,6 @@ BEGIN
 END
 $$;
 
--- 16 bytes from libsodium's randombytes_buf (src/startlijn/sl_bytes_sql.c)
-CREATE FUNCTION startlijn.random_salt() RETURNS bytea
-  LANGUAGE c VOLATILE PARALLEL SAFE AS 'MODULE_PATHNAME', 'startlijn_random_salt';
-
 CREATE FUNCTION startlijn.access_code_hash(salt bytea, code text) RETURNS bytea
   LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
   AS $$ BEGIN RETURN pg_catalog.sha256(salt OPERATOR(pg_catalog.||) pg_catalog.convert_to(code, 'UTF8')); END $$;

@@ -10,11 +10,17 @@
 CREATE TABLE startlijn.platform_settings (
   singleton                      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
   new_organization_capacity      integer NOT NULL DEFAULT 2000 CHECK (new_organization_capacity >= 0),
-  verified_organization_capacity integer NOT NULL DEFAULT 1000000 CHECK (verified_organization_capacity >= 0)
+  verified_organization_capacity integer NOT NULL DEFAULT 1000000 CHECK (verified_organization_capacity >= 0),
+  -- the key of guests' data subjects (startlijn.guest_subject): without it
+  -- a subject id in an audit export or a proof cannot be tested against
+  -- guessed e-mail addresses. Random per installation, kept by a dump (it
+  -- must: the subjects of existing rows are derived with it), never shown.
+  subject_key                    bytea NOT NULL DEFAULT startlijn.random_salt() OPERATOR(pg_catalog.||) startlijn.random_salt()
+                                 CHECK (pg_catalog.octet_length(subject_key) = 32)
 );
 INSERT INTO startlijn.platform_settings DEFAULT VALUES;
 COMMENT ON TABLE startlijn.platform_settings IS
-  'limits per organisation: capacity units across all pools, for unverified and verified organisations';
+  'limits per organisation: capacity units across all pools, for unverified and verified organisations; the key of guest subjects';
 ALTER TABLE startlijn.platform_settings ENABLE ROW LEVEL SECURITY;
 ALTER TABLE startlijn.platform_settings FORCE ROW LEVEL SECURITY;
 CREATE POLICY no_direct_access ON startlijn.platform_settings USING (false);

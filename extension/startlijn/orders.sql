@@ -410,17 +410,17 @@ CREATE CONSTRAINT TRIGGER orders_totals AFTER INSERT ON startlijn.order_items
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION startlijn.orders_totals_trigger();
 
 -- The data subject of a guest: derived from the e-mail address (never the
--- address itself): the first 16 bytes of a SHA-256 of the normalised
--- address, as a version 8 uuid. The same guest is the same subject in every
--- order and registration, and becomes the user once they claim them.
+-- address itself): the first 16 bytes of an HMAC-SHA-256 of the normalised
+-- address under the platform's subject key, as a version 8 uuid. The same
+-- guest is the same subject in every order and registration, and becomes
+-- the user once they claim them; without the key nobody can tell whose
+-- address a subject id is by hashing guesses.
 CREATE FUNCTION startlijn.guest_subject(email text) RETURNS uuid
-  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
-  RETURN (SELECT pg_catalog.encode(pg_catalog.set_byte(pg_catalog.set_byte(h, 6, (pg_catalog.get_byte(h, 6) OPERATOR(pg_catalog.&) 15) OPERATOR(pg_catalog.|) 128),
-                                               8, (pg_catalog.get_byte(h, 8) OPERATOR(pg_catalog.&) 63) OPERATOR(pg_catalog.|) 128), 'hex')::uuid
-    FROM (SELECT pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(
-                   'startlijn guest subject:' OPERATOR(pg_catalog.||) pg_catalog.lower(pg_catalog.btrim(email)), 'UTF8')), 1, 16) AS h) x);
+  RETURN startlijn.keyed_subject((SELECT s.subject_key FROM startlijn.platform_settings s),
+                                 pg_catalog.lower(pg_catalog.btrim(email)));
 END
 $$;
 

@@ -8,7 +8,7 @@
 -- organisation cannot act), the audit trail and the ledger intact, the key
 -- of a live account kept.
 BEGIN;
-SELECT plan(70);
+SELECT plan(75);
 
 CREATE TEMP TABLE k (k text PRIMARY KEY, v text);
 CREATE FUNCTION pg_temp.v(name text) RETURNS text LANGUAGE sql AS $$ SELECT v FROM k WHERE k.k = name $$;
@@ -167,6 +167,22 @@ SELECT ok(pg_temp.v('guest') !~* 'gast' AND pg_temp.v('guest') ~ '^[0-9a-f]{8}-[
           'the guest subject is a version 8 uuid, not the e-mail');
 SELECT is((SELECT buyer_subject::text FROM startlijn.orders WHERE id = pg_temp.v('guest_order')::uuid), pg_temp.v('guest'),
           'the guest buyer is the same subject');
+-- keyed: the subject is an HMAC under the platform's key, so an audit
+-- export's subject ids cannot be tested against guessed addresses
+SELECT isnt(pg_temp.v('guest'),
+            (SELECT encode(set_byte(set_byte(h, 6, (get_byte(h, 6) & 15) | 128), 8, (get_byte(h, 8) & 63) | 128), 'hex')::uuid::text
+               FROM (SELECT substr(sha256(convert_to('startlijn guest subject:gast.loper@example.nl', 'UTF8')), 1, 16) AS h) x),
+            'the guest subject is not the unkeyed hash of the address');
+SELECT is(startlijn.keyed_subject((SELECT subject_key FROM startlijn.platform_settings), 'gast.loper@example.nl')::text,
+          pg_temp.v('guest'), 'it is the keyed hash under the platform''s subject key');
+SELECT isnt(startlijn.keyed_subject(decode(repeat('00', 32), 'hex'), 'gast.loper@example.nl')::text, pg_temp.v('guest'),
+            'another key gives another subject');
+SELECT is(startlijn.guest_subject('  GAST.Loper@example.NL ')::text, pg_temp.v('guest'),
+          'the address is normalised (case, surrounding spaces) before hashing');
+SELECT is((SELECT count(*) FROM unnest(ARRAY['anon', 'authenticated', 'service_role']) r(role)
+            WHERE has_function_privilege(r.role, 'startlijn.guest_subject(text)', 'EXECUTE')
+               OR has_table_privilege(r.role, 'startlijn.platform_settings', 'SELECT')), 0::bigint,
+          'no API role can call guest_subject or read the key');
 SELECT is((SELECT retention_until = event_ends_at + interval '6 months' FROM startlijn.registrations WHERE id = pg_temp.v('kim_reg')::uuid),
           true, 'a registration is kept 6 months after the event''s end');
 SELECT is((SELECT retention_until = event_ends_at + interval '7 years' FROM startlijn.orders WHERE id = pg_temp.v('kim_order')::uuid),
