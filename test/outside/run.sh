@@ -49,7 +49,7 @@ for name in "${names[@]}"; do
   if [ -n "$same" ] && [ "$rc" -eq 0 ]; then
     echo "$name ... ok"
   else
-    diff -u "test/outside/expected/$name.out" "$RESULTS/$name.out" > "$RESULTS/$name.diff"
+    (cd "$RESULTS" && diff -u "$ROOT/test/outside/expected/$name.out" "$name.out") > "$RESULTS/$name.diff"
     [ -n "$same" ] && echo "(the output is as expected, but the test exited with status $rc)" >> "$RESULTS/$name.diff"
     echo "$name ... FAILED (${RESULTS#"$ROOT"/}/$name.diff)"
     failed=1
