@@ -10,10 +10,11 @@
 # Runs on any server with the extensions installed (its own database
 # startlijn_asuser). Without npm or node, or offline, the jose check is
 # skipped with a line that says so (expected/as_user_1.out).
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 outside_begin
 DB=startlijn_asuser
-asdb=(env PGDATABASE=$DB JWT_SECRET_FILE="$OUT/jwt-secret" PG_BIN="$PG_BIN")
+asdb=(env PGDATABASE="$DB" JWT_SECRET_FILE="$OUT/jwt-secret" PG_BIN="$PG_BIN")
 (umask 077; head -c 48 /dev/urandom | base64 -w0 | tr '+/' '-_' > "$OUT/jwt-secret")
 
 if make_test_db $DB > "$OUT/setup.log" 2>&1 &&

@@ -5,6 +5,7 @@
 # Python's standard library and openssl; a changed byte and a foreign key
 # must be refused. Runs on any server with the extensions installed (its own
 # database startlijn_outside).
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 outside_begin
 DB=startlijn_outside

@@ -13,6 +13,7 @@
 # same rows, and the schedule step gives the same jobs.
 # It drops and recreates the pg_cron database: on make test's cluster only
 # (elsewhere it skips).
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 outside_begin
 need_cron_db      # sets CRON_DB

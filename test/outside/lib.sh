@@ -48,11 +48,6 @@ fail() {
   local line
   for line in "$@"; do echo "#   $line"; done
 }
-# check DESCRIPTION DETAIL COMMAND...: pass if the command succeeds
-check() {
-  local desc=$1 detail=$2; shift 2
-  if "$@"; then pass "$desc"; else fail "$desc" "$detail"; fi
-}
 # same DESCRIPTION WANT GOT WHERE: pass if GOT equals WANT
 same() {
   if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "expected: '$2'" "got:      '$3'" "($4)"; fi

@@ -4,6 +4,7 @@
 # its command, run as the job would run it, completes and reports in
 # retention.runs. It drops and recreates the pg_cron database: on make
 # test's cluster only (elsewhere it skips).
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 outside_begin
 need_cron_db      # sets CRON_DB

@@ -6,6 +6,7 @@
 # (schema, startlijn.prepare_restore(), data, startlijn.finish_restore()), and
 # the restore says nothing about retention. Runs on any server with the
 # extensions installed (its own databases startlijn_dump, startlijn_restored).
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 outside_begin
 labels="SELECT string_agg(objname || '=' || label, ';' ORDER BY objname) FROM pg_seclabels WHERE provider = 'retention'"

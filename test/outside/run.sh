@@ -18,7 +18,7 @@
 # of `make run`. make test runs each file through this script on its
 # throwaway cluster (test/tools/run-tests.sh, suite outside).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 RESULTS=${OUTSIDE_RESULTS:-$ROOT/test/results/outside}
 export OUTSIDE_RESULTS=$RESULTS

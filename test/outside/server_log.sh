@@ -6,6 +6,7 @@
 # server those suites ran on: SERVER_LOG=<file> (make test: its cluster's
 # log; make run: .pgdata/server.log after make installcheck). Without
 # SERVER_LOG it skips.
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 OUTSIDE_NO_SERVER=1 outside_begin
 [ -n "${SERVER_LOG:-}" ] || skip_all "SERVER_LOG names no server log"

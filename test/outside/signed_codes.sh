@@ -4,6 +4,7 @@
 # Ed25519 signature (openssl) and the revocation list of
 # tokens.scanner_bundle(), as a scanner app would. Runs on any server with the
 # extensions installed (its own database startlijn_codes).
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 outside_begin
 DB=startlijn_codes
