@@ -77,6 +77,13 @@ ifdef ISOLATION
 	  -f test/helpers/test_db.sql > /dev/null
 endif
 
+# the checks from outside the database (test/outside/, docs/architecture.md
+# "Tests") against a running server: libpq's PGHOST, PGPORT, PGUSER (without
+# PGHOST the dev server of make run); OUTSIDE="as_user ..." runs only these
+.PHONY: installcheck-outside
+installcheck-outside:
+	@PG_BIN=$(bindir) bash test/outside/run.sh $(OUTSIDE)
+
 # every object depends on every header: PGXS tracks no header dependencies,
 # and a changed struct compiled into only some objects corrupts memory
 $(OBJS): $(wildcard src/*/*.h)

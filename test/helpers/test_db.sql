@@ -1,5 +1,5 @@
 -- A test database: every extension, the PostgREST call helper and the demo
--- data. make test's databases (run-tests.sh make_test_db) and make
+-- data. make test's databases (make_test_db of test/outside/lib.sh) and make
 -- installcheck's isolation database (Makefile installcheck-db) load it.
 CREATE EXTENSION startlijn CASCADE;
 CREATE EXTENSION IF NOT EXISTS startlijn_tokens;

@@ -7,6 +7,7 @@
 #   two more, not in the default: fuzz-long (FUZZ_SECONDS per target) and bad-input
 #   (the full matrix), run by make test-reliability (test/tools/reliability.sh)
 #   E2E="96_bad_input ..." runs only these scripts of test/e2e
+#   OUTSIDE="as_user ..." runs only these files of test/outside
 #   STORM_SECONDS (60): the storm suite's storm phase (make test-storm, make test-reliability: 600)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -157,15 +158,10 @@ if ! cluster_start "$TMP/data" "$TMP/server.log"; then
   exit 1
 fi
 export PGHOST=$SOCK PGPORT=$PORT PGUSER=postgres
-PSQL=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1)
-
-# a database with the extension, the PostgREST helper and the demo data
-make_test_db() {
-  local PGOPTIONS="-c client_min_messages=warning"; export PGOPTIONS
-  local db=$1; shift
-  "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null &&
-  "${PSQL[@]}" -d "$db" "$@" -f test/helpers/test_db.sql >/dev/null
-}
+# PSQL (the private install's psql) and make_test_db DB [psql args...]: a
+# database with every extension, the PostgREST helper and the demo data
+# shellcheck source=../outside/lib.sh
+. test/outside/lib.sh
 
 # count "name ... ok|FAILED" lines of pg_regress / pg_isolation_regress output
 # tally_regress LABEL RESULTS_PREFIX EXPECTED_COUNT  (reads PREFIX.out, diffs in PREFIX/)
@@ -388,356 +384,45 @@ if has_suite relay; then
   fi
 fi
 
-# --- audit entries verified outside the database -----------------------------
-# docs/examples/verify_entry.py checks leaf hash, RFC 9162 proof, checkpoint
-# text and the Ed25519 signature with Python's standard library and openssl.
-if has_suite outside; then
-  echo "== audit proofs verified outside the database (python3 + openssl)"
-  if make_test_db startlijn_outside; then
-    OUT=$RESULTS/outside; mkdir -p "$OUT"
-    q() { "${PSQL[@]}" -d startlijn_outside -tA -c "$1"; }
-    q "SELECT trail.seal()" >/dev/null
-    vkey=$(q "SELECT trail.public_key()")
-    ok=0; bad=0
-    for id in $(q "SELECT entry_id FROM trail.leaves ORDER BY entry_id"); do
-      q "SELECT body FROM trail.entries WHERE id = $id" | head -c -1 > "$OUT/body"
-      q "SELECT trail.inclusion_proof($id)" > "$OUT/proof.json"
-      if python3 docs/examples/verify_entry.py "$OUT/body" "$OUT/proof.json" "$vkey" >> "$OUT/log" 2>&1; then
-        ok=$((ok + 1))
-      else
-        bad=$((bad + 1)); echo "   entry $id does not verify (test/results/outside/log)"
-      fi
-    done
-    # and a changed byte, an older tree size and a foreign key are rejected
-    id=$(q "SELECT min(entry_id) FROM trail.leaves")
-    q "SELECT body FROM trail.entries WHERE id = $id" | head -c -1 | sed 's/"v":1/"v":2/' > "$OUT/body"
-    q "SELECT trail.inclusion_proof($id)" > "$OUT/proof.json"
-    other="example.org/other+$(python3 -c 'import hashlib,base64,os;k=os.urandom(32);print(hashlib.sha256(b"example.org/other\n\x01"+k).digest()[:4].hex()+"+"+base64.b64encode(b"\x01"+k).decode())')"
-    if [ "$ok" -gt 0 ] && [ "$bad" -eq 0 ] &&
-       ! python3 docs/examples/verify_entry.py "$OUT/body" "$OUT/proof.json" "$vkey" >> "$OUT/log" 2>&1 &&
-       q "SELECT body FROM trail.entries WHERE id = $id" | head -c -1 > "$OUT/body" &&
-       ! python3 docs/examples/verify_entry.py "$OUT/body" "$OUT/proof.json" "$other" >> "$OUT/log" 2>&1; then
-      note_pass 1; echo "   $ok entries verified with openssl and python3; a changed byte and a foreign key are rejected"
-    else
-      note_fail 1 "outside verification: $ok ok, $bad failed (test/results/outside/log)"
-    fi
-    # signed codes: docs/examples/verify_code.py checks base45, layout,
-    # signature (openssl) and the revocation list of tokens.scanner_bundle()
-    q "SELECT tokens.signing_key('outside-event')" >/dev/null
-    c1=$(q "SELECT tokens.sign_code('outside-event', '\\x00112233445566778899aabbccddeeff')")
-    q "SELECT tokens.rotate_signing_key('outside-event')" >/dev/null
-    c2=$(q "SELECT tokens.sign_code('outside-event', '\\x00112233445566778899aabbccddeeff')")
-    c3=$(q "SELECT tokens.sign_code('outside-event', decode(repeat('ab', 32), 'hex'))")
-    q "SELECT tokens.scanner_bundle('outside-event')" > "$OUT/bundle.json"
-    forged="${c3:0:100}$( [ "${c3:100:1}" = "0" ] && echo 1 || echo 0 )${c3:101}"
-    v() { python3 docs/examples/verify_code.py outside-event "$OUT/bundle.json" "$1" >> "$OUT/codes.log" 2>&1; }
-    if ! v "$c1" && v "$c2" && v "$c3" && ! v "$forged" && [ "${#c3}" -le 154 ]; then
-      note_pass 1; echo "   signed codes verified offline with openssl; superseded and altered codes refused; 32-byte payload = ${#c3} characters"
-    else
-      note_fail 1 "offline code verification (test/results/outside/codes.log)"
-    fi
-  else
-    note_fail 1 "outside verification: test database"
+# --- outside the database: test/outside/ ------------------------------------
+# Checks made from outside with the client programs, python3, openssl, as.sh
+# and jwt.sh, one file each in test/outside/ (docs/architecture.md, "Tests"):
+# audit proofs and signed codes verified offline, backup and restore by the
+# commands of docs/operations.md, retention labels through pg_dump/pg_restore,
+# the retention job under pg_cron, acting as a user; and the server log
+# searched for token text. Each prints TAP; test/outside/run.sh runs it and
+# compares its output with test/outside/expected/<name>.out. Every assertion
+# counts; an output that differs without a failing assertion (a line missing
+# or changed) counts one failure.
+# outside_run NAME [VAR=value...]: one file through run.sh, counted
+outside_run() {
+  local name=$1 failed_before rel=${RESULTS#"$ROOT"/}/outside; shift
+  mkdir -p "$RESULTS/outside"
+  env "$@" PG_BIN="$PG_BIN" OUTSIDE_RESULTS="$RESULTS/outside" bash test/outside/run.sh "$name" > "$RESULTS/outside/$name.run" 2>&1
+  failed_before=$FAILED
+  tally_tap "$RESULTS/outside/$name.out" "outside $name"
+  echo "   $(tail -1 "$RESULTS/outside/$name.run"): $ok ok, $nok not ok"
+  grep '^# ' "$RESULTS/outside/$name.log" 2>/dev/null | sed 's/^/     /'
+  if grep -q '^1\.\.0 # SKIP' "$RESULTS/outside/$name.out"; then
+    note_fail 1 "outside $name: skipped on make test's cluster ($rel/$name.out)"
+  elif [ -s "$RESULTS/outside/$name.diff" ] && [ "$FAILED" -eq "$failed_before" ]; then
+    note_fail 1 "outside $name: the output differs from test/outside/expected/$name.out ($rel/$name.diff)"
+    head -40 "$RESULTS/outside/$name.diff" | sed 's/^/   /'
   fi
-fi
-
-# --- backup and restore: every extension's rows come back ---------------------
-# The documented procedure (docs/operations.md, "Backup and restore"): its
-# three ```sh blocks are read from the doc and run as they are (only their
-# NAME=value lines are replaced), so the doc and the test cannot drift.
-# The source is the pg_cron database (cron.database_name = 'startlijn_cron'),
-# like production's: pg_cron installed, every job scheduled, activity in every
-# extension. Restored under another name: the tables equal the source row for
-# row, the trail verifies, a token issued before still redeems, a signed code
-# still verifies, and work goes on (a new audited change, a new seal
-# consistent with the restored checkpoints). Restored under its own name
-# (production): the same rows, and the schedule step gives the same jobs.
-if has_suite outside; then
-  echo "== backup and restore (the commands of docs/operations.md, on the pg_cron database)"
-  OUT=$RESULTS/restore; mkdir -p "$OUT"
-  CRON_DB=startlijn_cron
-  digest() { PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d "$1" -tA -f test/helpers/restore_digest.sql; }
-  jobs_of() { "${PSQL[@]}" -d "$1" -tA -c "SELECT jobname, schedule, command, database, username, active FROM cron.job ORDER BY jobname"; }
-  # doc_block NAME: the ```sh block after "<!-- make test: NAME -->" in docs/operations.md, without its NAME=value lines
-  doc_block() {
-    awk -v m="<!-- make test: $1 -->" '$0 == m {f = 1; next} f == 1 && /^```sh/ {f = 2; next} f == 2 && /^```/ {exit} f == 2' \
-      docs/operations.md | grep -v -E '^[A-Z_]+='
-  }
-  # run_doc NAME VAR=value...: run that block with these variables, bash -e, the cluster's client programs first on PATH
-  run_doc() {
-    local name=$1 block; shift
-    block=$(doc_block "$name")
-    if [ -z "$block" ]; then echo "no '$name' block in docs/operations.md" >&2; return 1; fi
-    printf '%s\n' "$block" | sed 's/^/+ /' >&2
-    env "$@" PATH="$PG_BIN:$PATH" bash -e -o pipefail -c "$block"
-  }
-  # the dump and a digest of the same state: jobs (sealing, the sweep) may commit meanwhile, so retry until both agree
-  consistent_backup() {
-    local _try
-    for _try in 1 2 3 4 5; do
-      digest "$CRON_DB" > "$OUT/source.digest" &&
-      run_doc backup SOURCE="$CRON_DB" DUMP="$OUT/startlijn.dump" &&
-      digest "$CRON_DB" > "$OUT/source.after" || return 1
-      cmp -s "$OUT/source.digest" "$OUT/source.after" && return 0
-      echo "a job changed the source during the dump; again" >&2
-    done
-    return 1
-  }
-  if make_test_db "$CRON_DB" -c "CREATE EXTENSION pg_cron" > "$OUT/setup.log" 2>&1 &&
-     "${PSQL[@]}" -d "$CRON_DB" -f test/fixtures/activity.sql >> "$OUT/setup.log" 2>&1 &&
-     run_doc schedule TARGET="$CRON_DB" >> "$OUT/setup.log" 2>&1 &&
-     jobs_of "$CRON_DB" > "$OUT/source.jobs" && [ "$(wc -l < "$OUT/source.jobs")" -eq 7 ] &&
-     consistent_backup >> "$OUT/setup.log" 2>&1 &&
-     PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS startlijn_back" >/dev/null &&
-     run_doc restore TARGET=startlijn_back DUMP="$OUT/startlijn.dump" > "$OUT/restore.log" 2>&1 &&
-     finish=$("${PSQL[@]}" -d startlijn_back -tA -F' ' -c "SELECT r ->> 'ok', r -> 'trail' ->> 'logs_verified', r -> 'trail' ->> 'entries',
-                                                                  r ->> 'owner_count_mismatches', r::text
-                                                             FROM startlijn.finish_restore() r" 2>> "$OUT/restore.log"); then
-    echo "   the source: pg_cron and $(wc -l < "$OUT/source.jobs") jobs ($(cut -d'|' -f1 "$OUT/source.jobs" | tr '\n' ' '))in $CRON_DB"
-    digest startlijn_back > "$OUT/restored.digest"
-    tables=$(wc -l < "$OUT/source.digest")
-    if diff "$OUT/source.digest" "$OUT/restored.digest" > "$OUT/digest.diff" && [ "$tables" -ge 60 ]; then
-      note_pass 1; echo "   restored as startlijn_back: $tables tables and sequences of every extension row for row"
-    else
-      note_fail 1 "restored tables differ from the source (test/results/restore/digest.diff)"
-    fi
-    read -r f_ok f_logs f_entries f_owners f_all <<< "$finish"
-    if [ "$f_ok" = true ] && [ "$f_logs" -ge 2 ]; then
-      note_pass 1; echo "   finish_restore: ok, $f_logs logs verified, $f_entries entries, $f_owners owner-count mismatches"
-    else
-      note_fail 1 "finish_restore: $f_all"
-    fi
-    after=$("${PSQL[@]}" -d startlijn_back -tA -F' ' -f - 2>> "$OUT/restore.log" <<'SQL'
-SELECT (SELECT t.subject FROM tokens.redeem('transfer', (SELECT v FROM public.kept WHERE k = 'token')) t),
-       (SELECT c.status FROM tokens.verify_code('event-utrecht-10k', (SELECT v FROM public.kept WHERE k = 'code')) c),
-       pgrst.call('anna', 'update_my_profile', '{"phone": "+31612345888"}') ->> 'phone',
-       trail.seal() ->> 'complete',
-       (SELECT count(*) FROM pg_trigger WHERE tgname IN ('trail_capture', 'trail_capture_truncate', 'trail_append_only',
-                                                         'trail_no_truncate') AND tgenabled <> 'A'),
-       trail.verify('00000000-0000-4000-b000-000000000001') ->> 'ok',
-       (SELECT count(*) FROM pg_namespace WHERE nspname = 'cron');
-SQL
-)
-    if [ "$after" = "ticket-1 valid +31612345888 true 0 true 0" ]; then
-      note_pass 1; echo "   after the restore: the old token redeems, the old code verifies, a change is audited and sealed; no pg_cron there"
-    else
-      note_fail 1 "after the restore: expected 'ticket-1 valid +31612345888 true 0 true 0', got '$after' (test/results/restore/)"
-    fi
-    refused=$("${PSQL[@]}" -d "$CRON_DB" -tAc "SELECT startlijn.prepare_restore()" 2>&1 || true)
-    if [[ "$refused" == *"is in use: it is no restore target"* ]]; then
-      note_pass 1; echo "   prepare_restore refuses a database in use"
-    else
-      note_fail 1 "prepare_restore on the source database: '$refused'"
-    fi
-    # production: the cron database restored under its own name, then its jobs scheduled
-    if "${PSQL[@]}" -d postgres -c "DROP DATABASE $CRON_DB WITH (FORCE)" > "$OUT/same-name.log" 2>&1 &&
-       run_doc restore TARGET="$CRON_DB" DUMP="$OUT/startlijn.dump" >> "$OUT/same-name.log" 2>&1 &&
-       digest "$CRON_DB" > "$OUT/same-name.digest" &&
-       run_doc schedule TARGET="$CRON_DB" >> "$OUT/same-name.log" 2>&1 &&
-       jobs_of "$CRON_DB" > "$OUT/same-name.jobs" &&
-       diff "$OUT/source.digest" "$OUT/same-name.digest" > "$OUT/same-name.diff" &&
-       diff "$OUT/source.jobs" "$OUT/same-name.jobs" >> "$OUT/same-name.diff" &&
-       grep -q '"ok": true' "$OUT/same-name.log"; then
-      note_pass 1; echo "   restored as $CRON_DB itself (production): the same rows, finish_restore ok, the same $(wc -l < "$OUT/same-name.jobs") jobs scheduled"
-    else
-      note_fail 1 "restore into the pg_cron database under its own name (test/results/restore/same-name.log, same-name.diff)"
-    fi
-  else
-    note_fail 1 "backup and restore: setup or restore failed (test/results/restore/setup.log, restore.log)"
-    tail -5 "$OUT/setup.log" "$OUT/restore.log" 2>/dev/null | sed 's/^/   /'
-  fi
-  # the retention section below makes its own pg_cron database
-  PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $CRON_DB WITH (FORCE)" >/dev/null 2>&1 || true
-fi
-
-# --- acting as a user: make run's test/tools/as.sh and jwt.sh -----------------
-# as.sh calls the API as PostgREST does (one transaction as authenticator,
-# role and request.* set locally, read-only for STABLE functions, COMMIT as
-# the caller); jwt.sh mints HS256 JWTs, which a standard library (npm's jose,
-# installed into a temporary directory, nothing vendored) must accept. Both
-# are test/driver/pgrst.py's command line (the e2e driver): they carry no
-# SQL, caller resolution or JWT code of their own.
-# The dev-only demo data (test/fixtures/demo_dev.sql) loads on top of demo.sql.
-if has_suite outside; then
-  echo "== acting as a user (test/tools/as.sh, test/tools/jwt.sh, demo_dev.sql)"
-  OUT=$RESULTS/asuser; mkdir -p "$OUT"
-  asdb=(env PGDATABASE=startlijn_asuser JWT_SECRET_FILE="$OUT/jwt-secret" PG_BIN="$PG_BIN")
-  (umask 077; head -c 48 /dev/urandom | base64 -w0 | tr '+/' '-_' > "$OUT/jwt-secret")
-  if make_test_db startlijn_asuser > "$OUT/setup.log" 2>&1 &&
-     "${PSQL[@]}" -d startlijn_asuser -f test/fixtures/demo_dev.sql >> "$OUT/setup.log" 2>&1 &&
-     "${PSQL[@]}" -d startlijn_asuser -f test/fixtures/demo_dev.sql >> "$OUT/setup.log" 2>&1 &&
-     [ "$("${PSQL[@]}" -d startlijn_asuser -tAc "SELECT (SELECT count(*) FROM payments.payments) || ' ' || (SELECT count(*) FROM capacity.items i WHERE NOT EXISTS (SELECT 1 FROM startlijn.ticket_types t WHERE t.item_id = i.id) AND NOT EXISTS (SELECT 1 FROM startlijn.addon_variants v WHERE v.item_id = i.id)) || ' ' || (SELECT count(*) FROM tokens.purposes) || ' ' || (SELECT count(*) FROM startlijn.events) || ' ' || (SELECT count(*) FROM startlijn.ticket_types)")" = "6 1 1 3 8" ]; then
-    note_pass 1; echo "   demo_dev.sql loads on the demo data, once (6 payments, a capacity item, a token purpose, 3 events with 8 ticket types)"
-  else
-    note_fail 1 "demo_dev.sql (test/results/asuser/setup.log)"
-  fi
-  as() { "${asdb[@]}" bash test/tools/as.sh "$@" 2>> "$OUT/as.log"; }
-  j() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
-  got="$(as anna my_profile | j 'd["email"]') $(as anon audit_public_key | j 'd.startswith("startlijn")')"
-  got+=" $(as anon my_profile >/dev/null; echo $?) $(tail -1 "$OUT/as.log")"
-  got+=" $(as anna update_my_profile '{"phone": "+31612345777"}' | j 'd["phone"]')"
-  got+=" $("${PSQL[@]}" -d startlijn_asuser -tAc "SELECT body::jsonb #>> '{actor,db_role}' FROM trail.entries
-                                                   WHERE table_name = 'startlijn.profiles' AND actor_uid = '00000000-0000-4000-a000-000000000001'
-                                                   ORDER BY id DESC LIMIT 1")"
-  got+=" $(as daan payments '{"organization_id": "00000000-0000-4000-b000-000000000001"}' | j 'len(d)')"
-  got+=" $(as eva payments '{"organization_id": "00000000-0000-4000-b000-000000000001"}' >/dev/null; echo $?)"
-  # STABLE functions run in a read-only transaction, others read-write
-  got+=" $(AS_SHOW_SQL=1 "${asdb[@]}" bash test/tools/as.sh anna my_profile 2>&1 >/dev/null | grep -c '^BEGIN .* READ ONLY;$')"
-  got+=" $(AS_SHOW_SQL=1 "${asdb[@]}" bash test/tools/as.sh anna update_my_profile '{}' 2>&1 >/dev/null | grep -c '^BEGIN .* READ WRITE;$')"
-  want="anna@loopgroep-utrecht.nl True 1 HTTP 401 (SQLSTATE PT401) +31612345777 authenticated 4 1 1 1"
-  if [ "$got" = "$want" ]; then
-    note_pass 1; echo "   as.sh: a user's read and change (committed as authenticated), anon refused with 401, another tenant's payments refused"
-  else
-    note_fail 1 "as.sh: expected '$want', got '$got' (test/results/asuser/as.log)"
-  fi
-  # every kind of caller, the headers argument, PostgREST's own errors, the login
-  got="$(as anna@loopgroep-utrecht.nl my_profile | j 'd["id"][-2:]')"
-  got+=" $(as 00000000-0000-4000-a000-000000000011 my_profile | j 'd["id"][-2:]')"
-  got+=" $(as '{"sub": "00000000-0000-4000-a000-000000000002"}' my_profile | j 'd["id"][-2:]')"
-  got+=" $(as service audit_public_key | j 'd.startswith("startlijn")')"
-  got+=" $(as anna update_my_profile '{"phone": "+31612345778"}' '{"X-Request-Id": "as-sh-1"}' | j 'd["phone"]')"
-  got+=" $("${PSQL[@]}" -d startlijn_asuser -tAc "SELECT (body::jsonb #>> '{request,request_id}') || ',' || (body::jsonb #>> '{request,user_agent}')
-                                                   FROM trail.entries WHERE table_name = 'startlijn.profiles'
-                                                    AND actor_uid = '00000000-0000-4000-a000-000000000001' ORDER BY id DESC LIMIT 1")"
-  got+=" $(as anna no_such_function >/dev/null; echo $?) $(tail -1 "$OUT/as.log")"
-  got+=" $(as anna my_profile '{"nope": 1}' >/dev/null; echo $?) $(tail -1 "$OUT/as.log")"
-  got+=" $(as zoe my_profile >/dev/null; echo $?)"
-  got+=" $(AS_SHOW_SQL=1 "${asdb[@]}" bash test/tools/as.sh anna my_profile 2>&1 >/dev/null | head -1)"
-  got+=" $(cat test/tools/as.sh test/tools/jwt.sh test/tools/devapi.sh | grep -v '^ *#' | grep -cE 'set_config|to_record|startlijn\.profiles|hmac|sha256|base64')"
-  want="01 11 02 True +31612345778 as-sh-1,startlijn-as.sh 1 HTTP 404 (PGRST202) 1 HTTP 404 (PGRST202) 2 -- logged in as authenticator 0"
-  if [ "$got" = "$want" ]; then
-    note_pass 1; echo "   as.sh: an email, a profile id, claims, service; headers reach the audit trail; PGRST202; logs in as authenticator; no SQL of its own"
-  else
-    note_fail 1 "as.sh callers: expected '$want', got '$got' (test/results/asuser/as.log)"
-  fi
-  # the README's catalog commands on the demo catalog
-  got="$(as anon events | j 'len(d)') $(as anon event '{"org_slug": "loopgroep-utrecht", "event_slug": "singelloop-2027"}' | j 'len(d["ticket_types"])')"
-  got+=" $(as anon event '{"org_slug": "loopgroep-utrecht", "event_slug": "singelloop-2027", "access_code": "LOOPGROEP-2027"}' | j 'len(d["ticket_types"])')"
-  if [ "$got" = "2 4 5" ]; then
-    note_pass 1; echo "   as.sh anon events/event: the demo catalog (2 published events; 4 public ticket types, 5 with the club code)"
-  else
-    note_fail 1 "as.sh anon events/event: expected '2 4 5', got '$got' (test/results/asuser/as.log)"
-  fi
-  # the README's checkout commands on the demo orders
-  got="$(as kim my_registrations | j '[r["status"] + ":" + str(bool(r["code"])) for r in d]')"
-  got+=" $(as joost my_orders | j '[o["status"] + ":" + o["payment"]["provider_ref"] for o in d]')"
-  if [ "$got" = "['paid:True'] ['pending:pi_demo_order_c']" ]; then
-    note_pass 1; echo "   as.sh kim my_registrations, joost my_orders: the demo orders (a paid entry with its code, an order waiting for payment)"
-  else
-    note_fail 1 "as.sh checkout commands: expected \"['paid:True'] ['pending:pi_demo_order_c']\", got '$got' (test/results/asuser/as.log)"
-  fi
-  # JWTs: as.sh verifies them as PostgREST does and takes their claims
-  token=$("${asdb[@]}" bash test/tools/jwt.sh anna 2>> "$OUT/as.log")
-  # a changed signature: its last character (16 possible values) replaced by another one
-  if [ "${token: -1}" = A ]; then bad=${token%?}Q; else bad=${token%?}A; fi
-  got="$(as "$token" my_profile | j 'd["id"]') $(as "$bad" my_profile >/dev/null; echo $?)"
-  if [ "$got" = "00000000-0000-4000-a000-000000000001 1" ]; then
-    note_pass 1; echo "   as.sh with a minted JWT acts as its subject; a JWT with a changed signature is refused"
-  else
-    note_fail 1 "as.sh with a JWT: got '$got' (test/results/asuser/as.log)"
-  fi
-  # ... and a standard JWT library agrees
-  if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
-    echo "   (skipped: no npm/node on this machine to install jose and check the JWTs with it)"
-  elif ! npm install --prefix "$OUT/jose" --no-audit --no-fund --no-save --silent jose@6 > "$OUT/npm.log" 2>&1; then
-    echo "   (skipped: 'npm install jose' failed, offline? test/results/asuser/npm.log)"
-  else
-    {
-      echo "ANNA=$token"
-      echo "ANON=$("${asdb[@]}" bash test/tools/jwt.sh anon)"
-      echo "OLD=$("${asdb[@]}" JWT_TTL=-60 bash test/tools/jwt.sh bram)"
-      echo "FOREIGN=$(head -c 48 /dev/urandom | base64 -w0 > "$OUT/other-secret"; env PGDATABASE=startlijn_asuser JWT_SECRET_FILE="$OUT/other-secret" PG_BIN="$PG_BIN" bash test/tools/jwt.sh kim)"
-    } > "$OUT/tokens.env" 2>> "$OUT/as.log"
-    cat > "$OUT/jose/verify.mjs" <<'JS'
-import { jwtVerify } from 'jose'
-import { readFileSync } from 'node:fs'
-const dir = process.argv[2]
-const t = Object.fromEntries(readFileSync(dir + '/tokens.env', 'utf8').trim().split('\n').map(l => l.split('=')))
-const key = new TextEncoder().encode(readFileSync(dir + '/jwt-secret', 'utf8').trim())
-const opts = { algorithms: ['HS256'], audience: 'authenticated' }
-const out = []
-const { payload: a, protectedHeader: h } = await jwtVerify(t.ANNA, key, opts)
-const now = Math.floor(Date.now() / 1000)
-out.push(h.alg, a.sub, a.role, a.email, a.aud, a.exp - a.iat, a.exp > now && a.iat <= now + 5)
-const { payload: n } = await jwtVerify(t.ANON, key, { algorithms: ['HS256'] })
-out.push(n.role, n.sub === undefined)
-for (const name of ['OLD', 'FOREIGN']) {
-  try { await jwtVerify(t[name], key, opts); out.push(name + ':accepted') } catch (e) { out.push(name + ':' + e.code) }
 }
-console.log(out.join(' '))
-JS
-    got=$(cd "$OUT/jose" && node verify.mjs "$OUT" 2>> "$OUT/as.log")
-    want="HS256 00000000-0000-4000-a000-000000000001 authenticated anna@loopgroep-utrecht.nl authenticated 3600 true anon true OLD:ERR_JWT_EXPIRED FOREIGN:ERR_JWS_SIGNATURE_VERIFICATION_FAILED"
-    if [ "$got" = "$want" ]; then
-      note_pass 1; echo "   jose $(node -p "require('$OUT/jose/node_modules/jose/package.json').version") verifies jwt.sh's tokens (HS256, sub, role, email, aud, exp); expired and foreign ones refused"
-    else
-      note_fail 1 "jose: expected '$want', got '$got' (test/results/asuser/)"
-    fi
-  fi
-fi
-
-# --- retention: labels survive dump and restore; the pg_cron job ------------
 if has_suite outside; then
-  echo "== retention labels through pg_dump/pg_restore; the pg_cron job"
-  OUT=$RESULTS/retention; mkdir -p "$OUT"
-  r() { "${PSQL[@]}" -d "$1" -tA -c "$2"; }
-  labels="SELECT string_agg(objname || '=' || label, ';' ORDER BY objname) FROM pg_seclabels WHERE provider = 'retention'"
-  if make_test_db startlijn_dump &&
-     r startlijn_dump "CREATE TABLE public.people (id uuid PRIMARY KEY, organization_id uuid NOT NULL, name text,
-                         ended date, archive_status text NOT NULL DEFAULT 'active', retention_until timestamptz, anonymized_at timestamptz);
-                       SECURITY LABEL FOR retention ON TABLE public.people IS 'classification=personal;organization=organization_id;anchor=ended;subject=id';
-                       SECURITY LABEL FOR retention ON COLUMN public.people.name IS 'pii:name';
-                       SELECT retention.manage('public.people');
-                       SELECT retention.set_defaults(grace => '7 days');" > "$OUT/setup.log" 2>&1 &&
-     "$PG_BIN/pg_dump" -Fc -d startlijn_dump -f "$OUT/dump" 2>> "$OUT/setup.log" &&
-     PGOPTIONS="-c client_min_messages=warning" "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS startlijn_restored" \
-       -c "CREATE DATABASE startlijn_restored" >/dev/null; then
-    # the documented restore (docs/operations.md, "Backup and restore")
-    { "$PG_BIN/pg_restore" --schema-only -d startlijn_restored "$OUT/dump" &&
-      "${PSQL[@]}" -d startlijn_restored -tAc "SELECT startlijn.prepare_restore()" &&
-      "$PG_BIN/pg_restore" --data-only --disable-triggers -d startlijn_restored "$OUT/dump" &&
-      "${PSQL[@]}" -d startlijn_restored -tAc "SELECT startlijn.finish_restore()"; } > "$OUT/restore.log" 2>&1
-    before=$(r startlijn_dump "$labels"); after=$(r startlijn_restored "$labels")
-    guard=$(r startlijn_restored "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.people'::regclass AND tgname = 'retention_guard'")
-    grace=$(r startlijn_restored "SELECT grace FROM retention.config")
-    if [ -n "$before" ] && [ "$before" = "$after" ] && [ "$guard" = 1 ] && [ "$grace" = "7 days" ] &&
-       ! grep -q 'retention' "$OUT/restore.log"; then
-      note_pass 1; echo "   2 labels, the guard trigger and the retention defaults survive pg_dump/pg_restore"
-    else
-      note_fail 1 "retention labels after restore: '$after' (was '$before'), guard $guard, grace '$grace' (test/results/retention/)"
-    fi
-  else
-    note_fail 1 "retention dump/restore: setup (test/results/retention/setup.log)"
-  fi
-  # pg_cron runs in the database named by cron.database_name
-  if r postgres "CREATE DATABASE startlijn_cron" >/dev/null 2>&1 || true; then :; fi
-  if r startlijn_cron "CREATE EXTENSION IF NOT EXISTS pg_cron; CREATE EXTENSION IF NOT EXISTS startlijn_retention CASCADE" > "$OUT/cron.log" 2>&1 &&
-     r startlijn_cron "SELECT retention.schedule('*/10 * * * *', max_rows => 5000, max_seconds => 30)" >> "$OUT/cron.log" 2>&1; then
-    cmd=$(r startlijn_cron "SELECT command FROM cron.job WHERE jobname = 'startlijn-retention' AND schedule = '*/10 * * * *'")
-    if [ -n "$cmd" ] && "${PSQL[@]}" -d startlijn_cron -c "$cmd" >> "$OUT/cron.log" 2>&1 &&
-       [ "$(r startlijn_cron "SELECT status || ' ' || actor FROM retention.runs ORDER BY id DESC LIMIT 1")" = "completed job:postgres" ]; then
-      note_pass 1; echo "   retention.schedule() registers '$cmd'; run as the job, it completes and reports"
-    else
-      note_fail 1 "retention pg_cron job: '$cmd' (test/results/retention/cron.log)"
-    fi
-  else
-    note_fail 1 "retention pg_cron job: setup (test/results/retention/cron.log)"
-  fi
+  echo "== outside the database (test/outside/*.sh, outputs compared with test/outside/expected/)"
+  for f in test/outside/*.sh; do
+    name=$(basename "$f" .sh)
+    case $name in lib|run|server_log) continue ;; esac
+    if [ -n "${OUTSIDE:-}" ] && [[ " $OUTSIDE " != *" $name "* ]]; then continue; fi
+    outside_run "$name"
+  done
 fi
-
-# --- no token text in the server log ------------------------------------------
-# The suites above issue tokens and fail redeems with the token spelled out in
-# top-level statements; errors of calls that carry a token hide their
-# STATEMENT and CONTEXT lines (src/tokens/tokens.c).
+# the regress, isolation and pgTAP suites fail redeems with tokens spelled out
 if has_suite regress || has_suite pgtap || has_suite isolation; then
-  echo "== token text never reaches the server log"
-  leaked=$(grep -coE '\bsl[a-z0-9]{0,10}_[A-Za-z0-9_-]{48}' "$TMP/server.log" || true)
-  if grep -q 'token already used' "$TMP/server.log" && [ "$leaked" -eq 0 ]; then
-    note_pass 1; echo "   failed redeems were logged, no token text with them"
-  else
-    note_fail 1 "token text in the server log ($leaked lines) or no failed redeem logged at all ($TMP/server.log copied to test/results/server.log)"
-    cp "$TMP/server.log" "$RESULTS/server.log"
-  fi
+  echo "== token text never reaches the server log (test/outside/server_log.sh)"
+  outside_run server_log SERVER_LOG="$TMP/server.log"
 fi
 
 # --- extension upgrade paths --------------------------------------------------
