@@ -20,10 +20,11 @@
  *                 sl_owner.c      running as the schema's owner (sl_as_owner)
  *                 sl_query.c      statements prepared once (sl_query, sl_exec)
  *                 sl_secret.c     secrets wiped on every way out (sl_secret)
- *                 sl_module.c     _PG_init: libsodium, then each engine's init
  *                 sl_timestamps.c the created_at/updated_at trigger
- *   src/<engine>/ one folder per extension; src/core never calls into them
- *                 except through the init table of sl_engines.h
+ *   src/<engine>/ one folder per extension; src/core never names them
+ *   src/startlijn/ the platform's C, and the module entry (sl_module.c:
+ *                 _PG_init, libsodium, then each engine's init from the
+ *                 table in sl_engines.h): the only file that names engines
  *
  * SQL in C strings (checked by test/tools/lint_c_sql.py, suite "lint"):
  *

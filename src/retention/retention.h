@@ -6,7 +6,7 @@
 
 /*
  * Register the `retention` security label provider (retention.c). Called
- * once per backend when startlijn.so is loaded (src/core/sl_engines.h).
+ * once per backend when startlijn.so is loaded (src/startlijn/sl_engines.h).
  */
 extern void sl_retention_init(void);
 

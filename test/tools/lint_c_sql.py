@@ -19,6 +19,13 @@ src/core/sl_core.h, "SQL in C strings":
 Rule 2 (extension/**/*.sql): every CREATE FUNCTION/PROCEDURE (or ALTER
 FUNCTION) with SECURITY DEFINER also has SET search_path = pg_catalog, pg_temp.
 
+Rule 3 (src/**/*.c, *.h): the C layers point one way, src/startlijn ->
+engines (audit, capacity, payments, retention, tokens) -> src/core ->
+src/common. A file includes our headers only from its own folder or the
+layers below it: src/common nothing but src/common (and never postgres.h),
+src/core src/common, an engine src/core and src/common (not another engine,
+not the platform), src/startlijn anything.
+
 Prints one line per finding ("file:line: message") and a summary
 "lint: N passed, M failed" (N: files checked without a finding, M: findings);
 exits 1 when something was found. `--self-test` plants violations in a copy
@@ -142,9 +149,53 @@ def sql_findings(sql):
     return out
 
 
+OURS = ("common", "core", "audit", "capacity", "payments", "retention", "tokens", "startlijn")
+ENGINES = ("audit", "capacity", "payments", "retention", "tokens")
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def allowed_layers(folder):
+    if folder == "common":
+        return {"common"}
+    if folder == "core":
+        return {"core", "common"}
+    if folder in ENGINES:
+        return {folder, "core", "common"}
+    return set(OURS)
+
+
+def layer_findings(rel, src):
+    """(line, message) for every include that points up or sideways."""
+    parts = rel.replace(os.sep, "/").split("/")
+    folder = parts[-2] if len(parts) >= 2 else ""
+    if folder not in OURS:
+        return []
+    out = []
+    for m in INCLUDE.finditer(src):
+        inc = m.group(1)
+        line = src.count("\n", 0, m.start()) + 1
+        if folder == "common" and inc == "postgres.h":
+            out.append((line, "src/common includes postgres.h"))
+            continue
+        comp = inc.split("/")
+        if comp[0] == "..":
+            target = comp[1] if len(comp) > 2 else None
+        elif len(comp) > 1 and comp[0] in OURS and (comp[0] != "common" or comp[1].startswith("sl_")):
+            target = comp[0]    # "common/pg_prng.h" is PostgreSQL's, "common/sl_*.h" ours
+        else:
+            target = None       # a header of the same folder or of PostgreSQL
+        if target is not None and target not in allowed_layers(folder):
+            out.append((line, "src/%s includes src/%s (%s): the layers point startlijn -> engines -> core -> common"
+                        % (folder, target, inc)))
+    return out
+
+
 def lint_c(path, rel, findings):
     src = open(path, encoding="utf-8", errors="replace").read()
     n = 0
+    for line, msg in layer_findings(rel, src):
+        findings.append("%s:%d: %s" % (rel, line, msg))
+        n += 1
     for line, text in c_string_runs(src):
         if not SQL_MARK.search(text):
             continue
@@ -189,7 +240,7 @@ def run(root):
     findings = []
     checked = 0
     clean = 0
-    for base, exts, fn in (("src", (".c",), lint_c), ("extension", (".sql",), lint_sql)):
+    for base, exts, fn in (("src", (".c", ".h"), lint_c), ("extension", (".sql",), lint_sql)):
         for d, _, files in sorted(os.walk(os.path.join(root, base))):
             for f in sorted(files):
                 if not f.endswith(exts):
@@ -204,6 +255,12 @@ def run(root):
 
 
 PLANTED = [
+    ("c:src/core/x.c", '#include "../retention/retention.h"', "core includes an engine"),
+    ("c:src/core/x.c", '#include "startlijn/sl_engines.h"', "core includes the platform"),
+    ("c:src/capacity/x.c", '#include "payments/payments.h"', "an engine includes another engine"),
+    ("c:src/tokens/x.c", '#include "../startlijn/sl_engines.h"', "an engine includes the platform"),
+    ("c:src/common/x.c", '#include "postgres.h"', "common includes postgres.h"),
+    ("c:src/common/x.c", '#include "../core/sl_core.h"', "common includes core"),
     ("c", 'static const char *q = "SELECT x.a FROM capacity.pools x WHERE x.id = $1";', "operator ="),
     ("c", 'static const char *q = "SELECT now() FROM capacity.pools x";', "function now()"),
     ("c", 'static const char *q = "SELECT count(*) FROM capacity.pools x";', "function count()"),
@@ -218,6 +275,9 @@ PLANTED = [
             "  SET search_path = pg_catalog, pg_temp, public AS $$ SELECT 1 $$;", "pg_temp not last"),
 ]
 CLEAN = [
+    ("c:src/capacity/x.c", '#include "core/sl_core.h"\n#include "common/pg_prng.h"\n#include "common/sl_money.h"'),
+    ("c:src/startlijn/x.c", '#include "../retention/retention.h"\n#include "../core/sl_core.h"'),
+    ("c:src/payments/x.c", '#include "payments/payments.h"\n#include "utils/builtins.h"'),
     ("c", 'static const char *q = "UPDATE t.x SET a = $2, b = pg_catalog.now() WHERE x.id OPERATOR(pg_catalog.=) $1";'),
     ("c", 'static const char *q = "SELECT pg_catalog.count(*), COALESCE(x.a, 0) FROM t.x WHERE EXISTS (SELECT 1)";'),
     ("c", 'elog(ERROR, "capacity: allocation has fewer units in pool %s than recorded", p);'),
@@ -232,10 +292,11 @@ def self_test():
     bad = 0
     cases = [(k, t, True, why) for k, t, why in PLANTED] + [(k, t, False, "clean") for k, t in CLEAN]
     for kind, text, expect, why in cases:
+        kind, _, rel = kind.partition(":")
         with tempfile.NamedTemporaryFile("w", suffix="." + kind, delete=False) as f:
             f.write(text + "\n")
         findings = []
-        (lint_c if kind == "c" else lint_sql)(f.name, "planted." + kind, findings)
+        (lint_c if kind == "c" else lint_sql)(f.name, rel or "planted." + kind, findings)
         os.unlink(f.name)
         got = bool(findings)
         print("%s - %s: %s" % ("ok" if got == expect else "not ok", why, text.splitlines()[0][:90]))

@@ -5,13 +5,13 @@
  * An engine that must register something at load time (a security label
  * provider, a hook) declares its init function in its own header and is
  * listed here; _PG_init (sl_module.c) calls every entry in order, after
- * libsodium is initialised. This table is the only place src/core names
- * an engine.
+ * libsodium is initialised. It lives with the platform module
+ * (src/startlijn), the top of the layering: src/core names no engine.
  */
 #ifndef SL_ENGINES_H
 #define SL_ENGINES_H
 
-#include "retention/retention.h"
+#include "../retention/retention.h"
 
 typedef struct sl_engine_init
 {

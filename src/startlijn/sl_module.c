@@ -1,5 +1,7 @@
 /*
- * sl_module.c - module entry point of startlijn.so.
+ * sl_module.c - module entry point of startlijn.so (in src/startlijn, the
+ * platform's folder, because it names the engines: src/core below it
+ * knows none of them).
  *
  * One shared library backs every startlijn extension. Loading it
  * initialises libsodium once per backend; if libsodium cannot initialise
