@@ -123,6 +123,8 @@ BEGIN
   IF r.status <> 'paid' THEN
     PERFORM startlijn.raise('invalid_transition', pg_catalog.format('The registration is %s.', r.status));
   END IF;
+  -- (paid in this very transaction: its number and orders.paid entry first)
+  PERFORM startlijn.invoice_order(o.id);
   SELECT * INTO e FROM startlijn.events x WHERE x.id = r.event_id;
   SELECT * INTO n FROM startlijn.entitlements x WHERE x.registration_id = r.id;
   SELECT i.unit_price - i.unit_discount INTO paid FROM startlijn.order_items i WHERE i.id = n.order_item_id;
@@ -176,6 +178,8 @@ BEGIN
   IF o.status <> 'paid' THEN
     PERFORM startlijn.raise('invalid_transition', pg_catalog.format('The order is %s.', o.status));
   END IF;
+  -- (paid in this very transaction: its number and orders.paid entry first)
+  PERFORM startlijn.invoice_order(o.id);
   refund := COALESCE(refund_amount, o.total - o.refunded);
   IF refund < 0 OR refund > o.total - o.refunded THEN
     PERFORM startlijn.raise('invalid_amount', pg_catalog.format('The refund is 0 to %s.', o.total - o.refunded));

@@ -818,14 +818,15 @@ BEGIN
 END
 $$;
 
--- At commit, a priced order made paid in this transaction takes the
--- organisation's next invoice number, and its orders.paid entry is written
--- with it. The counter row is locked from here to the end of the commit:
--- the paid transactions of one organisation pass it one at a time, so the
--- shorter that stretch the more of them per second (docs/checkout.md,
--- "Invoice numbers"). A transaction that rolls back gives its number back.
-CREATE FUNCTION startlijn.orders_invoice() RETURNS trigger
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- A paid priced order without an invoice number takes the organisation's
+-- next one now, and its orders.paid entry is written with it (nothing for
+-- any other order). The counter row stays locked until the transaction
+-- ends: the paid transactions of one organisation pass it one at a time.
+-- Called at commit by orders_invoice_number (below), and first by a
+-- cancellation in the transaction that paid the order, so that the trail
+-- says paid before it says cancelled.
+CREATE FUNCTION startlijn.invoice_order(order_id uuid) RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   o startlijn.orders;
@@ -833,14 +834,28 @@ DECLARE
   inv_seq integer;
   inv_number text;
 BEGIN
-  SELECT * INTO o FROM startlijn.orders x WHERE x.id = NEW.id;
+  SELECT * INTO o FROM startlijn.orders x WHERE x.id = invoice_order.order_id;
   IF o.id IS NULL OR o.paid_at IS NULL OR o.invoice_seq IS NOT NULL OR o.total <= 0 THEN
-    RETURN NULL;
+    RETURN;
   END IF;
   SELECT x.year, x.seq, x.number INTO inv_year, inv_seq, inv_number FROM startlijn.next_invoice(o.organization_id) x;
   UPDATE startlijn.orders x SET invoice_year = inv_year, invoice_seq = inv_seq, invoice_number = inv_number
    WHERE x.id = o.id RETURNING x.* INTO o;
   PERFORM startlijn.log_order_paid(o);
+END
+$$;
+
+-- At commit, a priced order made paid in this transaction takes the
+-- organisation's next invoice number, and its orders.paid entry is written
+-- with it. The counter row is locked from here to the end of the commit:
+-- the shorter that stretch the more paid transactions per second
+-- (docs/checkout.md, "Invoice numbers"). A transaction that rolls back
+-- gives its number back.
+CREATE FUNCTION startlijn.orders_invoice() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  PERFORM startlijn.invoice_order(NEW.id);
   RETURN NULL;
 END
 $$;
