@@ -839,7 +839,10 @@ BEGIN
     RETURN;
   END IF;
   SELECT x.year, x.seq, x.number INTO inv_year, inv_seq, inv_number FROM startlijn.next_invoice(o.organization_id) x;
-  UPDATE startlijn.orders x SET invoice_year = inv_year, invoice_seq = inv_seq, invoice_number = inv_number
+  -- paid_at becomes the moment the number was taken (under the counter's
+  -- lock): the invoices of an organisation are dated in number order
+  UPDATE startlijn.orders x SET invoice_year = inv_year, invoice_seq = inv_seq, invoice_number = inv_number,
+                                paid_at = pg_catalog.clock_timestamp()
    WHERE x.id = o.id RETURNING x.* INTO o;
   PERFORM startlijn.log_order_paid(o);
 END
