@@ -33,18 +33,15 @@ INSERT INTO reference_tables VALUES
   ('trail.tracked_tables');
 -- kept on the coordinator: the audit logs and their sealer, queues and run
 -- state of the jobs, webhook deliveries before their tenant is known, and
--- the tables whose rows may belong to no organisation (organization_id may
--- be NULL: the generic token engine's platform tokens and scopes with their
--- keys, codes and revocations; erasure requests of a subject in every
--- organisation)
+-- erasure requests, whose organization_id may be NULL (a subject's records
+-- in every organisation)
 CREATE TEMP TABLE coordinator_tables (name text PRIMARY KEY);
 INSERT INTO coordinator_tables VALUES
   ('trail.entries'), ('trail.leaves'), ('trail.checkpoints'), ('trail.logs'), ('trail.sealer'),
   ('trail.subject_keys'), ('trail.forgotten_subjects'),
   ('payments.deliveries'), ('payments.fetch_queue'), ('payments.idempotency_keys'),
   ('retention.runs'), ('retention.pending_subjects'), ('retention.erasure_requests'),
-  ('tokens.failures'), ('tokens.tokens'), ('tokens.scopes'), ('tokens.signing_keys'), ('tokens.codes'),
-  ('tokens.revocations');
+  ('tokens.failures');
 
 SELECT cmp_ok((SELECT count(*) FROM our_tables), '>=', 60::bigint, 'the check sees every table of our extensions');
 SELECT cmp_ok((SELECT count(*) FROM our_tables WHERE tenant), '>=', 35::bigint, 'the check sees the tenant tables');
