@@ -8,7 +8,7 @@
 -- prove it for every tenant table, with no list of exceptions. A new table
 -- must be classified here (and in the doc).
 BEGIN;
-SELECT plan(12);
+SELECT plan(17);
 
 CREATE TEMP VIEW our_tables AS
   SELECT c.oid, c.oid::regclass::text AS name,
@@ -111,6 +111,24 @@ SELECT throws_ok($$ INSERT INTO capacity.item_pools (organization_id, item_id, p
                     ('00000000-0000-4000-9000-00000000000b', '00000000-0000-4000-9000-0000000000b2',
                      '00000000-0000-4000-9000-0000000000a1') $$,
   '23503', NULL, 'an item cannot draw from a pool of another organisation (the composite foreign key refuses it)');
+
+-- tokens: a scope's name stays unique on the platform, its codes carry its
+-- organisation, and a token or scope of no organisation is stored under the
+-- nil UUID (shown as NULL)
+SELECT tokens.signing_key('dist-scope', '00000000-0000-4000-b000-000000000001');
+SELECT is(pgrst.err($$ SELECT tokens.signing_key('dist-scope', '00000000-0000-4000-b000-000000000002') $$),
+  'PT404 scope_not_found', 'a scope name another organisation holds is refused');
+SELECT is((SELECT array_agg(organization_id::text) FROM tokens.scopes WHERE scope = 'dist-scope'),
+  ARRAY['00000000-0000-4000-b000-000000000001'], 'the scope exists once, in its organisation');
+SELECT tokens.sign_code('dist-scope', '\x0102');
+SELECT is((SELECT organization_id FROM tokens.codes WHERE scope = 'dist-scope'), '00000000-0000-4000-b000-000000000001',
+  'a code carries its scope''s organisation');
+SELECT throws_ok($$ INSERT INTO tokens.codes (scope, organization_id, payload, version)
+                    VALUES ('dist-scope', '00000000-0000-4000-b000-000000000002', '\x0103', 1) $$,
+  '23503', NULL, 'a code cannot name a scope of another organisation (the composite foreign key refuses it)');
+SELECT tokens.signing_key('dist-platform-scope');
+SELECT is((SELECT organization_id FROM tokens.scopes WHERE scope = 'dist-platform-scope'),
+  '00000000-0000-0000-0000-000000000000'::uuid, 'a scope of no organisation is stored under the nil UUID');
 
 SELECT * FROM finish();
 ROLLBACK;
