@@ -344,16 +344,18 @@ $$;
 
 -- the price a ticket type sells at now, and the tier that sets it (NULL: the base price)
 CREATE FUNCTION startlijn.current_price(t startlijn.ticket_types, OUT price bigint, OUT tier text)
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
-  SELECT COALESCE(x.price, t.price), x.name
+BEGIN
+  SELECT COALESCE(x.price, t.price), x.name INTO price, tier
     FROM (SELECT 1) one
     LEFT JOIN LATERAL (
       SELECT p.price, p.name FROM startlijn.price_tiers p
        WHERE p.ticket_type_id = t.id AND p.deleted_at IS NULL
          AND (p.until_at IS NULL OR p.until_at > pg_catalog.now())
          AND (p.until_sold IS NULL OR startlijn.item_sold(t.item_id) < p.until_sold)
-       ORDER BY p.position LIMIT 1) x ON true
+       ORDER BY p.position LIMIT 1) x ON true;
+END
 $$;
 
 -------------------------------------------------------------------------------

@@ -121,23 +121,18 @@ BEGIN
 END
 $$;
 
--- 16 random bytes (a version 4 uuid's 122 random bits) for a salt
+-- 16 bytes from libsodium's randombytes_buf (src/startlijn/sl_bytes_sql.c)
 CREATE FUNCTION startlijn.random_salt() RETURNS bytea
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT pg_catalog.decode(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 'hex') $$;
+  LANGUAGE c VOLATILE PARALLEL SAFE AS 'MODULE_PATHNAME', 'startlijn_random_salt';
 
 CREATE FUNCTION startlijn.access_code_hash(salt bytea, code text) RETURNS bytea
-  LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT pg_catalog.sha256(salt OPERATOR(pg_catalog.||) pg_catalog.convert_to(code, 'UTF8')) $$;
+  LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+  AS $$ BEGIN RETURN pg_catalog.sha256(salt OPERATOR(pg_catalog.||) pg_catalog.convert_to(code, 'UTF8')); END $$;
 
--- equal without an early exit: every byte is compared
+-- a constant-time comparison (libsodium's sodium_memcmp); false when either
+-- is NULL or the lengths differ (src/startlijn/sl_bytes_sql.c)
 CREATE FUNCTION startlijn.bytes_equal(a bytea, b bytea) RETURNS boolean
-  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
-  AS $$
-  SELECT a IS NOT NULL AND b IS NOT NULL AND pg_catalog.length(a) = pg_catalog.length(b)
-         AND (SELECT pg_catalog.bit_or(pg_catalog.get_byte(a, i) # pg_catalog.get_byte(b, i))
-                FROM pg_catalog.generate_series(0, pg_catalog.length(a) - 1) i) = 0
-$$;
+  LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'startlijn_bytes_equal';
 
 CREATE FUNCTION startlijn.check_access_code(visibility text, access_code text) RETURNS void
   LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
@@ -423,6 +418,11 @@ BEGIN
     UPDATE startlijn.events x SET deleted_at = pg_catalog.now() WHERE x.id = e.id RETURNING x.* INTO e;
   ELSE
     UPDATE startlijn.events x SET status = set_event_status.status WHERE x.id = e.id RETURNING x.* INTO e;
+  END IF;
+  IF status = 'published' THEN
+    -- the key that will sign the event's tickets exists before the first
+    -- sale: a ticket drop's first payments then never wait to create it
+    PERFORM tokens.signing_key(startlijn.event_scope(e.id), e.organization_id);
   END IF;
   PERFORM trail.log(e.organization_id, 'catalog.event_' OPERATOR(pg_catalog.||) status,
                     'event:' OPERATOR(pg_catalog.||) e.id::text,

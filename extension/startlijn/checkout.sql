@@ -20,17 +20,17 @@
 -- Small helpers
 -------------------------------------------------------------------------------
 CREATE FUNCTION startlijn.new_order_token() RETURNS text
-  LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT pg_catalog.encode(startlijn.random_salt() OPERATOR(pg_catalog.||) startlijn.random_salt(), 'hex') $$;
+  LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+  AS $$ BEGIN RETURN pg_catalog.encode(startlijn.random_salt() OPERATOR(pg_catalog.||) startlijn.random_salt(), 'hex'); END $$;
 
 CREATE FUNCTION startlijn.order_token_hash(token text) RETURNS bytea
-  LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT pg_catalog.sha256(pg_catalog.convert_to(token, 'UTF8')) $$;
+  LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+  AS $$ BEGIN RETURN pg_catalog.sha256(pg_catalog.convert_to(token, 'UTF8')); END $$;
 
 -- The code scope of an event's tickets (startlijn_tokens)
 CREATE FUNCTION startlijn.event_scope(event_id uuid) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT 'event:' OPERATOR(pg_catalog.||) event_id::text $$;
+  LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+  AS $$ BEGIN RETURN 'event:' OPERATOR(pg_catalog.||) event_id::text; END $$;
 
 -- The signed-in caller (profile created on first use), or NULL for anon.
 CREATE FUNCTION startlijn.buyer_uid() RETURNS uuid
@@ -331,16 +331,19 @@ $$;
 -- The totals of price_lines' items (the same arithmetic the items' CHECKs
 -- hold; orders_totals compares them at commit).
 CREATE FUNCTION startlijn.items_totals(items jsonb, OUT subtotal bigint, OUT discount bigint, OUT total bigint, OUT vat bigint)
-  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
   AS $$
+BEGIN
   SELECT COALESCE(pg_catalog.sum(x.q * x.price), 0)::bigint, COALESCE(pg_catalog.sum(x.q * x.disc), 0)::bigint,
          COALESCE(pg_catalog.sum(x.q * (x.price - x.disc)), 0)::bigint,
          COALESCE(pg_catalog.sum(startlijn.vat_of(x.q * (x.price - x.disc), x.rate)), 0)::bigint
+    INTO subtotal, discount, total, vat
     FROM pg_catalog.jsonb_array_elements(items) i,
          LATERAL (SELECT (i OPERATOR(pg_catalog.->>) 'quantity')::bigint AS q,
                          (i OPERATOR(pg_catalog.->>) 'unit_price')::bigint AS price,
                          (i OPERATOR(pg_catalog.->>) 'unit_discount')::bigint AS disc,
-                         (i OPERATOR(pg_catalog.->>) 'vat_rate')::integer AS rate) x
+                         (i OPERATOR(pg_catalog.->>) 'vat_rate')::integer AS rate) x;
+END
 $$;
 
 -- Insert the order's items from price_lines' JSON.
@@ -803,6 +806,48 @@ BEGIN
 END
 $$;
 
+-- The audit entry of a paid order (with its invoice number, if any)
+CREATE FUNCTION startlijn.log_order_paid(o startlijn.orders) RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  PERFORM trail.log(o.organization_id, 'orders.paid', 'order:' OPERATOR(pg_catalog.||) o.id::text,
+    pg_catalog.jsonb_build_object('order_id', o.id, 'number', o.number, 'total', o.total, 'currency', o.currency,
+      'payment_id', o.payment_id, 'invoice_number', o.invoice_number, 'late', o.late_payment IS NOT NULL,
+      'entitlements', (SELECT pg_catalog.count(*) FROM startlijn.entitlements x WHERE x.order_id = o.id)));
+END
+$$;
+
+-- At commit, a priced order made paid in this transaction takes the
+-- organisation's next invoice number, and its orders.paid entry is written
+-- with it. The counter row is locked from here to the end of the commit:
+-- the paid transactions of one organisation pass it one at a time, so the
+-- shorter that stretch the more of them per second (docs/checkout.md,
+-- "Invoice numbers"). A transaction that rolls back gives its number back.
+CREATE FUNCTION startlijn.orders_invoice() RETURNS trigger
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  o startlijn.orders;
+  inv_year integer;
+  inv_seq integer;
+  inv_number text;
+BEGIN
+  SELECT * INTO o FROM startlijn.orders x WHERE x.id = NEW.id;
+  IF o.id IS NULL OR o.paid_at IS NULL OR o.invoice_seq IS NOT NULL OR o.total <= 0 THEN
+    RETURN NULL;
+  END IF;
+  SELECT x.year, x.seq, x.number INTO inv_year, inv_seq, inv_number FROM startlijn.next_invoice(o.organization_id) x;
+  UPDATE startlijn.orders x SET invoice_year = inv_year, invoice_seq = inv_seq, invoice_number = inv_number
+   WHERE x.id = o.id RETURNING x.* INTO o;
+  PERFORM startlijn.log_order_paid(o);
+  RETURN NULL;
+END
+$$;
+CREATE CONSTRAINT TRIGGER orders_invoice_number AFTER UPDATE OF status ON startlijn.orders
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.status = 'paid' AND OLD.status <> 'paid')
+  EXECUTE FUNCTION startlijn.orders_invoice();
+
 -- The order is paid (or free): confirm the places, make the entitlements
 -- valid with their codes, registrations paid, the invoice number. Once:
 -- a paid order changes nothing. late: the hold ran out, places are
@@ -816,7 +861,6 @@ DECLARE
   hold uuid;
   late boolean := false;
   detail text;
-  inv record;
   n startlijn.entitlements;
 BEGIN
   SELECT * INTO o FROM startlijn.orders x WHERE x.id = complete_order.order_id FOR UPDATE;
@@ -862,12 +906,6 @@ BEGIN
       RETURN false;
     END;
   END IF;
-  -- a free order has no invoice; the number is taken last: the counter's
-  -- row lock is held until commit, so the shorter the better
-  UPDATE startlijn.orders x
-     SET status = 'paid', paid_at = pg_catalog.now(), closed_at = NULL, hold_id = hold,
-         late_payment = CASE WHEN late THEN 'allocated' END
-   WHERE x.id = o.id RETURNING x.* INTO o;
   -- valid, and a named entry signed, in one write per entitlement
   PERFORM tokens.signing_key(startlijn.event_scope(o.event_id), o.organization_id);
   UPDATE startlijn.entitlements x
@@ -876,15 +914,16 @@ BEGIN
                      THEN tokens.sign_code(startlijn.event_scope(x.event_id), pg_catalog.uuid_send(x.id)) END
    WHERE x.order_id = o.id AND x.status IN ('pending', 'void');
   UPDATE startlijn.registrations x SET status = 'paid' WHERE x.order_id = o.id AND x.status = 'pending';
-  IF o.total > 0 THEN
-    inv := startlijn.next_invoice(o.organization_id);
-    UPDATE startlijn.orders x SET invoice_year = inv.year, invoice_seq = inv.seq, invoice_number = inv.number
-     WHERE x.id = o.id RETURNING x.* INTO o;
+  -- paid. A priced order's invoice number and its orders.paid entry come
+  -- at commit (orders_invoice_number, above): the counter's row lock is then held
+  -- only for the commit itself, not for the rest of the webhook
+  UPDATE startlijn.orders x
+     SET status = 'paid', paid_at = pg_catalog.now(), closed_at = NULL, hold_id = hold,
+         late_payment = CASE WHEN late THEN 'allocated' END
+   WHERE x.id = o.id RETURNING x.* INTO o;
+  IF o.total = 0 THEN
+    PERFORM startlijn.log_order_paid(o);
   END IF;
-  PERFORM trail.log(o.organization_id, 'orders.paid', 'order:' OPERATOR(pg_catalog.||) o.id::text,
-    pg_catalog.jsonb_build_object('order_id', o.id, 'number', o.number, 'total', o.total, 'currency', o.currency,
-      'payment_id', o.payment_id, 'invoice_number', o.invoice_number, 'late', late,
-      'entitlements', (SELECT pg_catalog.count(*) FROM startlijn.entitlements x WHERE x.order_id = o.id)));
   RETURN true;
 END
 $$;

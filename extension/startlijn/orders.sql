@@ -44,8 +44,8 @@ SELECT pg_catalog.pg_extension_config_dump('startlijn.checkout_settings', '');
 
 -- VAT contained in a VAT-inclusive amount, rounded half up (docs/checkout.md)
 CREATE FUNCTION startlijn.vat_of(amount bigint, rate integer) RETURNS bigint
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT pg_catalog.floor((amount::numeric * rate) / (10000 + rate) + 0.5)::bigint $$;
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+  AS $$ BEGIN RETURN pg_catalog.floor((amount::numeric * rate) / (10000 + rate) + 0.5)::bigint; END $$;
 
 -------------------------------------------------------------------------------
 -- Discount codes
@@ -403,7 +403,9 @@ BEGIN
   RETURN NULL;
 END
 $$;
-CREATE CONSTRAINT TRIGGER orders_totals AFTER INSERT OR UPDATE ON startlijn.orders
+-- (an update that sets none of the amounts cannot change them: the status
+-- changes of checkout, payment and cancellation skip the check)
+CREATE CONSTRAINT TRIGGER orders_totals AFTER INSERT OR UPDATE OF subtotal, discount_total, total, vat_total ON startlijn.orders
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION startlijn.orders_totals_trigger();
 CREATE CONSTRAINT TRIGGER orders_totals AFTER INSERT ON startlijn.order_items
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION startlijn.orders_totals_trigger();
@@ -413,12 +415,14 @@ CREATE CONSTRAINT TRIGGER orders_totals AFTER INSERT ON startlijn.order_items
 -- address, as a version 8 uuid. The same guest is the same subject in every
 -- order and registration, and becomes the user once they claim them.
 CREATE FUNCTION startlijn.guest_subject(email text) RETURNS uuid
-  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
   AS $$
-  SELECT pg_catalog.encode(pg_catalog.set_byte(pg_catalog.set_byte(h, 6, (pg_catalog.get_byte(h, 6) OPERATOR(pg_catalog.&) 15) OPERATOR(pg_catalog.|) 128),
+BEGIN
+  RETURN (SELECT pg_catalog.encode(pg_catalog.set_byte(pg_catalog.set_byte(h, 6, (pg_catalog.get_byte(h, 6) OPERATOR(pg_catalog.&) 15) OPERATOR(pg_catalog.|) 128),
                                                8, (pg_catalog.get_byte(h, 8) OPERATOR(pg_catalog.&) 63) OPERATOR(pg_catalog.|) 128), 'hex')::uuid
     FROM (SELECT pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(
-                   'startlijn guest subject:' OPERATOR(pg_catalog.||) pg_catalog.lower(pg_catalog.btrim(email)), 'UTF8')), 1, 16) AS h) x
+                   'startlijn guest subject:' OPERATOR(pg_catalog.||) pg_catalog.lower(pg_catalog.btrim(email)), 'UTF8')), 1, 16) AS h) x);
+END
 $$;
 
 -- Is the answer to this question personal data? The question's "personal"

@@ -50,8 +50,8 @@ $$;
 -- Webhooks (anon: the signature authenticates)
 -------------------------------------------------------------------------------
 CREATE FUNCTION startlijn.receive_webhook(provider text, body json) RETURNS jsonb
-  LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT payments.receive(provider, body) $$;
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$ BEGIN RETURN payments.receive(provider, body); END $$;
 
 CREATE FUNCTION startlijn.receive_mollie_classic(id text) RETURNS jsonb
   LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp

@@ -269,6 +269,9 @@ conn = api.suconn
 cur = conn.cursor()
 cur.execute("BEGIN")
 cur.execute("SELECT payments.record_status('stripe', 'pi_rollback1', 'paid', 2500, 'EUR')")
+# the number is taken at commit (the deferred orders_invoice_number): run the
+# deferred triggers now, as COMMIT would, then roll back instead
+cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
 cur.execute("SELECT invoice_number FROM startlijn.orders WHERE id = %s::uuid", (jo['order_id'],))
 inside = cur.fetchone()[0]
 cur.execute("ROLLBACK")

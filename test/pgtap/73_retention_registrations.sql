@@ -141,6 +141,8 @@ BEGIN
     ('guest', startlijn.guest_subject('gast.loper@example.nl')::text);
 END
 $$;
+-- what the payments' commits would do: the deferred triggers (invoice numbers)
+SET CONSTRAINTS ALL IMMEDIATE;
 -- an engraved name on kim's item (as an add-on's free text would be)
 UPDATE startlijn.order_items SET texts = ARRAY['KIM VOS'] WHERE order_id = pg_temp.v('kim_order')::uuid;
 CREATE TEMP TABLE books AS
