@@ -5,7 +5,7 @@
 -- drawing one unit from it (docs/catalog.md, "Add-ons").
 
 CREATE TABLE startlijn.addons (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   event_id        uuid NOT NULL,
   name            text NOT NULL CHECK (startlijn.valid_name(name)),
@@ -17,13 +17,13 @@ CREATE TABLE startlijn.addons (
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   deleted_at      timestamptz,
-  CONSTRAINT addons_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT addons_pkey PRIMARY KEY (id, organization_id),
   CONSTRAINT addons_event_fkey FOREIGN KEY (organization_id, event_id) REFERENCES startlijn.events (organization_id, id)
 );
 CREATE INDEX addons_event_idx ON startlijn.addons (event_id) WHERE deleted_at IS NULL;
 
 CREATE TABLE startlijn.addon_variants (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   event_id        uuid NOT NULL,
   addon_id        uuid NOT NULL,
@@ -37,7 +37,7 @@ CREATE TABLE startlijn.addon_variants (
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   deleted_at      timestamptz,
-  CONSTRAINT addon_variants_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT addon_variants_pkey PRIMARY KEY (id, organization_id),
   CONSTRAINT addon_variants_event_fkey FOREIGN KEY (organization_id, event_id) REFERENCES startlijn.events (organization_id, id),
   CONSTRAINT addon_variants_addon_fkey FOREIGN KEY (organization_id, addon_id) REFERENCES startlijn.addons (organization_id, id),
   CONSTRAINT addon_variants_pool_fkey FOREIGN KEY (organization_id, pool_id) REFERENCES capacity.pools (organization_id, id),

@@ -141,7 +141,7 @@ $$;
 -- Tables
 -------------------------------------------------------------------------------
 CREATE TABLE startlijn.events (
-  id                     uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id                     uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id        uuid NOT NULL REFERENCES startlijn.organizations (id),
   name                   text NOT NULL CHECK (startlijn.valid_name(name)),
   slug                   text NOT NULL CHECK (startlijn.valid_slug(slug)),
@@ -176,7 +176,7 @@ CREATE TABLE startlijn.events (
   created_at             timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at             timestamptz NOT NULL DEFAULT pg_catalog.now(),
   deleted_at             timestamptz,
-  CONSTRAINT events_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT events_pkey PRIMARY KEY (id, organization_id),
   CONSTRAINT events_period CHECK (ends_at >= starts_at),
   CONSTRAINT events_moments CHECK (startlijn.valid_moment(starts_at) AND startlijn.valid_moment(ends_at)
                                    AND startlijn.valid_moment(registration_opens_at)
@@ -200,7 +200,7 @@ COMMENT ON TABLE startlijn.events IS
   'an edition of a sports event; status draft -> published -> closed, cancelled from draft or published (events_guard)';
 
 CREATE TABLE startlijn.courses (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   event_id        uuid NOT NULL,
   name            text NOT NULL CHECK (startlijn.valid_name(name)),
@@ -211,14 +211,14 @@ CREATE TABLE startlijn.courses (
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   deleted_at      timestamptz,
-  CONSTRAINT courses_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT courses_pkey PRIMARY KEY (id, organization_id),
   CONSTRAINT courses_event_fkey FOREIGN KEY (organization_id, event_id) REFERENCES startlijn.events (organization_id, id),
   CONSTRAINT courses_pool_fkey FOREIGN KEY (organization_id, pool_id) REFERENCES capacity.pools (organization_id, id)
 );
 CREATE INDEX courses_event_idx ON startlijn.courses (event_id) WHERE deleted_at IS NULL;
 
 CREATE TABLE startlijn.waves (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   event_id        uuid NOT NULL,
   course_id       uuid NOT NULL,
@@ -228,7 +228,7 @@ CREATE TABLE startlijn.waves (
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   deleted_at      timestamptz,
-  CONSTRAINT waves_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT waves_pkey PRIMARY KEY (id, organization_id),
   CONSTRAINT waves_moments CHECK (startlijn.valid_moment(starts_at)),
   CONSTRAINT waves_event_fkey FOREIGN KEY (organization_id, event_id) REFERENCES startlijn.events (organization_id, id),
   CONSTRAINT waves_course_fkey FOREIGN KEY (organization_id, course_id) REFERENCES startlijn.courses (organization_id, id),
@@ -237,7 +237,7 @@ CREATE TABLE startlijn.waves (
 CREATE INDEX waves_course_idx ON startlijn.waves (course_id) WHERE deleted_at IS NULL;
 
 CREATE TABLE startlijn.ticket_types (
-  id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id               uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id  uuid NOT NULL,
   event_id         uuid NOT NULL,
   course_id        uuid NOT NULL,
@@ -264,7 +264,7 @@ CREATE TABLE startlijn.ticket_types (
   created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
   deleted_at       timestamptz,
-  CONSTRAINT ticket_types_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT ticket_types_pkey PRIMARY KEY (id, organization_id),
   CONSTRAINT ticket_types_event_fkey FOREIGN KEY (organization_id, event_id) REFERENCES startlijn.events (organization_id, id),
   CONSTRAINT ticket_types_course_fkey FOREIGN KEY (organization_id, course_id) REFERENCES startlijn.courses (organization_id, id),
   CONSTRAINT ticket_types_wave_fkey FOREIGN KEY (organization_id, wave_id) REFERENCES startlijn.waves (organization_id, id),
@@ -282,7 +282,7 @@ CREATE INDEX ticket_types_event_idx ON startlijn.ticket_types (event_id) WHERE d
 -- sets the price (open: until_at not passed and fewer than until_sold
 -- sold); when none is open, the ticket type's own price.
 CREATE TABLE startlijn.price_tiers (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   ticket_type_id  uuid NOT NULL,
   position        integer NOT NULL CHECK (position BETWEEN 1 AND 10),
@@ -293,13 +293,13 @@ CREATE TABLE startlijn.price_tiers (
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   deleted_at      timestamptz,
-  CONSTRAINT price_tiers_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT price_tiers_pkey PRIMARY KEY (id, organization_id),
   CONSTRAINT price_tiers_ticket_type_fkey FOREIGN KEY (organization_id, ticket_type_id)
     REFERENCES startlijn.ticket_types (organization_id, id),
   CONSTRAINT price_tiers_limit CHECK (until_at IS NOT NULL OR until_sold IS NOT NULL),
   CONSTRAINT price_tiers_moments CHECK (startlijn.valid_moment(until_at))
 );
-CREATE UNIQUE INDEX price_tiers_position_key ON startlijn.price_tiers (ticket_type_id, position) WHERE deleted_at IS NULL;
+CREATE UNIQUE INDEX price_tiers_position_key ON startlijn.price_tiers (ticket_type_id, position, organization_id) WHERE deleted_at IS NULL;
 
 CREATE TRIGGER touch_timestamps BEFORE INSERT OR UPDATE ON startlijn.events
   FOR EACH ROW EXECUTE FUNCTION startlijn.touch_timestamps();

@@ -56,7 +56,7 @@ CREATE FUNCTION startlijn.vat_of(amount bigint, rate integer) RETURNS bigint
 -- units: a reservation holds one, payment confirms it, expiry gives it
 -- back, exactly as the capacity engine does for places.
 CREATE TABLE startlijn.discount_codes (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   event_id        uuid NOT NULL,
   code            text NOT NULL CHECK (code ~ '^[A-Z0-9][A-Z0-9_-]{2,31}$'),
@@ -71,7 +71,7 @@ CREATE TABLE startlijn.discount_codes (
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   deleted_at      timestamptz,
-  CONSTRAINT discount_codes_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT discount_codes_pkey PRIMARY KEY (id, organization_id),
   CONSTRAINT discount_codes_event_fkey FOREIGN KEY (organization_id, event_id) REFERENCES startlijn.events (organization_id, id),
   CONSTRAINT discount_codes_pool_fkey FOREIGN KEY (organization_id, pool_id) REFERENCES capacity.pools (organization_id, id),
   CONSTRAINT discount_codes_kind CHECK ((kind = 'amount') = (amount IS NOT NULL) AND (kind = 'percentage') = (percentage IS NOT NULL)),
@@ -79,7 +79,7 @@ CREATE TABLE startlijn.discount_codes (
   CONSTRAINT discount_codes_period CHECK (valid_until IS NULL OR valid_from IS NULL OR valid_until > valid_from),
   CONSTRAINT discount_codes_moments CHECK (startlijn.valid_moment(valid_from) AND startlijn.valid_moment(valid_until))
 );
-CREATE UNIQUE INDEX discount_codes_code_key ON startlijn.discount_codes (event_id, code) WHERE deleted_at IS NULL;
+CREATE UNIQUE INDEX discount_codes_code_key ON startlijn.discount_codes (event_id, code, organization_id) WHERE deleted_at IS NULL;
 
 -------------------------------------------------------------------------------
 -- Orders and their items
@@ -93,10 +93,10 @@ CREATE SEQUENCE startlijn.order_numbers AS bigint START 100001;
 -- a late payment without places stays failed, is refunded in full and
 -- says so in late_payment. orders_guard enforces the moves.
 CREATE TABLE startlijn.orders (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   event_id        uuid NOT NULL,
-  number          bigint NOT NULL DEFAULT pg_catalog.nextval('startlijn.order_numbers') UNIQUE,
+  number          bigint NOT NULL DEFAULT pg_catalog.nextval('startlijn.order_numbers'),
   status          text NOT NULL DEFAULT 'reserved'
                   CHECK (status IN ('reserved', 'pending', 'paid', 'expired', 'failed', 'cancelled')),
   hold_id         uuid,                 -- the capacity hold (NULL: nothing limited in the order)
@@ -138,7 +138,7 @@ CREATE TABLE startlijn.orders (
   retention_until timestamptz,
   anonymized_at   timestamptz,
   personal_cleared_at timestamptz,
-  CONSTRAINT orders_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT orders_pkey PRIMARY KEY (id, organization_id),
   CONSTRAINT orders_event_fkey FOREIGN KEY (organization_id, event_id) REFERENCES startlijn.events (organization_id, id),
   CONSTRAINT orders_hold_fkey FOREIGN KEY (organization_id, hold_id) REFERENCES capacity.holds (organization_id, id),
   CONSTRAINT orders_payment_fkey FOREIGN KEY (organization_id, payment_id) REFERENCES payments.payments (organization_id, id),
@@ -151,10 +151,11 @@ CREATE TABLE startlijn.orders (
   CONSTRAINT orders_invoice CHECK ((invoice_seq IS NULL) = (invoice_number IS NULL)
                                    AND (invoice_seq IS NULL) = (invoice_year IS NULL)),
   CONSTRAINT orders_invoice_key UNIQUE (organization_id, invoice_year, invoice_seq),
+  CONSTRAINT orders_number_key UNIQUE (number, organization_id),
   CONSTRAINT orders_paid CHECK (status NOT IN ('paid', 'cancelled') OR paid_at IS NOT NULL)
 );
-CREATE UNIQUE INDEX orders_hold_key ON startlijn.orders (hold_id) WHERE hold_id IS NOT NULL;
-CREATE UNIQUE INDEX orders_payment_key ON startlijn.orders (payment_id) WHERE payment_id IS NOT NULL;
+CREATE UNIQUE INDEX orders_hold_key ON startlijn.orders (hold_id, organization_id) WHERE hold_id IS NOT NULL;
+CREATE UNIQUE INDEX orders_payment_key ON startlijn.orders (payment_id, organization_id) WHERE payment_id IS NOT NULL;
 CREATE INDEX orders_event_idx ON startlijn.orders (event_id, created_at DESC);
 CREATE INDEX orders_buyer_idx ON startlijn.orders (buyer_user_id) WHERE buyer_user_id IS NOT NULL;
 CREATE INDEX orders_buyer_email_idx ON startlijn.orders (pg_catalog.lower(buyer_email)) WHERE buyer_user_id IS NULL;
@@ -164,7 +165,7 @@ COMMENT ON TABLE startlijn.orders IS
   'an order: reserved -> pending -> paid -> cancelled, reserved -> expired, pending -> failed (orders_guard)';
 
 CREATE TABLE startlijn.order_items (
-  id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id               uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id  uuid NOT NULL,
   order_id         uuid NOT NULL,
   kind             text NOT NULL CHECK (kind IN ('entry', 'addon')),
@@ -182,8 +183,8 @@ CREATE TABLE startlijn.order_items (
   vat_amount       bigint NOT NULL,
   position         integer NOT NULL CHECK (position BETWEEN 1 AND 100),
   texts            text[],               -- per unit, an add-on's free text (engraving)
-  CONSTRAINT order_items_org_id_key UNIQUE (organization_id, id),
-  CONSTRAINT order_items_position_key UNIQUE (order_id, position),
+  CONSTRAINT order_items_pkey PRIMARY KEY (id, organization_id),
+  CONSTRAINT order_items_position_key UNIQUE (order_id, position, organization_id),
   CONSTRAINT order_items_order_fkey FOREIGN KEY (organization_id, order_id) REFERENCES startlijn.orders (organization_id, id),
   CONSTRAINT order_items_ticket_type_fkey FOREIGN KEY (organization_id, ticket_type_id)
     REFERENCES startlijn.ticket_types (organization_id, id),
@@ -207,7 +208,7 @@ CREATE INDEX order_items_order_idx ON startlijn.order_items (order_id);
 -- has one_entry_per_person (single_entry, copied from the ticket type at
 -- checkout: a later change of the setting applies to later entries).
 CREATE TABLE startlijn.registrations (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   event_id        uuid NOT NULL,
   ticket_type_id  uuid NOT NULL,
@@ -244,7 +245,7 @@ CREATE TABLE startlijn.registrations (
                   CHECK (archive_status IN ('active', 'archived', 'retention_expired', 'anonymized')),
   retention_until timestamptz,
   anonymized_at   timestamptz,
-  CONSTRAINT registrations_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT registrations_pkey PRIMARY KEY (id, organization_id),
   CONSTRAINT registrations_event_fkey FOREIGN KEY (organization_id, event_id) REFERENCES startlijn.events (organization_id, id),
   CONSTRAINT registrations_ticket_type_fkey FOREIGN KEY (organization_id, ticket_type_id)
     REFERENCES startlijn.ticket_types (organization_id, id),
@@ -253,7 +254,7 @@ CREATE TABLE startlijn.registrations (
                                           AND date_of_birth IS NOT NULL AND person_key IS NOT NULL)),
   CONSTRAINT registrations_cancelled CHECK ((status = 'cancelled') = (cancelled_at IS NOT NULL))
 );
-CREATE UNIQUE INDEX registrations_one_per_person ON startlijn.registrations (event_id, person_key)
+CREATE UNIQUE INDEX registrations_one_per_person ON startlijn.registrations (event_id, person_key, organization_id)
   WHERE single_entry AND status IN ('pending', 'paid');
 CREATE INDEX registrations_event_idx ON startlijn.registrations (event_id, created_at);
 CREATE INDEX registrations_order_idx ON startlijn.registrations (order_id);
@@ -266,7 +267,7 @@ CREATE INDEX registrations_subject_idx ON startlijn.registrations (subject_id) W
 -- its signed code (startlijn_tokens, scope event:<event id>, payload the
 -- entitlement id).
 CREATE TABLE startlijn.entitlements (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   event_id        uuid NOT NULL,
   order_id        uuid NOT NULL,
@@ -280,8 +281,8 @@ CREATE TABLE startlijn.entitlements (
   refunded        bigint NOT NULL DEFAULT 0 CHECK (refunded >= 0),
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  CONSTRAINT entitlements_org_id_key UNIQUE (organization_id, id),
-  CONSTRAINT entitlements_unit_key UNIQUE (order_item_id, unit),
+  CONSTRAINT entitlements_pkey PRIMARY KEY (id, organization_id),
+  CONSTRAINT entitlements_unit_key UNIQUE (order_item_id, unit, organization_id),
   CONSTRAINT entitlements_order_fkey FOREIGN KEY (organization_id, order_id) REFERENCES startlijn.orders (organization_id, id),
   CONSTRAINT entitlements_item_fkey FOREIGN KEY (organization_id, order_item_id)
     REFERENCES startlijn.order_items (organization_id, id),
@@ -290,7 +291,7 @@ CREATE TABLE startlijn.entitlements (
   CONSTRAINT entitlements_named CHECK (kind = 'entry' OR registration_id IS NULL),
   CONSTRAINT entitlements_code CHECK (code IS NULL OR (status = 'valid' AND registration_id IS NOT NULL))
 );
-CREATE UNIQUE INDEX entitlements_registration_key ON startlijn.entitlements (registration_id) WHERE registration_id IS NOT NULL;
+CREATE UNIQUE INDEX entitlements_registration_key ON startlijn.entitlements (registration_id, organization_id) WHERE registration_id IS NOT NULL;
 CREATE INDEX entitlements_order_idx ON startlijn.entitlements (order_id);
 
 -- The organisation's invoice numbers per year: gapless, because the

@@ -48,7 +48,7 @@ COMMENT ON COLUMN startlijn.organizations.owner_count IS
   'active owners, maintained by the organization_members trigger; must be >= 1 at commit';
 
 CREATE TABLE startlijn.organization_members (
-  id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id               uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id  uuid NOT NULL REFERENCES startlijn.organizations (id),
   user_id          uuid NOT NULL REFERENCES startlijn.profiles (id),
   role             text NOT NULL CHECK (role IN ('owner', 'admin', 'support', 'finance')),
@@ -56,7 +56,7 @@ CREATE TABLE startlijn.organization_members (
   created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
   deleted_at       timestamptz,
-  CONSTRAINT organization_members_org_id_key UNIQUE (organization_id, id)
+  CONSTRAINT organization_members_pkey PRIMARY KEY (id, organization_id)
 );
 CREATE UNIQUE INDEX organization_members_active_key
   ON startlijn.organization_members (organization_id, user_id) WHERE deleted_at IS NULL;
@@ -68,7 +68,7 @@ CREATE INDEX organization_members_user_idx
 -- the source act in the target with granted_role while the relationship is
 -- active and inside its validity period.
 CREATE TABLE startlijn.organization_relationships (
-  id                      uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id                      uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id         uuid NOT NULL REFERENCES startlijn.organizations (id),
   source_organization_id  uuid NOT NULL REFERENCES startlijn.organizations (id),
   relationship_type       text NOT NULL
@@ -82,7 +82,7 @@ CREATE TABLE startlijn.organization_relationships (
   created_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
   deleted_at              timestamptz,
-  CONSTRAINT organization_relationships_org_id_key UNIQUE (organization_id, id),
+  CONSTRAINT organization_relationships_pkey PRIMARY KEY (id, organization_id),
   CONSTRAINT organization_relationships_distinct CHECK (source_organization_id <> organization_id),
   CONSTRAINT organization_relationships_period CHECK (valid_until IS NULL OR valid_until > valid_from)
 );

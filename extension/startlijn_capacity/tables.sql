@@ -70,7 +70,7 @@ COMMENT ON COLUMN capacity.settings.max_skips IS
 INSERT INTO capacity.settings DEFAULT VALUES;
 
 CREATE TABLE capacity.pools (
-  id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id               uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id  uuid NOT NULL,
   name             text NOT NULL CHECK (pg_catalog.length(name) BETWEEN 1 AND 200),
   capacity         integer NOT NULL DEFAULT 0 CHECK (capacity >= 0),
@@ -80,7 +80,7 @@ CREATE TABLE capacity.pools (
   approx_at        timestamptz,
   created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  UNIQUE (organization_id, id)
+  PRIMARY KEY (id, organization_id)
 );
 COMMENT ON COLUMN capacity.pools.waitlist_pending IS
   'waitlist entries waiting or holding an offer that draw from this pool; while above zero, freed units go to the waitlist, not to the public';
@@ -95,7 +95,7 @@ CREATE TABLE capacity.slots (
   held_until      timestamptz NOT NULL,
   hold_id         uuid,
   item_id         uuid,
-  PRIMARY KEY (pool_id, slot_no),
+  PRIMARY KEY (pool_id, slot_no, organization_id),
   FOREIGN KEY (organization_id, pool_id) REFERENCES capacity.pools (organization_id, id),
   CHECK (hold_id IS NOT NULL OR (item_id IS NULL AND held_until < '2000-01-01'))
 ) WITH (fillfactor = 80);
@@ -103,11 +103,11 @@ CREATE INDEX slots_claim ON capacity.slots (pool_id, held_until);
 CREATE INDEX slots_hold ON capacity.slots (hold_id) WHERE hold_id IS NOT NULL;
 
 CREATE TABLE capacity.items (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   name            text NOT NULL CHECK (pg_catalog.length(name) BETWEEN 1 AND 200),
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  UNIQUE (organization_id, id)
+  PRIMARY KEY (id, organization_id)
 );
 
 -- Which pools an item draws from, and how many units per item (a team
@@ -117,7 +117,7 @@ CREATE TABLE capacity.item_pools (
   item_id         uuid NOT NULL,
   pool_id         uuid NOT NULL,
   units           integer NOT NULL DEFAULT 1 CHECK (units BETWEEN 1 AND 1000),
-  PRIMARY KEY (item_id, pool_id),
+  PRIMARY KEY (item_id, pool_id, organization_id),
   FOREIGN KEY (organization_id, item_id) REFERENCES capacity.items (organization_id, id),
   FOREIGN KEY (organization_id, pool_id) REFERENCES capacity.pools (organization_id, id)
 );
@@ -126,7 +126,7 @@ CREATE INDEX item_pools_pool ON capacity.item_pools (pool_id);
 -- A hold: units claimed for a holder until expires_at. state 'held' with
 -- expires_at in the past is expired already (the sweep only tidies up).
 CREATE TABLE capacity.holds (
-  id                uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id                uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id   uuid NOT NULL,
   holder            text NOT NULL CHECK (pg_catalog.length(holder) BETWEEN 1 AND 200),
   idempotency_key   text CHECK (pg_catalog.length(idempotency_key) BETWEEN 1 AND 200),
@@ -140,7 +140,7 @@ CREATE TABLE capacity.holds (
   closed_at         timestamptz,
   CHECK (expires_at > created_at),
   CHECK ((state = 'held') = (closed_at IS NULL)),
-  UNIQUE (organization_id, id)
+  PRIMARY KEY (id, organization_id)
 );
 CREATE INDEX holds_expiry ON capacity.holds (expires_at) WHERE state = 'held';
 -- idempotency keys are unique per organisation and holder; holds without a
@@ -151,7 +151,7 @@ CREATE UNIQUE INDEX holds_idempotency ON capacity.holds (organization_id, holder
 
 -- Confirmed lines: what a hold turned into. return_units gives units back.
 CREATE TABLE capacity.allocations (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   hold_id         uuid NOT NULL,
   item_id         uuid,
@@ -161,7 +161,7 @@ CREATE TABLE capacity.allocations (
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   CHECK ((item_id IS NULL) <> (pool_id IS NULL)),
-  UNIQUE (organization_id, id),
+  PRIMARY KEY (id, organization_id),
   FOREIGN KEY (organization_id, hold_id) REFERENCES capacity.holds (organization_id, id)
 );
 CREATE INDEX allocations_hold ON capacity.allocations (hold_id);
@@ -169,7 +169,7 @@ CREATE INDEX allocations_hold ON capacity.allocations (hold_id);
 -- Waitlist entries on a pool or an item. An offer is a hold in the
 -- entry's name (hold_id) with the offer TTL.
 CREATE TABLE capacity.waitlist (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   pool_id         uuid,
   item_id         uuid,
@@ -186,7 +186,7 @@ CREATE TABLE capacity.waitlist (
   CHECK ((item_id IS NULL) <> (pool_id IS NULL)),
   CHECK ((state = 'offered') = (hold_id IS NOT NULL AND closed_at IS NULL)
          OR state IN ('accepted', 'declined', 'expired')),
-  UNIQUE (organization_id, id),
+  PRIMARY KEY (id, organization_id),
   FOREIGN KEY (organization_id, pool_id) REFERENCES capacity.pools (organization_id, id),
   FOREIGN KEY (organization_id, item_id) REFERENCES capacity.items (organization_id, id)
 );

@@ -163,6 +163,17 @@ BEGIN
   IF secret IS DISTINCT FROM p.client_secret AND secret IS NOT NULL AND p.client_secret IS NOT NULL THEN
     PERFORM payments.raise('provider_ref_conflict', 'This payment already has another client secret.');
   END IF;
+  -- a provider's reference names one payment on the whole platform; the
+  -- unique key is per organisation (distribution by organisation,
+  -- docs/scaling.md), so the reference is claimed under a transaction lock
+  -- and checked across organisations (on Citus a multi-shard read)
+  IF p.provider_ref IS NULL THEN
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('payments.provider_ref:' || p.provider || ':' || ref, 0));
+    IF EXISTS (SELECT 1 FROM payments.payments x
+                WHERE x.provider = p.provider AND x.provider_ref = ref AND x.id <> p.id) THEN
+      PERFORM payments.raise('provider_ref_conflict', 'Another payment of this provider has this reference.');
+    END IF;
+  END IF;
   IF p.provider_ref IS NOT DISTINCT FROM ref AND (url IS NULL OR p.checkout_url IS NOT NULL)
      AND (secret IS NULL OR p.client_secret IS NOT NULL) THEN
     RETURN payments.payment_json(p);                     -- recorded before: nothing changes

@@ -54,7 +54,8 @@ BEGIN
   IF ev_currency IS DISTINCT FROM p.currency OR ev_amount IS NULL OR ev_amount <= 0 THEN
     RETURN 'amount_mismatch';
   END IF;
-  SELECT * INTO r FROM payments.refunds x WHERE x.provider = p.provider AND x.provider_ref = ref FOR UPDATE;
+  SELECT * INTO r FROM payments.refunds x
+   WHERE x.provider = p.provider AND x.provider_ref = ref AND x.organization_id = p.organization_id FOR UPDATE;
   IF NOT FOUND THEN
     -- a refund we requested, not yet linked: the oldest requested one of that amount
     SELECT * INTO r FROM payments.refunds x
@@ -104,7 +105,8 @@ BEGIN
   IF ev_currency IS DISTINCT FROM p.currency OR ev_amount IS NULL OR ev_amount <= 0 THEN
     RETURN 'amount_mismatch';
   END IF;
-  SELECT * INTO c FROM payments.chargebacks x WHERE x.provider = p.provider AND x.provider_ref = ref FOR UPDATE;
+  SELECT * INTO c FROM payments.chargebacks x
+   WHERE x.provider = p.provider AND x.provider_ref = ref AND x.organization_id = p.organization_id FOR UPDATE;
   IF NOT FOUND THEN
     IF ev_amount > p.captured - p.charged_back THEN
       RETURN 'amount_mismatch';

@@ -98,7 +98,7 @@ CREATE INDEX secrets_account ON payments.secrets (account_id) WHERE state = 'act
 -- amount of each payment: share = fixed + round_half_up(amount * bp / 10000),
 -- capped by what is left; the rest goes to organiser_payable.
 CREATE TABLE payments.fee_rules (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   name            text NOT NULL CHECK (name ~ '^[a-z][a-z0-9_]{0,39}$'),
   account         text NOT NULL CHECK (account = 'platform_fee_revenue' OR account ~ '^fee:[a-z][a-z0-9_]{0,39}$'),
@@ -107,11 +107,11 @@ CREATE TABLE payments.fee_rules (
   position        integer NOT NULL DEFAULT 1 CHECK (position BETWEEN 1 AND 100),
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   UNIQUE (organization_id, name),
-  UNIQUE (organization_id, id)
+  PRIMARY KEY (id, organization_id)
 );
 
 CREATE TABLE payments.payments (
-  id                uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id                uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id   uuid NOT NULL,
   payable_ref       text NOT NULL CHECK (pg_catalog.length(payable_ref) BETWEEN 1 AND 200),
   amount            bigint NOT NULL CHECK (amount > 0 AND amount <= 100000000000),
@@ -155,8 +155,8 @@ CREATE TABLE payments.payments (
   CONSTRAINT pay_details_need_ref CHECK ((checkout_url IS NULL AND client_secret IS NULL) OR provider_ref IS NOT NULL),
   CONSTRAINT client_secret_of_ref CHECK (client_secret IS NULL OR (provider = 'stripe'
                                           AND pg_catalog.starts_with(client_secret, provider_ref || '_secret_'))),
-  UNIQUE (provider, provider_ref),
-  UNIQUE (organization_id, id),
+  UNIQUE (provider, provider_ref, organization_id),
+  PRIMARY KEY (id, organization_id),
   CONSTRAINT captured_whole CHECK (captured = 0 OR captured = amount),
   -- the refund invariant is a constraint: concurrent refunds serialise on
   -- this row's update and the second one that would exceed it fails
@@ -185,7 +185,7 @@ CREATE TABLE payments.events (
   status          text NOT NULL,
   outcome         text NOT NULL CHECK (outcome IN ('applied', 'out_of_order_ignored', 'amount_mismatch')),
   applied_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  PRIMARY KEY (provider, event_id),
+  PRIMARY KEY (provider, event_id, organization_id),
   FOREIGN KEY (organization_id, payment_id) REFERENCES payments.payments (organization_id, id)
 );
 
@@ -198,7 +198,7 @@ CREATE TABLE payments.deliveries (
   provider      text NOT NULL CHECK (provider IN ('stripe', 'mollie', 'standard', 'mollie_classic', 'relay')),
   account_id    uuid REFERENCES payments.accounts,
   event_id      text,
-  payment_id    uuid REFERENCES payments.payments,
+  payment_id    uuid,
   headers       jsonb NOT NULL DEFAULT '{}'::jsonb,
   body          text,
   body_bytes    integer NOT NULL DEFAULT 0,
@@ -214,14 +214,14 @@ CREATE INDEX deliveries_payment ON payments.deliveries (payment_id) WHERE paymen
 -- Mollie classic webhooks carry only the payment id: a relay fetches the
 -- payment from Mollie's API and reports it with payments.record_status.
 CREATE TABLE payments.fetch_queue (
-  payment_id    uuid PRIMARY KEY REFERENCES payments.payments,
+  payment_id    uuid PRIMARY KEY,
   requested_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
   deliveries    integer NOT NULL DEFAULT 1,
   leased_until  timestamptz
 );
 
 CREATE TABLE payments.refunds (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   payment_id      uuid NOT NULL,
   provider        text NOT NULL,
@@ -235,8 +235,8 @@ CREATE TABLE payments.refunds (
   attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  UNIQUE (provider, provider_ref),
-  UNIQUE (organization_id, id),
+  UNIQUE (provider, provider_ref, organization_id),
+  PRIMARY KEY (id, organization_id),
   FOREIGN KEY (organization_id, payment_id) REFERENCES payments.payments (organization_id, id)
 );
 CREATE INDEX refunds_payment ON payments.refunds (payment_id);
@@ -245,7 +245,7 @@ CREATE INDEX refunds_to_send ON payments.refunds (created_at)
   WHERE status = 'requested' AND provider_ref IS NULL;
 
 CREATE TABLE payments.chargebacks (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id uuid NOT NULL,
   payment_id      uuid NOT NULL,
   provider        text NOT NULL,
@@ -254,8 +254,8 @@ CREATE TABLE payments.chargebacks (
   status          text NOT NULL CHECK (status IN ('received', 'reversed', 'lost')),
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  UNIQUE (provider, provider_ref),
-  UNIQUE (organization_id, id),
+  UNIQUE (provider, provider_ref, organization_id),
+  PRIMARY KEY (id, organization_id),
   FOREIGN KEY (organization_id, payment_id) REFERENCES payments.payments (organization_id, id)
 );
 CREATE INDEX chargebacks_payment ON payments.chargebacks (payment_id);
@@ -263,7 +263,7 @@ CREATE INDEX chargebacks_payment ON payments.chargebacks (payment_id);
 -- The ledger: journal entries of postings (positive = debit, negative =
 -- credit), balanced per entry and currency (checked at commit), append-only.
 CREATE TABLE payments.journal (
-  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id              bigint GENERATED ALWAYS AS IDENTITY,
   organization_id uuid NOT NULL,
   kind            text NOT NULL CHECK (kind IN ('sale', 'sale_reversed', 'payment_received',
                                                'refund_reserved', 'refund_released', 'refund_paid',
@@ -273,7 +273,7 @@ CREATE TABLE payments.journal (
   chargeback_id   uuid,
   currency        text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  UNIQUE (organization_id, id),
+  PRIMARY KEY (id, organization_id),
   FOREIGN KEY (organization_id, payment_id) REFERENCES payments.payments (organization_id, id)
 );
 CREATE INDEX journal_payment ON payments.journal (payment_id);
@@ -287,7 +287,7 @@ CREATE TABLE payments.postings (
                                        OR account ~ '^fee:[a-z][a-z0-9_]{0,39}$'),
   currency        text NOT NULL,
   amount          bigint NOT NULL CHECK (amount <> 0),
-  PRIMARY KEY (journal_id, line),
+  PRIMARY KEY (journal_id, line, organization_id),
   FOREIGN KEY (organization_id, journal_id) REFERENCES payments.journal (organization_id, id)
 );
 CREATE INDEX postings_account ON payments.postings (organization_id, account, currency);

@@ -81,9 +81,16 @@ BEGIN
       pg_catalog.format('Table %s has personal columns but its label names no subject column.', tbl),
       'Add subject=<uuid column> to the table label.');
   END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = tbl AND i.indisprimary AND i.indnatts = 1) THEN
+  -- the record key: a single-column primary key, or one column followed by
+  -- organization_id (a schema distributed by organisation, docs/scaling.md)
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                  WHERE i.indrelid = tbl AND i.indisprimary
+                    AND (i.indnatts = 1
+                         OR (i.indnatts = 2 AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute o
+                                                         WHERE o.attrelid = tbl AND o.attnum = i.indkey[1]
+                                                           AND o.attname = 'organization_id')))) THEN
     PERFORM retention.raise('table_not_managed',
-      pg_catalog.format('Table %s needs a single-column primary key: holds and trail entries name records by it.', tbl));
+      pg_catalog.format('Table %s needs a single-column primary key (or one column and organization_id): holds and trail entries name records by it.', tbl));
   END IF;
   IF NOT (d OPERATOR(pg_catalog.->>) 'guarded')::boolean THEN
     EXECUTE pg_catalog.format('CREATE TRIGGER retention_guard BEFORE INSERT OR UPDATE OR DELETE ON %s '

@@ -106,7 +106,7 @@ CREATE TABLE retention.overrides (
 -- Legal holds: on an organisation, a data subject or one record. An active
 -- hold blocks expiry, anonymisation, destruction and erasure.
 CREATE TABLE retention.holds (
-  id               uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id               uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   organization_id  uuid NOT NULL,
   scope            text NOT NULL CHECK (scope IN ('organization', 'subject', 'record')),
   subject          uuid,
@@ -121,14 +121,14 @@ CREATE TABLE retention.holds (
   CHECK ((scope = 'subject') = (subject IS NOT NULL)),
   CHECK ((scope = 'record') = (relid IS NOT NULL AND record IS NOT NULL)),
   CHECK ((lifted_at IS NULL) = (lifted_by IS NULL)),
-  UNIQUE (organization_id, id)
+  PRIMARY KEY (id, organization_id)
 );
 CREATE INDEX holds_active_idx ON retention.holds (organization_id) WHERE lifted_at IS NULL;
 
 -- Signals for the organisation's admins; the platform delivers them and
 -- sets delivered_at.
 CREATE TABLE retention.notifications (
-  id               bigserial PRIMARY KEY,
+  id               bigserial,
   organization_id  uuid NOT NULL,
   relid            oid NOT NULL,
   kind             text NOT NULL CHECK (kind IN ('retention_expired')),
@@ -136,7 +136,7 @@ CREATE TABLE retention.notifications (
   run_id           bigint,
   created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
   delivered_at     timestamptz,
-  UNIQUE (organization_id, id)
+  PRIMARY KEY (id, organization_id)
 );
 CREATE INDEX notifications_pending_idx ON retention.notifications (organization_id, id) WHERE delivered_at IS NULL;
 

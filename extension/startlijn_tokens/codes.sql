@@ -15,9 +15,9 @@ CREATE FUNCTION tokens._revoke_versions(scope text, payload bytea, up_to_version
   AS $fn$
   WITH s AS (
     UPDATE tokens.scopes x SET revocation_seq = x.revocation_seq + 1
-     WHERE x.scope = _revoke_versions.scope RETURNING x.revocation_seq)
-  INSERT INTO tokens.revocations (scope, seq, payload, up_to_version, reason)
-  SELECT _revoke_versions.scope, s.revocation_seq, _revoke_versions.payload, up_to_version, reason FROM s
+     WHERE x.scope = _revoke_versions.scope RETURNING x.revocation_seq, x.organization_id)
+  INSERT INTO tokens.revocations (scope, organization_id, seq, payload, up_to_version, reason)
+  SELECT _revoke_versions.scope, s.organization_id, s.revocation_seq, _revoke_versions.payload, up_to_version, reason FROM s
   RETURNING seq
 $fn$;
 
@@ -48,11 +48,21 @@ BEGIN
       'A scope is 1 to 64 characters of a-z, 0-9 and . _ : -, starting with a letter or digit.');
   END IF;
   SELECT * INTO s FROM tokens.scopes x WHERE x.scope = signing_key.scope FOR KEY SHARE;
-  IF NOT FOUND OR NOT EXISTS (SELECT 1 FROM tokens.signing_keys k WHERE k.scope = signing_key.scope AND k.state = 'active') THEN
-    INSERT INTO tokens.scopes AS x (scope, organization_id) VALUES (signing_key.scope, signing_key.organization_id)
-    ON CONFLICT ON CONSTRAINT scopes_pkey DO NOTHING;
+  IF NOT FOUND OR NOT EXISTS (SELECT 1 FROM tokens.signing_keys k WHERE k.scope = signing_key.scope
+                                 AND k.organization_id = s.organization_id AND k.state = 'active') THEN
+    IF s.scope IS NULL THEN
+      -- the name is unique on the platform while the key is per
+      -- organisation: creating a scope takes a transaction lock on its name
+      PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('tokens.scope:' || signing_key.scope, 0));
+    END IF;
     SELECT * INTO s FROM tokens.scopes x WHERE x.scope = signing_key.scope FOR UPDATE;
+    IF NOT FOUND THEN
+      INSERT INTO tokens.scopes AS x (scope, organization_id)
+      VALUES (signing_key.scope, COALESCE(signing_key.organization_id, '00000000-0000-0000-0000-000000000000'::uuid))
+      RETURNING * INTO s;
+    END IF;
   END IF;
+  s.organization_id := NULLIF(s.organization_id, '00000000-0000-0000-0000-000000000000'::uuid);
   IF signing_key.organization_id IS NOT NULL AND s.organization_id IS DISTINCT FROM signing_key.organization_id THEN
     PERFORM tokens.raise('scope_not_found', 'The scope belongs to another organization.');
   END IF;
@@ -82,7 +92,7 @@ BEGIN
    WHERE k.scope = rotate_signing_key.scope AND k.state = 'active'
   RETURNING k.key_id INTO old;
   new_id := tokens._add_signing_key(rotate_signing_key.scope);
-  PERFORM trail.log(s.organization_id, 'signing_key.rotated', 'scope:' || rotate_signing_key.scope,
+  PERFORM trail.log(NULLIF(s.organization_id, '00000000-0000-0000-0000-000000000000'::uuid), 'signing_key.rotated', 'scope:' || rotate_signing_key.scope,
                     pg_catalog.jsonb_build_object('scope', rotate_signing_key.scope, 'old_key_id', old, 'key_id', new_id));
   RETURN new_id;
 END
@@ -102,7 +112,7 @@ BEGIN
       pg_catalog.format('Scope "%s" has no verify-only key %s.', scope, key_id),
       'The active key cannot be retired: rotate first.');
   END IF;
-  PERFORM trail.log(s.organization_id, 'signing_key.retired', 'scope:' || retire_signing_key.scope,
+  PERFORM trail.log(NULLIF(s.organization_id, '00000000-0000-0000-0000-000000000000'::uuid), 'signing_key.retired', 'scope:' || retire_signing_key.scope,
                     pg_catalog.jsonb_build_object('scope', retire_signing_key.scope, 'key_id', key_id));
 END
 $fn$;
@@ -136,7 +146,7 @@ BEGIN
     RETURN NULL;
   END IF;
   seq := tokens._revoke_versions(c.scope, c.payload, c.version, 'revoked');
-  SELECT x.organization_id INTO org FROM tokens.scopes x WHERE x.scope = c.scope;
+  org := NULLIF(c.organization_id, '00000000-0000-0000-0000-000000000000'::uuid);
   PERFORM trail.log(org, 'code.revoked', 'code:' || c.scope,
                     pg_catalog.jsonb_build_object('scope', c.scope, 'payload', pg_catalog.encode(c.payload, 'hex'),
                                                   'version', c.version, 'seq', seq), reason);
@@ -166,11 +176,13 @@ CREATE FUNCTION tokens.scanner_bundle(scope text, since bigint DEFAULT 0) RETURN
     'signed_prefix', 'startlijn-code:v1' || pg_catalog.chr(10) || s.scope || pg_catalog.chr(10),
     'keys', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                          'key_id', k.key_id, 'public_key', pg_catalog.encode(k.public_key, 'base64')) ORDER BY k.key_id)
-                        FROM tokens.signing_keys k WHERE k.scope = s.scope AND k.state <> 'retired'), '[]'::jsonb),
+                        FROM tokens.signing_keys k WHERE k.scope = s.scope AND k.organization_id = s.organization_id
+                          AND k.state <> 'retired'), '[]'::jsonb),
     'revocations', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                          'seq', r.seq, 'payload', pg_catalog.encode(r.payload, 'base64'),
                          'up_to_version', r.up_to_version) ORDER BY r.seq)
-                        FROM tokens.revocations r WHERE r.scope = s.scope AND r.seq > COALESCE(since, 0)), '[]'::jsonb),
+                        FROM tokens.revocations r WHERE r.scope = s.scope AND r.organization_id = s.organization_id
+                          AND r.seq > COALESCE(since, 0)), '[]'::jsonb),
     'next_since', s.revocation_seq)
     FROM tokens.scopes s WHERE s.scope = scanner_bundle.scope
 $fn$;

@@ -70,12 +70,15 @@ CREATE TABLE tokens.purposes (
 );
 
 -- Issued tokens: only the keyed hash of the secret, never the text.
+-- organization_id: the tenant; a token of no organisation (the platform's
+-- own) has the nil UUID, so the tables can be distributed by organisation
+-- (docs/scaling.md); the functions show it as NULL.
 CREATE TABLE tokens.tokens (
-  id              uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
   purpose         text NOT NULL REFERENCES tokens.purposes,
-  organization_id uuid,
+  organization_id uuid NOT NULL,
   subject         text NOT NULL CHECK (pg_catalog.length(subject) BETWEEN 1 AND 200),
-  hash            bytea NOT NULL UNIQUE CHECK (pg_catalog.octet_length(hash) = 32),
+  hash            bytea NOT NULL CHECK (pg_catalog.octet_length(hash) = 32),
   metadata        jsonb NOT NULL DEFAULT '{}'::jsonb CHECK (pg_catalog.jsonb_typeof(metadata) = 'object'),
   max_uses        integer NOT NULL CHECK (max_uses >= 1),
   uses            integer NOT NULL DEFAULT 0 CHECK (uses >= 0 AND uses <= max_uses),
@@ -85,7 +88,9 @@ CREATE TABLE tokens.tokens (
   revoked_at      timestamptz,
   revoke_reason   text CHECK (pg_catalog.length(revoke_reason) <= 200),
   CHECK (expires_at > created_at),
-  UNIQUE (organization_id, id)
+  PRIMARY KEY (id, organization_id),
+  -- a hash is of 32 random bytes: unique anywhere; looked up by hash alone
+  UNIQUE (hash, organization_id)
 );
 CREATE INDEX tokens_subject_idx ON tokens.tokens (purpose, subject);
 CREATE INDEX tokens_expires_idx ON tokens.tokens (expires_at);
@@ -100,19 +105,25 @@ CREATE TABLE tokens.failures (
 );
 
 -- Code scopes (an event, a venue): signing keys and revocation sequence.
+-- A scope's name is unique on the platform (tokens.signing_key creates it
+-- under a lock on the name); organization_id as in tokens.tokens (the nil
+-- UUID: no organisation), and the scope's keys, codes and revocations carry
+-- their scope's.
 CREATE TABLE tokens.scopes (
-  scope           text PRIMARY KEY CHECK (scope ~ '^[a-z0-9][a-z0-9._:-]{0,63}$'),
-  id              uuid NOT NULL UNIQUE DEFAULT pg_catalog.gen_random_uuid(),
-  organization_id uuid,
+  scope           text NOT NULL CHECK (scope ~ '^[a-z0-9][a-z0-9._:-]{0,63}$'),
+  id              uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  organization_id uuid NOT NULL,
   revocation_seq  bigint NOT NULL DEFAULT 0 CHECK (revocation_seq >= 0),
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  UNIQUE (organization_id, id)
+  PRIMARY KEY (scope, organization_id),
+  UNIQUE (id, organization_id)
 );
 
 -- Ed25519 keys per scope. Only the active key keeps its seed; rotation
 -- wipes it (verify_only), retirement stops verification.
 CREATE TABLE tokens.signing_keys (
-  scope       text NOT NULL REFERENCES tokens.scopes,
+  scope       text NOT NULL,
+  organization_id uuid NOT NULL,
   key_id      integer NOT NULL CHECK (key_id BETWEEN 1 AND 65535),
   public_key  bytea NOT NULL CHECK (pg_catalog.octet_length(public_key) = 32),
   seed        bytea CHECK (pg_catalog.octet_length(seed) = 32),
@@ -120,32 +131,37 @@ CREATE TABLE tokens.signing_keys (
   created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
   rotated_at  timestamptz,
   retired_at  timestamptz,
-  PRIMARY KEY (scope, key_id),
+  PRIMARY KEY (scope, key_id, organization_id),
+  FOREIGN KEY (scope, organization_id) REFERENCES tokens.scopes (scope, organization_id),
   CHECK ((state = 'active') = (seed IS NOT NULL))
 );
-CREATE UNIQUE INDEX signing_keys_one_active ON tokens.signing_keys (scope) WHERE state = 'active';
+CREATE UNIQUE INDEX signing_keys_one_active ON tokens.signing_keys (scope, organization_id) WHERE state = 'active';
 
 -- The current version of each signed payload.
 CREATE TABLE tokens.codes (
-  scope      text NOT NULL REFERENCES tokens.scopes,
+  scope      text NOT NULL,
+  organization_id uuid NOT NULL,
   payload    bytea NOT NULL CHECK (pg_catalog.octet_length(payload) BETWEEN 1 AND 32),
   version    integer NOT NULL CHECK (version BETWEEN 1 AND 65535),
   issued_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
   revoked_at timestamptz,
-  PRIMARY KEY (scope, payload)
+  PRIMARY KEY (scope, payload, organization_id),
+  FOREIGN KEY (scope, organization_id) REFERENCES tokens.scopes (scope, organization_id)
 );
 
 -- Revocation list: every version of payload up to up_to_version is revoked.
 -- seq is per scope and assigned under the scope row lock, so it grows in
 -- commit order: a reader that saw everything up to N never misses a later N-1.
 CREATE TABLE tokens.revocations (
-  scope         text NOT NULL REFERENCES tokens.scopes,
+  scope         text NOT NULL,
+  organization_id uuid NOT NULL,
   seq           bigint NOT NULL CHECK (seq >= 1),
   payload       bytea NOT NULL,
   up_to_version integer NOT NULL CHECK (up_to_version BETWEEN 1 AND 65535),
   reason        text NOT NULL CHECK (reason IN ('reissued', 'revoked')),
   revoked_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  PRIMARY KEY (scope, seq)
+  PRIMARY KEY (scope, seq, organization_id),
+  FOREIGN KEY (scope, organization_id) REFERENCES tokens.scopes (scope, organization_id)
 );
 
 DO $rls$

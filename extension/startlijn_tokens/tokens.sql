@@ -113,7 +113,7 @@ BEGIN
     END IF;
     RETURN false;   -- already revoked
   END IF;
-  PERFORM trail.log(t.organization_id, 'token.revoked', 'token:' || t.id::text,
+  PERFORM trail.log(NULLIF(t.organization_id, '00000000-0000-0000-0000-000000000000'::uuid), 'token.revoked', 'token:' || t.id::text,
                     pg_catalog.jsonb_build_object('purpose', t.purpose, 'subject', t.subject), reason);
   RETURN true;
 END
@@ -132,7 +132,7 @@ BEGIN
               AND x.revoked_at IS NULL
            RETURNING * LOOP
     n := n + 1;
-    PERFORM trail.log(t.organization_id, 'token.revoked', 'token:' || t.id::text,
+    PERFORM trail.log(NULLIF(t.organization_id, '00000000-0000-0000-0000-000000000000'::uuid), 'token.revoked', 'token:' || t.id::text,
                       pg_catalog.jsonb_build_object('purpose', t.purpose, 'subject', t.subject), reason);
   END LOOP;
   RETURN n;

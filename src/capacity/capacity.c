@@ -126,7 +126,8 @@ enum
 	"'waitlist_entry_id', h.waitlist_entry_id," \
 	"'allocations', CASE WHEN h.state OPERATOR(pg_catalog.=) 'confirmed' THEN" \
 	" (SELECT COALESCE(pg_catalog.jsonb_agg(" ALLOC_JSON " ORDER BY a.item_id, a.pool_id), '[]')" \
-	"    FROM capacity.allocations a WHERE a.hold_id OPERATOR(pg_catalog.=) h.id) END)"
+	"    FROM capacity.allocations a WHERE a.hold_id OPERATOR(pg_catalog.=) h.id" \
+	"     AND a.organization_id OPERATOR(pg_catalog.=) h.organization_id) END)"
 /*
  * trail.log(org, action, subject, details, reason) for an event of holder.
  * A holder that is a uuid (a user id) is the data subject: it is stored
@@ -259,7 +260,8 @@ static const sl_query cap_queries[Q_COUNT] = {
 		"                  (l OPERATOR(pg_catalog.->>) 'pool_id')::uuid, (l OPERATOR(pg_catalog.->>) 'quantity')::integer"
 		"             FROM h, pg_catalog.jsonb_array_elements(h.lines) l RETURNING 1),"
 		"     w AS (UPDATE capacity.waitlist e SET state = 'accepted', closed_at = pg_catalog.now()"
-		"             FROM h WHERE e.id OPERATOR(pg_catalog.=) h.waitlist_entry_id RETURNING 1)"
+		"             FROM h WHERE e.id OPERATOR(pg_catalog.=) h.waitlist_entry_id"
+		"              AND e.organization_id OPERATOR(pg_catalog.=) h.organization_id RETURNING 1)"
 		"SELECT (SELECT pg_catalog.count(*) FROM a), (SELECT pg_catalog.count(*) FROM w)",
 		1, {UUIDOID}
 	},
@@ -272,11 +274,12 @@ static const sl_query cap_queries[Q_COUNT] = {
 	},
 	[Q_CLOSE_HOLD] = {
 		"WITH h AS (UPDATE capacity.holds x SET state = $2, closed_at = pg_catalog.now()"
-		"            WHERE x.id OPERATOR(pg_catalog.=) $1 RETURNING x.waitlist_entry_id)"
+		"            WHERE x.id OPERATOR(pg_catalog.=) $1 RETURNING x.waitlist_entry_id, x.organization_id)"
 		"UPDATE capacity.waitlist e"
 		"   SET state = CASE WHEN $2 OPERATOR(pg_catalog.=) 'expired' THEN 'expired' ELSE 'declined' END,"
 		"       closed_at = pg_catalog.now()"
-		"  FROM h WHERE e.id OPERATOR(pg_catalog.=) h.waitlist_entry_id AND e.state OPERATOR(pg_catalog.=) 'offered'",
+		"  FROM h WHERE e.id OPERATOR(pg_catalog.=) h.waitlist_entry_id AND e.organization_id OPERATOR(pg_catalog.=) h.organization_id"
+		"   AND e.state OPERATOR(pg_catalog.=) 'offered'",
 		2, {UUIDOID, TEXTOID}
 	},
 	[Q_EXTEND_CHECK] = {
@@ -304,6 +307,7 @@ static const sl_query cap_queries[Q_COUNT] = {
 		"SELECT a.organization_id, a.hold_id, a.item_id, a.pool_id,"
 		"       a.quantity OPERATOR(pg_catalog.-) a.returned, h.holder"
 		"  FROM capacity.allocations a JOIN capacity.holds h ON h.id OPERATOR(pg_catalog.=) a.hold_id"
+		"   AND h.organization_id OPERATOR(pg_catalog.=) a.organization_id"
 		" WHERE a.id OPERATOR(pg_catalog.=) $1 FOR UPDATE OF a",
 		1, {UUIDOID}
 	},
@@ -370,20 +374,21 @@ static const sl_query cap_queries[Q_COUNT] = {
 		"SELECT w.id, w.holder, w.quantity, w.pool_id, w.item_id, w.skipped FROM capacity.waitlist w"
 		" WHERE w.state OPERATOR(pg_catalog.=) 'waiting' AND w.organization_id OPERATOR(pg_catalog.=) $2"
 		"   AND (w.pool_id OPERATOR(pg_catalog.=) $1 OR w.item_id IN"
-		"        (SELECT ip.item_id FROM capacity.item_pools ip WHERE ip.pool_id OPERATOR(pg_catalog.=) $1))"
+		"        (SELECT ip.item_id FROM capacity.item_pools ip WHERE ip.pool_id OPERATOR(pg_catalog.=) $1"
+		"            AND ip.organization_id OPERATOR(pg_catalog.=) $2))"
 		" ORDER BY w.priority DESC, w.created_at, w.id LIMIT " CppAsString2(CAP_QUEUE_BATCH)
 		" FOR UPDATE OF w SKIP LOCKED",
 		2, {UUIDOID, UUIDOID}, SL_PLAN_CHOOSE
 	},
 	[Q_OFFER] = {
 		"UPDATE capacity.waitlist w SET state = 'offered', hold_id = $2, offered_at = pg_catalog.now()"
-		" WHERE w.id OPERATOR(pg_catalog.=) $1",
-		2, {UUIDOID, UUIDOID}
+		" WHERE w.id OPERATOR(pg_catalog.=) $1 AND w.organization_id OPERATOR(pg_catalog.=) $3",
+		3, {UUIDOID, UUIDOID, UUIDOID}
 	},
 	[Q_SKIPPED] = {
 		"UPDATE capacity.waitlist w SET skipped = w.skipped OPERATOR(pg_catalog.+) 1"
-		" WHERE w.id OPERATOR(pg_catalog.=) ANY ($1)",
-		1, {UUIDARRAYOID}
+		" WHERE w.id OPERATOR(pg_catalog.=) ANY ($1) AND w.organization_id OPERATOR(pg_catalog.=) $2",
+		2, {UUIDARRAYOID, UUIDOID}
 	},
 };
 
@@ -1068,13 +1073,13 @@ do_promote(Datum pool)
 		line.quantity = qty;
 		if (do_hold(org, &line, 1, offer_ttl, holder, NULL, &entry, "capacity.offered", &json, &hold))
 		{
-			Datum		ov[2] = {uuid_datum(&entry), hold};
+			Datum		ov[3] = {uuid_datum(&entry), hold, org};
 
 			sl_exec(&cap_sql, Q_OFFER, ov, NULL, 0);
 			offers++;
 			if (npassed > 0)
 			{
-				Datum		sv[1] = {uuid_array(passed, npassed)};
+				Datum		sv[2] = {uuid_array(passed, npassed), org};
 
 				sl_exec(&cap_sql, Q_SKIPPED, sv, NULL, 0);
 			}

@@ -87,13 +87,14 @@ static const sl_query pay_queries[Q_COUNT] = {
 		2, {TEXTOID, TEXTOID}
 	},
 	[Q_SEEN] = {
-		"SELECT 1 FROM payments.events e WHERE e.provider OPERATOR(pg_catalog.=) $1 AND e.event_id OPERATOR(pg_catalog.=) $2",
-		2, {TEXTOID, TEXTOID}
+		"SELECT 1 FROM payments.events e WHERE e.provider OPERATOR(pg_catalog.=) $1 AND e.event_id OPERATOR(pg_catalog.=) $2"
+		"   AND e.organization_id OPERATOR(pg_catalog.=) $3",
+		3, {TEXTOID, TEXTOID, UUIDOID}
 	},
 	[Q_MISMATCH] = {
 		"UPDATE payments.payments x SET exception = 'amount_mismatch', exception_at = pg_catalog.now()"
-		" WHERE x.id OPERATOR(pg_catalog.=) $1",
-		1, {UUIDOID}
+		" WHERE x.id OPERATOR(pg_catalog.=) $1 AND x.organization_id OPERATOR(pg_catalog.=) $2",
+		2, {UUIDOID, UUIDOID}
 	},
 	/* $3: the exception of money that arrived after a final status, or NULL */
 	[Q_PAID] = {
@@ -101,13 +102,13 @@ static const sl_query pay_queries[Q_COUNT] = {
 		"       exception = COALESCE($3, x.exception),"
 		"       exception_at = CASE WHEN $3 IS NULL THEN x.exception_at ELSE pg_catalog.now() END,"
 		"       captured = x.amount, paid_at = pg_catalog.now()"
-		" WHERE x.id OPERATOR(pg_catalog.=) $1",
-		3, {UUIDOID, TEXTOID, TEXTOID}
+		" WHERE x.id OPERATOR(pg_catalog.=) $1 AND x.organization_id OPERATOR(pg_catalog.=) $4",
+		4, {UUIDOID, TEXTOID, TEXTOID, UUIDOID}
 	},
 	[Q_STATUS] = {
 		"UPDATE payments.payments x SET status = $2, sale_posted = x.sale_posted AND $3"
-		" WHERE x.id OPERATOR(pg_catalog.=) $1",
-		3, {UUIDOID, TEXTOID, BOOLOID}
+		" WHERE x.id OPERATOR(pg_catalog.=) $1 AND x.organization_id OPERATOR(pg_catalog.=) $4",
+		4, {UUIDOID, TEXTOID, BOOLOID, UUIDOID}
 	},
 	/* one balanced journal entry: the journal row and its postings */
 	[Q_POST] = {
@@ -141,13 +142,13 @@ static const sl_query pay_queries[Q_COUNT] = {
 	},
 	[Q_REFUND] = {
 		"SELECT payments._refund_event(x, $2, $3, $4, $5, CAST($6 AS pg_catalog.jsonb))"
-		"  FROM payments.payments x WHERE x.id OPERATOR(pg_catalog.=) $1",
-		6, {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID}
+		"  FROM payments.payments x WHERE x.id OPERATOR(pg_catalog.=) $1 AND x.organization_id OPERATOR(pg_catalog.=) $7",
+		7, {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, UUIDOID}
 	},
 	[Q_CHARGEBACK] = {
 		"SELECT payments._chargeback_event(x, $2, $3, $4, $5, CAST($6 AS pg_catalog.jsonb))"
-		"  FROM payments.payments x WHERE x.id OPERATOR(pg_catalog.=) $1",
-		6, {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID}
+		"  FROM payments.payments x WHERE x.id OPERATOR(pg_catalog.=) $1 AND x.organization_id OPERATOR(pg_catalog.=) $7",
+		7, {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, UUIDOID}
 	},
 	[Q_QUEUE] = {
 		"SELECT o.outcome, o.payment_id FROM payments._queue_fetch($1, $2) o",
@@ -602,8 +603,8 @@ static const char *
 payment_status(const PayRow *p, const PayEvent *ev, const char *provider)
 {
 	StringInfo	d;
-	Datum		v[3];
-	char		n[3] = {' ', ' ', ' '};
+	Datum		v[4];
+	char		n[4] = {' ', ' ', ' ', ' '};
 
 	if (!payment_status_known(ev->status))
 		return "out_of_order_ignored";
@@ -617,6 +618,7 @@ payment_status(const PayRow *p, const PayEvent *ev, const char *provider)
 			if (p->captured == 0 && p->no_exception)
 			{
 				v[0] = p->id;
+				v[1] = p->org;
 				sl_exec(&pay_sql, Q_MISMATCH, v, NULL, 0);
 				d = source_json(provider, ev->event_id);
 				json_str(d, "exception", "amount_mismatch");
@@ -644,6 +646,7 @@ payment_status(const PayRow *p, const PayEvent *ev, const char *provider)
 		v[0] = p->id;
 		v[1] = CStringGetTextDatum(exception ? p->status : "paid");
 		v[2] = text_or_null(exception, &n[2]);
+		v[3] = p->org;
 		sl_exec(&pay_sql, Q_PAID, v, n, 0);
 		l.n = 0;
 		add_line(&l, "provider_clearing", p->amount);
@@ -671,6 +674,7 @@ payment_status(const PayRow *p, const PayEvent *ev, const char *provider)
 		v[0] = p->id;
 		v[1] = CStringGetTextDatum(ev->status);
 		v[2] = BoolGetDatum(!closing);
+		v[3] = p->org;
 		sl_exec(&pay_sql, Q_STATUS, v, NULL, 0);
 		if (closing && p->sale_posted)
 			post_sale_reversed(p);
@@ -689,8 +693,8 @@ payment_status(const PayRow *p, const PayEvent *ev, const char *provider)
 static const char *
 other_event(int q, const PayRow *p, const PayEvent *ev, const char *provider)
 {
-	Datum		v[6];
-	char		n[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		v[7];
+	char		n[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	StringInfo	d = source_json(provider, ev->event_id);
 	bool		isnull;
 	Datum		r;
@@ -704,6 +708,7 @@ other_event(int q, const PayRow *p, const PayEvent *ev, const char *provider)
 		n[3] = 'n';
 	v[4] = text_or_null(ev->currency, &n[4]);
 	v[5] = CStringGetTextDatum(d->data);
+	v[6] = p->org;
 	sl_exec(&pay_sql, q, v, n, 0);
 	if (SPI_processed != 1)
 		elog(ERROR, "payments: the locked payment is gone");
@@ -750,6 +755,7 @@ apply_event(const char *provider, const pg_uuid_t *account, const PayEvent *ev,
 	*has_payment = true;
 
 	v[1] = CStringGetTextDatum(ev->event_id);
+	v[2] = p.org;
 	sl_exec(&pay_sql, Q_SEEN, v, NULL, 0);
 	if (SPI_processed > 0)
 		return "duplicate";

@@ -717,7 +717,7 @@ typedef struct managed
 	Oid			relid;
 	char	   *qname;			/* quoted schema.table */
 	sl_table_label lab;
-	char	   *pk;				/* quoted single-column primary key, or NULL */
+	char	   *pk;				/* quoted record key (RECORD_KEY_INDEX), or NULL */
 	char	   *pktype;			/* its type */
 	int			npii;
 	pii_col    *pii;
@@ -1087,6 +1087,17 @@ build_statements(managed *m)
  * primary key, referencing foreign keys and guard trigger; allocated in
  * the current memory context.
  */
+/*
+ * The primary key that names a record: a single column, or that column
+ * followed by the tenant column organization_id (the composite keys of a
+ * schema distributed by organisation, docs/scaling.md); its first column
+ * names the record either way.
+ */
+#define RECORD_KEY_INDEX \
+	"i.indisprimary AND (i.indnatts OPERATOR(pg_catalog.=) 1 OR (i.indnatts OPERATOR(pg_catalog.=) 2 AND EXISTS (" \
+	"  SELECT 1 FROM pg_catalog.pg_attribute o WHERE o.attrelid OPERATOR(pg_catalog.=) i.indrelid" \
+	"     AND o.attnum OPERATOR(pg_catalog.=) i.indkey[1] AND o.attname OPERATOR(pg_catalog.=) 'organization_id')))"
+
 static List *
 load_managed(void)
 {
@@ -1100,7 +1111,7 @@ load_managed(void)
 					"  pg_catalog.format('%I.%I', ns.nspname, c.relname), "
 					"  (SELECT pg_catalog.quote_ident(a.attname::text) FROM pg_catalog.pg_index i "
 					"     JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0] "
-					"    WHERE i.indrelid OPERATOR(pg_catalog.=) l.objoid AND i.indisprimary AND i.indnatts OPERATOR(pg_catalog.=) 1), "
+					"    WHERE i.indrelid OPERATOR(pg_catalog.=) l.objoid AND " RECORD_KEY_INDEX "), "
 					"  COALESCE((SELECT pg_catalog.string_agg(pg_catalog.format(' AND NOT EXISTS (SELECT 1 FROM %s x WHERE %s)', "
 					"       f.conrelid::pg_catalog.regclass, "
 					"       (SELECT pg_catalog.string_agg(pg_catalog.format('x.%I = t.%I', ca.attname, pa.attname), ' AND ') "
@@ -1112,7 +1123,7 @@ load_managed(void)
 					"          AND g.tgfoid OPERATOR(pg_catalog.=) 'retention.guard()'::pg_catalog.regprocedure AND g.tgenabled OPERATOR(pg_catalog.<>) 'D'), "
 					"  (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_index i "
 					"     JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0] "
-					"    WHERE i.indrelid OPERATOR(pg_catalog.=) l.objoid AND i.indisprimary AND i.indnatts OPERATOR(pg_catalog.=) 1) "
+					"    WHERE i.indrelid OPERATOR(pg_catalog.=) l.objoid AND " RECORD_KEY_INDEX ") "
 					"FROM pg_catalog.pg_seclabel l "
 					"JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.objoid "
 					"JOIN pg_catalog.pg_namespace ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace "
@@ -1143,7 +1154,7 @@ load_managed(void)
 		else if (!table_label_columns_ok(m->relid, &m->lab, err, sizeof(err)))
 			m->problem = pstrdup(err);
 		else if (m->pk == NULL)
-			m->problem = pstrdup("The table needs a single-column primary key; the job walks it in key order.");
+			m->problem = pstrdup("The table needs a single-column primary key (or one column and organization_id); the job walks it in key order.");
 		else if (!m->has_guard)
 			m->problem = pstrdup("The table has no retention.guard() trigger; call retention.manage() for it.");
 		out = lappend(out, m);

@@ -34,6 +34,7 @@
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 
 #include "core/sl_core.h"
 #include "common/sl_token.h"
@@ -63,9 +64,17 @@ enum
 	T_COUNT
 };
 
+/*
+ * A token or scope of no organisation is stored under the nil UUID (the
+ * tables are distributable by organisation, docs/scaling.md) and shown,
+ * and audited, as NULL.
+ */
+#define NO_ORG "'00000000-0000-0000-0000-000000000000'::pg_catalog.uuid"
+
 #define TOKEN_ROW \
 	"SELECT t.id, t.subject, t.metadata, t.max_uses OPERATOR(pg_catalog.-) t.uses, t.revoked_at IS NOT NULL, " \
-	"       t.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now(), t.uses OPERATOR(pg_catalog.>=) t.max_uses " \
+	"       t.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now(), t.uses OPERATOR(pg_catalog.>=) t.max_uses, " \
+	"       t.organization_id " \
 	"  FROM tokens.tokens t WHERE t.hash OPERATOR(pg_catalog.=) $1"
 
 /*
@@ -86,10 +95,10 @@ static const sl_query tok_queries[T_COUNT] = {
 	[T_ISSUE_STORE] = {
 		"WITH t AS ("
 		"  INSERT INTO tokens.tokens (purpose, organization_id, subject, hash, metadata, max_uses, expires_at) "
-		"  SELECT $1, $2, $3, $4, $5, $6, pg_catalog.now() OPERATOR(pg_catalog.+) COALESCE($7, p.default_ttl) "
+		"  SELECT $1, COALESCE($2, " NO_ORG "), $3, $4, $5, $6, pg_catalog.now() OPERATOR(pg_catalog.+) COALESCE($7, p.default_ttl) "
 		"    FROM tokens.purposes p WHERE p.purpose OPERATOR(pg_catalog.=) $1 "
-		"  RETURNING id, expires_at, organization_id) "
-		"SELECT t.id, t.expires_at, trail.log(t.organization_id, 'token.issued', "
+		"  RETURNING id, expires_at) "
+		"SELECT t.id, t.expires_at, trail.log($2, 'token.issued', "
 		"         'token:' OPERATOR(pg_catalog.||) t.id::pg_catalog.text, "
 		"         pg_catalog.jsonb_build_object('purpose', $1, 'subject', $3, 'expires_at', t.expires_at, "
 		"                                       'max_uses', $6)) "
@@ -118,48 +127,54 @@ static const sl_query tok_queries[T_COUNT] = {
 	},
 	[T_USE] = {
 		"WITH u AS (UPDATE tokens.tokens t SET uses = t.uses OPERATOR(pg_catalog.+) 1, last_used_at = pg_catalog.now() "
-		"            WHERE t.id OPERATOR(pg_catalog.=) $1 RETURNING t.id, t.organization_id, t.subject, t.uses, t.max_uses) "
-		"SELECT u.max_uses OPERATOR(pg_catalog.-) u.uses, trail.log(u.organization_id, 'token.redeemed', "
+		"            WHERE t.id OPERATOR(pg_catalog.=) $1 AND t.organization_id OPERATOR(pg_catalog.=) $3"
+		"            RETURNING t.id, t.organization_id, t.subject, t.uses, t.max_uses) "
+		"SELECT u.max_uses OPERATOR(pg_catalog.-) u.uses, "
+		"       trail.log(NULLIF(u.organization_id, " NO_ORG "), 'token.redeemed', "
 		"         'token:' OPERATOR(pg_catalog.||) u.id::pg_catalog.text, "
 		"         pg_catalog.jsonb_build_object('purpose', $2, 'subject', u.subject, 'uses', u.uses, "
 		"                                       'max_uses', u.max_uses)) FROM u",
-		2, {UUIDOID, TEXTOID}, SL_PLAN_CHOOSE
+		3, {UUIDOID, TEXTOID, UUIDOID}, SL_PLAN_CHOOSE
 	},
 	[T_ADD_KEY] = {
-		"INSERT INTO tokens.signing_keys (scope, key_id, public_key, seed, state) "
-		"SELECT $1, COALESCE(pg_catalog.max(k.key_id), 0) OPERATOR(pg_catalog.+) 1, $2, $3, 'active' "
-		"  FROM tokens.signing_keys k WHERE k.scope OPERATOR(pg_catalog.=) $1 RETURNING key_id",
+		"INSERT INTO tokens.signing_keys (scope, organization_id, key_id, public_key, seed, state) "
+		"SELECT s.scope, s.organization_id, "
+		"       (SELECT COALESCE(pg_catalog.max(k.key_id), 0) OPERATOR(pg_catalog.+) 1 FROM tokens.signing_keys k "
+		"         WHERE k.scope OPERATOR(pg_catalog.=) s.scope AND k.organization_id OPERATOR(pg_catalog.=) s.organization_id), "
+		"       $2, $3, 'active' "
+		"  FROM tokens.scopes s WHERE s.scope OPERATOR(pg_catalog.=) $1 RETURNING key_id",
 		3, {TEXTOID, BYTEAOID, BYTEAOID}, SL_PLAN_CHOOSE
 	},
 	/* the scope row is locked FOR KEY SHARE: a rotation waits for us */
 	[T_SCOPE_KEY] = {
-		"SELECT k.key_id, k.seed FROM tokens.scopes s "
+		"SELECT k.key_id, k.seed, s.organization_id FROM tokens.scopes s "
 		"  LEFT JOIN tokens.signing_keys k ON k.scope OPERATOR(pg_catalog.=) s.scope"
+		"        AND k.organization_id OPERATOR(pg_catalog.=) s.organization_id"
 		"        AND k.state OPERATOR(pg_catalog.=) 'active' "
 		" WHERE s.scope OPERATOR(pg_catalog.=) $1 FOR KEY SHARE OF s",
 		1, {TEXTOID}, SL_PLAN_CHOOSE
 	},
 	[T_CODE_VERSION] = {
-		"INSERT INTO tokens.codes AS c (scope, payload, version) VALUES ($1, $2, 1) "
-		"ON CONFLICT (scope, payload) DO UPDATE "
+		"INSERT INTO tokens.codes AS c (scope, payload, version, organization_id) VALUES ($1, $2, 1, $3) "
+		"ON CONFLICT (scope, payload, organization_id) DO UPDATE "
 		"   SET version = c.version OPERATOR(pg_catalog.+) 1, issued_at = pg_catalog.now(), revoked_at = NULL "
 		" WHERE c.version OPERATOR(pg_catalog.<) 65535 RETURNING c.version",
-		2, {TEXTOID, BYTEAOID}, SL_PLAN_CHOOSE
+		3, {TEXTOID, BYTEAOID, UUIDOID}, SL_PLAN_CHOOSE
 	},
 	/* a re-issue revokes every earlier version, in the delta feed too */
 	[T_CODE_RECORD] = {
 		"SELECT CASE WHEN $3 OPERATOR(pg_catalog.>) 1"
 		"            THEN tokens._revoke_versions($1, $2, $3 OPERATOR(pg_catalog.-) 1, $5) END, "
-		"       trail.log(s.organization_id, 'code.issued', 'code:' OPERATOR(pg_catalog.||) $1, "
+		"       trail.log(NULLIF($6, " NO_ORG "), 'code.issued', 'code:' OPERATOR(pg_catalog.||) $1, "
 		"         pg_catalog.jsonb_build_object('scope', $1, 'payload', pg_catalog.encode($2, 'hex'), "
-		"                                       'version', $3, 'key_id', $4)) "
-		"  FROM tokens.scopes s WHERE s.scope OPERATOR(pg_catalog.=) $1",
-		5, {TEXTOID, BYTEAOID, INT4OID, INT4OID, TEXTOID}, SL_PLAN_CHOOSE
+		"                                       'version', $3, 'key_id', $4))",
+		6, {TEXTOID, BYTEAOID, INT4OID, INT4OID, TEXTOID, UUIDOID}, SL_PLAN_CHOOSE
 	},
 	[T_VERIFY] = {
 		"SELECT k.public_key, k.state, c.version, c.revoked_at IS NOT NULL "
 		"  FROM tokens.signing_keys k "
-		"  LEFT JOIN tokens.codes c ON c.scope OPERATOR(pg_catalog.=) k.scope AND c.payload OPERATOR(pg_catalog.=) $3 "
+		"  LEFT JOIN tokens.codes c ON c.scope OPERATOR(pg_catalog.=) k.scope"
+		"        AND c.organization_id OPERATOR(pg_catalog.=) k.organization_id AND c.payload OPERATOR(pg_catalog.=) $3 "
 		" WHERE k.scope OPERATOR(pg_catalog.=) $1 AND k.key_id OPERATOR(pg_catalog.=) $2",
 		3, {TEXTOID, INT4OID, BYTEAOID}, SL_PLAN_CHOOSE, true
 	},
@@ -504,6 +519,7 @@ redeem_body(FunctionCallInfo fcinfo, sl_call *call)
 	const char *failure_detail = NULL;
 	Datum		outv[4];
 	bool		outn[4] = {false, false, false, false};
+	pg_uuid_t	org;
 
 	{
 		Datum		vals[1];
@@ -601,6 +617,7 @@ redeem_body(FunctionCallInfo fcinfo, sl_call *call)
 			outv[1] = SPI_datumTransfer(SPI_getbinval(row, desc, 2, &isnull), false, -1);
 			outv[2] = SPI_datumTransfer(SPI_getbinval(row, desc, 3, &isnull), false, -1);
 			outv[3] = SPI_getbinval(row, desc, 4, &isnull);
+			memcpy(&org, DatumGetUUIDP(SPI_getbinval(row, desc, 8, &isnull)), sizeof(pg_uuid_t));
 		}
 	}
 	sl_secret_wipe(pepper);
@@ -629,10 +646,11 @@ redeem_body(FunctionCallInfo fcinfo, sl_call *call)
 
 	if (rc->consume)
 	{
-		Datum		vals[2];
+		Datum		vals[3];
 
 		vals[0] = outv[0];
 		vals[1] = CStringGetTextDatum(purpose);
+		vals[2] = UUIDPGetDatum(&org);
 		if (sl_exec(&tok_sql, T_USE, vals, NULL, 0) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "startlijn_tokens: could not use the token");
 		outv[3] = sl_col(0, 1, &isnull);
@@ -797,13 +815,14 @@ sign_code_body(FunctionCallInfo fcinfo, sl_call *call)
 	char		out[SL_CODE_TEXT_MAX + 1];
 	int32		key_id,
 				version;
+	pg_uuid_t	org;
 	size_t		n,
 				mlen;
 	bool		isnull;
 	Datum		result;
 
 	{
-		Datum		vals[2];
+		Datum		vals[3];
 
 		vals[0] = CStringGetTextDatum(sc->scope);
 		vals[1] = PointerGetDatum(sc->payload);
@@ -815,6 +834,8 @@ sign_code_body(FunctionCallInfo fcinfo, sl_call *call)
 		if (isnull || !take_secret(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, seed->data))
 			sl_raise("signing_key_not_found", "The scope has no active signing key.",
 					 "Call tokens.rotate_signing_key(scope).");
+		memcpy(&org, DatumGetUUIDP(sl_col(0, 3, &isnull)), sizeof(pg_uuid_t));
+		vals[2] = UUIDPGetDatum(&org);
 
 		if (sl_exec(&tok_sql, T_CODE_VERSION, vals, NULL, 0) != SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "startlijn_tokens: could not register the code");
@@ -823,13 +844,14 @@ sign_code_body(FunctionCallInfo fcinfo, sl_call *call)
 		version = DatumGetInt32(sl_col(0, 1, &isnull));
 	}
 	{
-		Datum		vals[5];
+		Datum		vals[6];
 
 		vals[0] = CStringGetTextDatum(sc->scope);
 		vals[1] = PointerGetDatum(sc->payload);
 		vals[2] = Int32GetDatum(version);
 		vals[3] = Int32GetDatum(key_id);
 		vals[4] = CStringGetTextDatum("reissued");
+		vals[5] = UUIDPGetDatum(&org);
 		if (sl_exec(&tok_sql, T_CODE_RECORD, vals, NULL, 0) != SPI_OK_SELECT)
 			elog(ERROR, "startlijn_tokens: could not record the code");
 	}
