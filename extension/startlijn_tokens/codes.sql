@@ -35,8 +35,12 @@ COMMENT ON FUNCTION tokens.public_keys(text) IS 'every key of the scope (public 
 -- Every paid order of an event asks for its scope's key, so the common case
 -- (the scope and its key exist) takes the scope row only FOR KEY SHARE, as
 -- sign_code does: sales of one event never wait for each other here, and a
--- rotation (FOR UPDATE) waits for them. Only the first call of a scope, or
--- one after its key was retired, locks the row FOR UPDATE to create the key.
+-- rotation (FOR UPDATE) waits for them. Only a scope without an active key
+-- (its first call) locks the row FOR UPDATE to create the key; which path
+-- is decided before any lock, so no call holds KEY SHARE and then asks for
+-- UPDATE (two such calls would deadlock). An active key never goes away
+-- (a rotation replaces it in one transaction; retiring needs a rotation
+-- first), so a key seen active before the lock is still there after it.
 CREATE FUNCTION tokens.signing_key(scope text, organization_id uuid DEFAULT NULL,
     OUT key_id integer, OUT public_key text, OUT created_at timestamptz)
   RETURNS record LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -47,9 +51,11 @@ BEGIN
     PERFORM tokens.raise('invalid_argument',
       'A scope is 1 to 64 characters of a-z, 0-9 and . _ : -, starting with a letter or digit.');
   END IF;
-  SELECT * INTO s FROM tokens.scopes x WHERE x.scope = signing_key.scope FOR KEY SHARE;
-  IF NOT FOUND OR NOT EXISTS (SELECT 1 FROM tokens.signing_keys k WHERE k.scope = signing_key.scope
-                                 AND k.organization_id = s.organization_id AND k.state = 'active') THEN
+  IF EXISTS (SELECT 1 FROM tokens.signing_keys k WHERE k.scope = signing_key.scope AND k.state = 'active') THEN
+    SELECT * INTO s FROM tokens.scopes x WHERE x.scope = signing_key.scope FOR KEY SHARE;
+  ELSE
+    s := NULL;
+    SELECT * INTO s FROM tokens.scopes x WHERE x.scope = signing_key.scope;
     IF s.scope IS NULL THEN
       -- the name is unique on the platform while the key is per
       -- organisation: creating a scope takes a transaction lock on its name

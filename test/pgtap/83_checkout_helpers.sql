@@ -12,7 +12,7 @@ SELECT is((SELECT string_agg(p.proname || ':' || p.provolatile::text || ':' || p
              FROM pg_proc p WHERE p.pronamespace = 'startlijn'::regnamespace
               AND p.proname IN ('vat_of', 'guest_subject', 'event_scope', 'order_token_hash', 'access_code_hash',
                                 'items_totals', 'bytes_equal', 'current_price', 'new_order_token', 'random_salt')),
-          'access_code_hash:i:true bytes_equal:i:false current_price:s:false event_scope:i:true guest_subject:i:true '
+          'access_code_hash:i:true bytes_equal:i:false current_price:s:false event_scope:i:true guest_subject:s:true '
           'items_totals:i:false new_order_token:v:false order_token_hash:i:true random_salt:v:false vat_of:i:true',
           'volatility and strictness of the rewritten helpers');
 
