@@ -139,7 +139,7 @@ BEGIN
                   'payment_id', p.id, 'status', p.status, 'amount', p.amount, 'currency', p.currency,
                   'provider', p.provider, 'provider_ref', p.provider_ref,
                   'checkout_url', p.checkout_url, 'client_secret', p.client_secret,
-                  'refunded', p.refunded, 'paid_at', p.paid_at)
+                  'refunded', p.refunded, 'charged_back', p.charged_back, 'paid_at', p.paid_at)
                   FROM payments.payments p WHERE p.id = o.payment_id),
     'created_at', o.created_at, 'checked_out_at', o.checked_out_at, 'paid_at', o.paid_at,
     'closed_at', o.closed_at);
@@ -1222,6 +1222,10 @@ BEGIN
     END IF;
   ELSIF now.status IN ('failed', 'canceled', 'expired') AND now.captured = 0 AND now.status IS DISTINCT FROM was.status THEN
     PERFORM startlijn.fail_order(o.id, 'payment ' OPERATOR(pg_catalog.||) now.status);
+  END IF;
+  -- refunds and chargebacks, requested here or made at the provider (cancellations.sql)
+  IF now.refunded IS DISTINCT FROM was.refunded OR now.charged_back IS DISTINCT FROM was.charged_back THEN
+    PERFORM startlijn.payment_refunded(o.id, now);
   END IF;
 END
 $$;
