@@ -75,7 +75,7 @@ BEGIN
     RETURN;
   END IF;
   who := tokens.caller();
-  IF pg_catalog.starts_with(who, 'ip:') THEN
+  IF pg_catalog.starts_with(who, 'ip:') AND pg_catalog.length(who) > 3 THEN     -- (an empty header is no address)
     caller := 'guest:' OPERATOR(pg_catalog.||) pg_catalog.left(pg_catalog.encode(startlijn.order_token_hash(who), 'hex'), 16);
     bound := s.max_open_reservations;
   ELSE
