@@ -18,9 +18,11 @@
 -- lives in tokens.failures under a keyed hash (no address or user id), one
 -- row per caller, event and window, written outside the failed call's
 -- transaction; tokens.prune sweeps windows older than a day.
+-- (PL/pgSQL, not SQL, here and below: an SQL function with a SET clause is
+-- planned again in every transaction.)
 CREATE FUNCTION startlijn.code_guesser(event_id uuid) RETURNS text
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT tokens.caller() OPERATOR(pg_catalog.||) ' event:' OPERATOR(pg_catalog.||) event_id::text $$;
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$ BEGIN RETURN tokens.caller() OPERATOR(pg_catalog.||) ' event:' OPERATOR(pg_catalog.||) event_id::text; END $$;
 
 -- Refuse (too_many_attempts, 429) a call that carries a code while the
 -- caller's wrong codes for the event reached the bound in this window: the
@@ -96,9 +98,9 @@ $$;
 -- SHA-256) gives it only to someone who can guess the key, which is why a
 -- reservation's key has at least 20 characters (a UUID).
 CREATE FUNCTION startlijn.order_token_key(idempotency_key text) RETURNS bytea
-  LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT pg_catalog.sha256(pg_catalog.convert_to('startlijn:order_token:' OPERATOR(pg_catalog.||) idempotency_key, 'UTF8')) $$;
+  LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+  AS $$ BEGIN RETURN pg_catalog.sha256(pg_catalog.convert_to('startlijn:order_token:' OPERATOR(pg_catalog.||) idempotency_key, 'UTF8')); END $$;
 
 CREATE FUNCTION startlijn.derived_order_token(token_key bytea, salt bytea) RETURNS text
-  LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
-  AS $$ SELECT pg_catalog.encode(pg_catalog.sha256(token_key OPERATOR(pg_catalog.||) salt), 'hex') $$;
+  LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+  AS $$ BEGIN RETURN pg_catalog.encode(pg_catalog.sha256(token_key OPERATOR(pg_catalog.||) salt), 'hex'); END $$;
