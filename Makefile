@@ -21,7 +21,7 @@ EXTENSIONS = startlijn startlijn_audit startlijn_capacity startlijn_payments sta
 # between tagged releases (docs/architecture.md, "Releases and upgrades").
 startlijn_SQL = auth base tenancy checks limits organizations members profiles \
                 audit_api payments_api retention_api capacity_api catalog addons catalog_api \
-                orders checkout cancellations orders_api checkout_retention restore privileges
+                orders checkout_limits checkout cancellations orders_api checkout_retention restore privileges
 startlijn_audit_SQL = tables guard recording sealing personal reading scheduling restore privileges
 startlijn_capacity_SQL = tables helpers holds pools waitlist sweep restore privileges
 startlijn_payments_SQL = tables status ledger accounts payments listeners webhooks refunds relay reading \

@@ -11,6 +11,18 @@
 -- cancellation gives its units back to the pools (the waitlist first: the
 -- capacity engine offers them), revokes the entry's code and requests the
 -- refund in the payments ledger.
+--
+-- Refunds and chargebacks made at the provider (a dashboard refund, a
+-- dispute) reach the order through the payments listener
+-- (startlijn.payment_changed -> startlijn.payment_refunded): the order's
+-- refunded follows its payment's; a payment refunded or charged back in
+-- full cancels what is still valid through cancel_order_units, the path
+-- of the organiser's cancellation (no second refund: the money is back).
+--
+-- Locks: the payment row before the order row, as a webhook takes them
+-- (payments._apply locks the payment, the listener then the order), so an
+-- organiser's cancellation and a provider's refund of the same order wait
+-- for each other instead of deadlocking.
 
 -- Cancel one entitlement (locked order): units back, code revoked, refund
 -- amount recorded. Returns nothing; the caller requests the refund.
@@ -37,6 +49,17 @@ BEGIN
 END
 $$;
 
+-- The order's payment row, locked (before the order: see the top).
+CREATE FUNCTION startlijn.lock_order_payment(order_id uuid) RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  PERFORM 1 FROM payments.payments p
+   WHERE p.id = (SELECT x.payment_id FROM startlijn.orders x WHERE x.id = lock_order_payment.order_id)
+     FOR UPDATE;
+END
+$$;
+
 -- Request the refund and close the order when nothing valid is left.
 CREATE FUNCTION startlijn.refund_order(o startlijn.orders, amount bigint, reason text, requested_by text) RETURNS jsonb
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -48,9 +71,11 @@ BEGIN
     IF o.payment_id IS NULL THEN
       PERFORM startlijn.raise('refund_exceeds_captured', 'A free order has nothing to refund.');
     END IF;
+    -- (the order's refunded follows the payment's: payment_refunded, called
+    -- by the payments listener in request_refund, has set it)
     r := payments.request_refund(o.payment_id, amount, reason, requested_by);
   END IF;
-  UPDATE startlijn.orders x SET refunded = x.refunded + amount,
+  UPDATE startlijn.orders x SET
          status = CASE WHEN NOT EXISTS (SELECT 1 FROM startlijn.entitlements n
                                          WHERE n.order_id = o.id AND n.status = 'valid') THEN 'cancelled' ELSE x.status END,
          closed_at = CASE WHEN NOT EXISTS (SELECT 1 FROM startlijn.entitlements n
@@ -118,6 +143,7 @@ BEGIN
   IF refund_amount IS NOT NULL AND NOT organiser THEN
     PERFORM startlijn.raise('insufficient_role', 'The refund of a participant''s cancellation follows the event''s policy.');
   END IF;
+  PERFORM startlijn.lock_order_payment(r.order_id);
   SELECT * INTO o FROM startlijn.orders x WHERE x.id = r.order_id FOR UPDATE;
   SELECT * INTO r FROM startlijn.registrations x WHERE x.id = r.id FOR UPDATE;
   IF r.status <> 'paid' THEN
@@ -174,6 +200,7 @@ DECLARE
   refund bigint;
   r jsonb;
 BEGIN
+  PERFORM startlijn.lock_order_payment(cancel_order_units.order_id);
   SELECT * INTO o FROM startlijn.orders x WHERE x.id = cancel_order_units.order_id FOR UPDATE;
   IF o.status <> 'paid' THEN
     PERFORM startlijn.raise('invalid_transition', pg_catalog.format('The order is %s.', o.status));
@@ -193,6 +220,37 @@ BEGIN
     reason);
   SELECT * INTO o FROM startlijn.orders x WHERE x.id = o.id;
   RETURN startlijn.order_json(o) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('refund', refund, 'payment_refund', r);
+END
+$$;
+
+-- The payments listener's part for refunds and chargebacks (called by
+-- startlijn.payment_changed when the payment's refunded or charged_back
+-- moved, in the same transaction, under the payment's lock): the order's
+-- refunded follows the payment's (refunds requested, pending or
+-- succeeded, wherever they were made); a payment refunded or charged back
+-- in full (refunded + charged_back = captured) cancels the order's valid
+-- units through cancel_order_units with no further refund. A partial
+-- refund at the provider cancels nothing: the organiser sees it (refunded)
+-- and decides. Nothing comes back by itself: a dispute won or a refund
+-- that failed afterwards leaves the cancelled units cancelled (their
+-- places went back to the pool and the waitlist), docs/checkout.md.
+-- Exactly once: the payments engine applies each provider event once and
+-- this runs only when an amount moved; a second call finds no valid unit.
+CREATE FUNCTION startlijn.payment_refunded(order_id uuid, now payments.payments) RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  o startlijn.orders;
+BEGIN
+  SELECT * INTO o FROM startlijn.orders x WHERE x.id = payment_refunded.order_id FOR UPDATE;
+  IF o.refunded IS DISTINCT FROM now.refunded THEN
+    UPDATE startlijn.orders x SET refunded = now.refunded WHERE x.id = o.id RETURNING x.* INTO o;
+  END IF;
+  IF o.status = 'paid' AND now.captured > 0 AND now.refunded + now.charged_back >= now.captured
+     AND EXISTS (SELECT 1 FROM startlijn.entitlements n WHERE n.order_id = o.id AND n.status = 'valid') THEN
+    PERFORM startlijn.cancel_order_units(o.id, 0, CASE WHEN now.charged_back > 0 THEN 'payment charged back'
+                                                       ELSE 'payment refunded in full' END, 'provider');
+  END IF;
 END
 $$;
 

@@ -139,7 +139,7 @@ BEGIN
                   'payment_id', p.id, 'status', p.status, 'amount', p.amount, 'currency', p.currency,
                   'provider', p.provider, 'provider_ref', p.provider_ref,
                   'checkout_url', p.checkout_url, 'client_secret', p.client_secret,
-                  'refunded', p.refunded, 'paid_at', p.paid_at)
+                  'refunded', p.refunded, 'charged_back', p.charged_back, 'paid_at', p.paid_at)
                   FROM payments.payments p WHERE p.id = o.payment_id),
     'created_at', o.created_at, 'checked_out_at', o.checked_out_at, 'paid_at', o.paid_at,
     'closed_at', o.closed_at);
@@ -201,6 +201,9 @@ BEGIN
        WHERE x.id = (l OPERATOR(pg_catalog.->>) 'ticket_type_id')::uuid AND x.event_id = e.id AND x.deleted_at IS NULL;
       IF t.id IS NULL OR (t.visibility = 'hidden' AND NOT (access_code IS NOT NULL AND pg_catalog.length(access_code) <= 64
                           AND startlijn.bytes_equal(t.access_code_hash, startlijn.access_code_hash(t.access_code_salt, access_code)))) THEN
+        IF t.id IS NOT NULL AND access_code IS NOT NULL THEN
+          PERFORM startlijn.code_guess_failed(e.id);          -- a wrong access code (checkout_limits.sql)
+        END IF;
         PERFORM startlijn.raise('ticket_type_not_found', pg_catalog.format('Line %s names no ticket type of this event.', n),
           'A hidden ticket type needs its access code.');
       END IF;
@@ -381,8 +384,10 @@ DECLARE
   pl record;
   oid uuid := pg_catalog.gen_random_uuid();
   token text := startlijn.new_order_token();
+  salt bytea;
   hold uuid;
   me text;
+  bound integer;
 BEGIN
   SELECT * INTO s FROM startlijn.checkout_settings;
   SELECT * INTO e FROM startlijn.events x
@@ -398,10 +403,15 @@ BEGIN
       WHEN e.registration_opens_at > pg_catalog.now() THEN pg_catalog.format('Registration opens at %s.', e.registration_opens_at)
       ELSE 'Registration has closed.' END);
   END IF;
+  -- a caller with too many wrong codes for the event tries none (checkout_limits.sql)
+  IF dcode IS NOT NULL OR (req OPERATOR(pg_catalog.->>) 'access_code') IS NOT NULL THEN
+    PERFORM startlijn.code_guess_check(e.id);
+  END IF;
   IF dcode IS NOT NULL THEN
     SELECT * INTO d FROM startlijn.discount_codes x
      WHERE x.event_id = e.id AND x.code = dcode AND x.deleted_at IS NULL;
     IF d.id IS NULL THEN
+      PERFORM startlijn.code_guess_failed(e.id);
       PERFORM startlijn.raise('discount_code_not_found');
     END IF;
     IF COALESCE(d.valid_from, '-infinity') > pg_catalog.now() OR COALESCE(d.valid_until, 'infinity') <= pg_catalog.now() THEN
@@ -431,28 +441,36 @@ BEGIN
   pl := startlijn.price_lines(e, req OPERATOR(pg_catalog.->) 'lines', req OPERATOR(pg_catalog.->>) 'access_code', d);
   -- at most max_open_reservations open reservations holding places per
   -- caller and event (a signed-in user; a guest by client address, kept
-  -- only as a short hash in the hold's holder): nobody holds without bound.
-  -- (A guest without a known address, no X-Forwarded-For, is not counted:
-  -- all of them would be one caller.)
-  IF uid IS NULL AND pg_catalog.starts_with(tokens.caller(), 'ip:') THEN
-    me := 'guest:' OPERATOR(pg_catalog.||) pg_catalog.left(pg_catalog.encode(
-            startlijn.order_token_hash(tokens.caller()), 'hex'), 16);
-  END IF;
-  IF pg_catalog.jsonb_array_length(pl.caplines) > 0 AND (uid IS NOT NULL OR me IS NOT NULL) THEN
-    me := COALESCE(uid::text, me);
+  -- only as a short hash in the hold's holder; the guests without a client
+  -- address together, max_unaddressed_reservations): nobody holds without
+  -- bound (startlijn.reservation_caller, checkout_limits.sql).
+  SELECT c.caller, c.bound INTO me, bound FROM startlijn.reservation_caller(uid) c;
+  IF pg_catalog.jsonb_array_length(pl.caplines) > 0 THEN
+    IF bound = 0 THEN
+      PERFORM startlijn.raise('too_many_reservations',
+        'This platform takes no reservations from guests whose client address is unknown (no X-Forwarded-For).',
+        'Reserve through the platform''s API address, or sign in.');
+    END IF;
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(me OPERATOR(pg_catalog.||) e.id::text, 0));
     IF (SELECT pg_catalog.count(*) FROM startlijn.orders x JOIN capacity.holds h ON h.id = x.hold_id
          WHERE x.event_id = e.id AND x.status = 'reserved' AND h.state = 'held' AND h.expires_at > pg_catalog.now()
            AND CASE WHEN uid IS NOT NULL THEN x.buyer_user_id = uid
                     ELSE x.buyer_user_id IS NULL AND pg_catalog.starts_with(h.holder, me OPERATOR(pg_catalog.||) ':') END)
-       >= s.max_open_reservations THEN
-      PERFORM startlijn.raise('too_many_reservations', pg_catalog.format(
-        'You hold %s open reservations for this event already.', s.max_open_reservations),
+       >= bound THEN
+      PERFORM startlijn.raise('too_many_reservations', CASE WHEN me = 'guest:unknown' THEN pg_catalog.format(
+        'Guests without a known client address hold %s open reservations for this event together already.', bound)
+        ELSE pg_catalog.format('You hold %s open reservations for this event already.', bound) END,
         'Check out or release one (api.release_reservation), or wait until it runs out.');
     END IF;
   END IF;
+  -- an idempotent reservation's token is derived from the caller's key: its
+  -- stored answer keeps the salt, never the token (checkout_limits.sql)
+  IF req OPERATOR(pg_catalog.?) 'token_key' THEN
+    salt := startlijn.random_salt();
+    token := startlijn.derived_order_token(pg_catalog.decode(req OPERATOR(pg_catalog.->>) 'token_key', 'hex'), salt);
+  END IF;
   hold := startlijn.hold_lines(e.organization_id, pl.caplines, s.reservation_ttl,
-                               COALESCE(uid::text, COALESCE(me, 'guest') OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) oid::text),
+                               COALESCE(uid::text, me OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) oid::text),
                                d.pool_id);
   INSERT INTO startlijn.orders AS x (id, organization_id, event_id, hold_id, expires_at, buyer_user_id, token_hash,
                                      currency, discount_code_id, subtotal, discount_total, total, vat_total)
@@ -470,7 +488,9 @@ BEGIN
                   'unit_discount', i.unit_discount) ORDER BY i.position)
                   FROM startlijn.order_items i WHERE i.order_id = o.id),
       'total', o.total, 'currency', o.currency, 'discount_code_id', o.discount_code_id));
-  RETURN startlijn.order_json(o) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('order_token', token);
+  RETURN startlijn.order_json(o) OPERATOR(pg_catalog.||) CASE WHEN salt IS NULL
+    THEN pg_catalog.jsonb_build_object('order_token', token)
+    ELSE pg_catalog.jsonb_build_object('order_token_salt', pg_catalog.encode(salt, 'hex')) END;
 END
 $$;
 
@@ -481,6 +501,8 @@ CREATE FUNCTION startlijn.reserve(event_id uuid, lines jsonb, access_code text, 
 DECLARE
   uid uuid := startlijn.buyer_uid();
   req jsonb;
+  tk bytea;
+  r jsonb;
 BEGIN
   IF event_id IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'The argument event_id is required.');
@@ -502,12 +524,21 @@ BEGIN
   IF idempotency_key IS NULL THEN
     RETURN startlijn.reserve_body(req);
   END IF;
-  -- a guest's key is their only claim to the answer (it holds the order's
-  -- token): it must be long enough not to be guessed
-  IF uid IS NULL AND pg_catalog.length(idempotency_key) < 20 THEN
-    PERFORM startlijn.raise('invalid_idempotency_key', 'A guest''s idempotency key has at least 20 characters: use a fresh UUID.');
+  -- the key is the only claim to the answer, and the order's token is
+  -- derived from it (checkout_limits.sql): long enough not to be guessed,
+  -- for guests and signed-in callers alike
+  IF pg_catalog.length(idempotency_key) < 20 THEN
+    PERFORM startlijn.raise('invalid_idempotency_key',
+      'The idempotency key of a reservation has at least 20 characters: use a fresh UUID.');
   END IF;
-  RETURN payments.idempotent(COALESCE(uid::text, 'guest'), idempotency_key, 'startlijn.reserve_body(jsonb)', req);
+  tk := startlijn.order_token_key(idempotency_key);
+  req := req OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('token_key', pg_catalog.encode(tk, 'hex'));
+  r := payments.idempotent(COALESCE(uid::text, 'guest'), idempotency_key, 'startlijn.reserve_body(jsonb)', req);
+  IF r OPERATOR(pg_catalog.?) 'order_token_salt' THEN
+    r := (r OPERATOR(pg_catalog.-) 'order_token_salt') OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('order_token',
+           startlijn.derived_order_token(tk, pg_catalog.decode(r OPERATOR(pg_catalog.->>) 'order_token_salt', 'hex')));
+  END IF;
+  RETURN r;
 END
 $$;
 CREATE FUNCTION api.reserve(event_id uuid, lines jsonb, access_code text DEFAULT NULL, discount_code text DEFAULT NULL,
@@ -619,8 +650,14 @@ BEGIN
   END IF;
   SELECT * INTO t FROM startlijn.ticket_types x WHERE x.id = join_ticket_waitlist.ticket_type_id AND x.deleted_at IS NULL;
   SELECT * INTO e FROM startlijn.events x WHERE x.id = t.event_id AND x.deleted_at IS NULL AND x.status = 'published';
+  IF e.id IS NOT NULL AND access_code IS NOT NULL THEN
+    PERFORM startlijn.code_guess_check(e.id);        -- as in reserve (checkout_limits.sql)
+  END IF;
   IF e.id IS NULL OR (t.visibility = 'hidden' AND NOT (access_code IS NOT NULL AND pg_catalog.length(access_code) <= 64
                       AND startlijn.bytes_equal(t.access_code_hash, startlijn.access_code_hash(t.access_code_salt, access_code)))) THEN
+    IF e.id IS NOT NULL AND access_code IS NOT NULL THEN
+      PERFORM startlijn.code_guess_failed(e.id);
+    END IF;
     PERFORM startlijn.raise('ticket_type_not_found');
   END IF;
   IF COALESCE(e.registration_closes_at, e.starts_at) <= pg_catalog.now() THEN
@@ -1222,6 +1259,10 @@ BEGIN
     END IF;
   ELSIF now.status IN ('failed', 'canceled', 'expired') AND now.captured = 0 AND now.status IS DISTINCT FROM was.status THEN
     PERFORM startlijn.fail_order(o.id, 'payment ' OPERATOR(pg_catalog.||) now.status);
+  END IF;
+  -- refunds and chargebacks, requested here or made at the provider (cancellations.sql)
+  IF now.refunded IS DISTINCT FROM was.refunded OR now.charged_back IS DISTINCT FROM was.charged_back THEN
+    PERFORM startlijn.payment_refunded(o.id, now);
   END IF;
 END
 $$;

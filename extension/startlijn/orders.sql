@@ -31,7 +31,19 @@ CREATE TABLE startlijn.checkout_settings (
                       CHECK (assign_before_start BETWEEN '0' AND '90 days'),
   -- open reservations holding places one caller (a user, a guest's client
   -- address) may have per event at once
-  max_open_reservations integer NOT NULL DEFAULT 5 CHECK (max_open_reservations BETWEEN 1 AND 100)
+  max_open_reservations integer NOT NULL DEFAULT 5 CHECK (max_open_reservations BETWEEN 1 AND 100),
+  -- guests without a client address (no X-Forwarded-For) share this many
+  -- open reservations per event; 0 refuses them (checkout_limits.sql;
+  -- behind a proxy that always sets the header, 0 refuses only requests
+  -- that bypassed it)
+  max_unaddressed_reservations integer NOT NULL DEFAULT 100
+                      CHECK (max_unaddressed_reservations BETWEEN 0 AND 1000),
+  -- wrong access and discount codes one caller may try per event and
+  -- window before too_many_attempts (checkout_limits.sql)
+  max_code_failures   integer NOT NULL DEFAULT 10 CHECK (max_code_failures BETWEEN 1 AND 1000),
+  code_failure_window interval NOT NULL DEFAULT '10 minutes'
+                      CHECK (code_failure_window BETWEEN '1 minute' AND '1 day'
+                             AND pg_catalog.date_part('month', code_failure_window) = 0)
 );
 INSERT INTO startlijn.checkout_settings DEFAULT VALUES;
 COMMENT ON TABLE startlijn.checkout_settings IS

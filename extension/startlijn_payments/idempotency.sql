@@ -8,6 +8,9 @@
 -- Run fn(request) once per (caller, key) and return its response; a replay
 -- returns the stored response. fn takes and returns jsonb. Errors are not
 -- stored: the failed call wrote nothing, so the same key may be retried.
+-- The key is stored as its SHA-256 ('sha256:' and 64 hex digits), never as
+-- sent: a key can be a caller's only claim to the answer (a guest's
+-- reservation), and the table is in dumps.
 CREATE FUNCTION payments.idempotent(caller text, key text, fn regprocedure, request jsonb) RETURNS jsonb
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
@@ -15,6 +18,7 @@ DECLARE
   k payments.idempotency_keys;
   fp bytea;
   response jsonb;
+  kh text;
 BEGIN
   IF caller IS NULL OR pg_catalog.length(caller) NOT BETWEEN 1 AND 200 THEN
     PERFORM payments.raise('missing_argument', 'An idempotent call needs the caller.');
@@ -28,11 +32,12 @@ BEGIN
     PERFORM payments.raise('invalid_argument', 'An idempotent function takes one jsonb argument and returns jsonb.');
   END IF;
   fp := pg_catalog.sha256(pg_catalog.convert_to(fn::text || ' ' || COALESCE(request::text, 'null'), 'UTF8'));
+  kh := 'sha256:' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(key, 'UTF8')), 'hex');
   -- the first call holds this lock until it commits: a duplicate fails fast
   IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended(caller || pg_catalog.chr(1) || key, 1862)) THEN
     PERFORM payments.raise('idempotency_key_in_flight');
   END IF;
-  SELECT * INTO k FROM payments.idempotency_keys x WHERE x.caller = idempotent.caller AND x.key = idempotent.key;
+  SELECT * INTO k FROM payments.idempotency_keys x WHERE x.caller = idempotent.caller AND x.key = kh;
   IF FOUND THEN
     IF k.expires_at > pg_catalog.now() THEN
       IF k.fingerprint <> fp THEN
@@ -43,11 +48,11 @@ BEGIN
       END IF;
       RETURN k.response;
     END IF;
-    DELETE FROM payments.idempotency_keys x WHERE x.caller = idempotent.caller AND x.key = idempotent.key;
+    DELETE FROM payments.idempotency_keys x WHERE x.caller = idempotent.caller AND x.key = kh;
   END IF;
   EXECUTE pg_catalog.format('SELECT %s($1)', fn::regproc) INTO response USING request;
   INSERT INTO payments.idempotency_keys (caller, key, function, fingerprint, response, expires_at)
-  VALUES (caller, key, fn::text, fp, COALESCE(response, 'null'::jsonb),
+  VALUES (caller, kh, fn::text, fp, COALESCE(response, 'null'::jsonb),
           pg_catalog.now() + (SELECT s.idempotency_ttl FROM payments.settings s));
   RETURN response;
 END

@@ -4,8 +4,10 @@
 -- The engine knows payable references ("order:<id>"), not orders. A system
 -- built on it registers a listener for a prefix of the references it
 -- creates: a function (old payments.payments, new payments.payments)
--- called in the same transaction, after every change of a payment's status
--- or captured amount (a webhook, the relay, an operator). An error in the
+-- called in the same transaction, after every change of a payment's status,
+-- captured amount, refunded amount or charged-back amount (a webhook, the
+-- relay, an operator, a refund requested or started at the provider, a
+-- dispute opened or won). An error in the
 -- listener rolls the change back: the provider retries the webhook, so the
 -- listener's effects happen exactly when the payment's do.
 --
@@ -46,6 +48,7 @@ BEGIN
   RETURN NULL;
 END
 $$;
-CREATE TRIGGER notify_listeners AFTER UPDATE OF status, captured ON payments.payments
-  FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.captured IS DISTINCT FROM NEW.captured)
+CREATE TRIGGER notify_listeners AFTER UPDATE OF status, captured, refunded, charged_back ON payments.payments
+  FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.captured IS DISTINCT FROM NEW.captured
+                     OR OLD.refunded IS DISTINCT FROM NEW.refunded OR OLD.charged_back IS DISTINCT FROM NEW.charged_back)
   EXECUTE FUNCTION payments._notify_listeners();

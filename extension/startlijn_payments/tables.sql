@@ -293,7 +293,8 @@ CREATE TABLE payments.postings (
 CREATE INDEX postings_account ON payments.postings (organization_id, account, currency);
 
 -- Idempotency keys of mutating RPCs: (caller, key) unique, the request's
--- fingerprint and the stored response.
+-- fingerprint and the stored response. key is the SHA-256 of the key sent
+-- ('sha256:' and 64 hex digits, payments.idempotent), never the key itself.
 CREATE TABLE payments.idempotency_keys (
   caller      text NOT NULL CHECK (pg_catalog.length(caller) BETWEEN 1 AND 200),
   key         text NOT NULL CHECK (key ~ '^[\x21-\x7e]{1,255}$'),

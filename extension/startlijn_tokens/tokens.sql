@@ -32,6 +32,23 @@ BEGIN
 END
 $fn$;
 
+-- Failed guesses of things that are not tokens (an event's access and
+-- discount codes: startlijn.code_guess), counted as redeem counts its
+-- failures: per (kind, who) bucket, a keyed BLAKE2b-128 hash, and fixed
+-- window (date_bin of failure_window), in tokens.failures, written by a
+-- background worker so that the count survives the failed call's
+-- rollback; tokens.prune sweeps old windows. docs/tokens.md, "Throttling".
+CREATE FUNCTION tokens.attempt_failures(kind text, who text, failure_window interval) RETURNS integer
+  LANGUAGE c VOLATILE
+  AS 'MODULE_PATHNAME', 'tokens_attempt_failures';
+COMMENT ON FUNCTION tokens.attempt_failures(text, text, interval) IS
+  'failed attempts of (kind, who) in the current window';
+CREATE FUNCTION tokens.count_attempt_failure(kind text, who text, failure_window interval) RETURNS integer
+  LANGUAGE c VOLATILE
+  AS 'MODULE_PATHNAME', 'tokens_count_attempt_failure';
+COMMENT ON FUNCTION tokens.count_attempt_failure(text, text, interval) IS
+  'count a failed attempt of (kind, who) outside the transaction; returns the window''s count';
+
 CREATE FUNCTION tokens.define_purpose(
     purpose text, prefix text,
     default_ttl interval DEFAULT '7 days', max_ttl interval DEFAULT '30 days',

@@ -61,6 +61,7 @@ enum
 	T_CODE_RECORD,
 	T_VERIFY,
 	T_SCOPE_EXISTS,
+	T_ATTEMPT_WINDOW,
 	T_COUNT
 };
 
@@ -181,6 +182,14 @@ static const sl_query tok_queries[T_COUNT] = {
 	[T_SCOPE_EXISTS] = {
 		"SELECT 1 FROM tokens.scopes s WHERE s.scope OPERATOR(pg_catalog.=) $1",
 		1, {TEXTOID}, SL_PLAN_CHOOSE, true
+	},
+	/* the pepper and the start of the current window of an attempt throttle */
+	[T_ATTEMPT_WINDOW] = {
+		"SELECT s.pepper, pg_catalog.date_bin($1, pg_catalog.now(), '2000-01-01 00:00+00'), "
+		"       $1 OPERATOR(pg_catalog.>=) interval '1 second' AND $1 OPERATOR(pg_catalog.<=) interval '1 day' "
+		"       AND pg_catalog.date_part('month', $1) OPERATOR(pg_catalog.=) 0 "
+		"  FROM tokens.settings s",
+		1, {INTERVALOID}, SL_PLAN_CHOOSE
 	},
 };
 
@@ -725,6 +734,119 @@ Datum
 tokens_peek(PG_FUNCTION_ARGS)
 {
 	return redeem_hidden(fcinfo, false);
+}
+
+/* ---- failed attempts of other kinds (access and discount codes) -------- */
+
+/*
+ * tokens.attempt_failures(kind, who, failure_window) and
+ * tokens.count_attempt_failure(kind, who, failure_window): the same
+ * counting as redeem's, for guesses that are not tokens (an event's access
+ * and discount codes, startlijn.code_guess). The bucket is the keyed
+ * BLAKE2b-128 of ("attempt", kind, who): tokens.failures keeps no caller's
+ * address or id. One row per bucket and window (date_bin of the window);
+ * tokens.prune deletes windows older than a day. The count is written by
+ * the same short-lived background worker, so it survives the rollback of
+ * the failed call; a failure that could not be counted is try_again.
+ */
+typedef struct AttemptCall
+{
+	char	   *kind;
+	char	   *who;
+	bool		count;
+} AttemptCall;
+
+static Datum
+attempt_body(FunctionCallInfo fcinfo, sl_call *call)
+{
+	AttemptCall *ac = (AttemptCall *) call->arg;
+	sl_secret  *pepper = sl_secret_new(32);
+	uint8		bucket[TOKENS_BUCKET_BYTES];
+	TimestampTz window_start;
+	bool		isnull;
+	int64		before = 0;
+	Datum		vals[2];
+
+	{
+		Datum		w[1];
+
+		w[0] = PG_GETARG_DATUM(2);
+		sl_exec(&tok_sql, T_ATTEMPT_WINDOW, w, NULL, 1);
+		if (SPI_processed != 1)
+			elog(ERROR, "startlijn_tokens: tokens.settings has no row");
+		if (!DatumGetBool(sl_col(0, 3, &isnull)) || isnull)
+			sl_raise("invalid_argument", "failure_window is between 1 second and 1 day.", NULL);
+		take_secret(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, pepper->data);
+		window_start = DatumGetTimestampTz(sl_col_nn(0, 2));
+	}
+	bucket_hash(pepper->data, "attempt", ac->kind, ac->who, bucket);
+	sl_secret_wipe(pepper);
+
+	vals[0] = PointerGetDatum(sl_bytea(bucket, TOKENS_BUCKET_BYTES));
+	vals[1] = TimestampTzGetDatum(window_start);
+	sl_exec(&tok_sql, T_FAILURES, vals, NULL, 1);
+	if (SPI_processed == 1)
+		before = DatumGetInt64(sl_col(0, 1, &isnull));
+	if (!ac->count)
+		return Int32GetDatum((int32) Min(before, PG_INT32_MAX));
+
+	{
+		bool		counted = count_failure(bucket, NULL, window_start);
+		int64		after = before + 1;
+
+		/* fail closed, as redeem does: an uncounted failure is not answered */
+		if (counted && !IsolationUsesXactSnapshot())
+		{
+			sl_exec(&tok_sql, T_FAILURES, vals, NULL, 1);
+			if (SPI_processed != 1 || (after = DatumGetInt64(sl_col(0, 1, &isnull))) <= before)
+				counted = false;
+		}
+		if (!counted)
+			sl_raise("try_again", "The failed attempt could not be recorded, so it is not answered.",
+					 "Retry in a moment.");
+		return Int32GetDatum((int32) Min(after, PG_INT32_MAX));
+	}
+}
+
+static Datum
+attempt_impl(FunctionCallInfo fcinfo, bool count)
+{
+	AttemptCall ac;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		sl_raise("missing_argument", "The kind, who and failure_window are required.", NULL);
+	ac.kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ac.who = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	ac.count = count;
+	{
+		size_t		n = strlen(ac.kind);
+
+		if (n < 1 || n > 40 || ac.kind[0] < 'a' || ac.kind[0] > 'z')
+			sl_raise("invalid_argument", "A kind is 1 to 40 characters of a-z, 0-9 and _, starting with a letter.", NULL);
+		for (size_t i = 0; i < n; i++)
+			if (!((ac.kind[i] >= 'a' && ac.kind[i] <= 'z') || (ac.kind[i] >= '0' && ac.kind[i] <= '9') || ac.kind[i] == '_'))
+				sl_raise("invalid_argument", "A kind is 1 to 40 characters of a-z, 0-9 and _, starting with a letter.", NULL);
+	}
+	check_subject(ac.who, strlen(ac.who));
+	return tokens_call(attempt_body, fcinfo, &ac);
+}
+
+PG_FUNCTION_INFO_V1(tokens_attempt_failures);
+
+/* tokens.attempt_failures(kind, who, failure_window) -> failures in the current window */
+Datum
+tokens_attempt_failures(PG_FUNCTION_ARGS)
+{
+	return attempt_impl(fcinfo, false);
+}
+
+PG_FUNCTION_INFO_V1(tokens_count_attempt_failure);
+
+/* tokens.count_attempt_failure(kind, who, failure_window) -> failures in the window, this one included */
+Datum
+tokens_count_attempt_failure(PG_FUNCTION_ARGS)
+{
+	return attempt_impl(fcinfo, true);
 }
 
 /* ---- signing keys ------------------------------------------------------ */

@@ -1,5 +1,6 @@
 -- One buyer, as PostgREST 12 calls it (run with -M prepared): reserve and
--- checkout as a guest (role anon), the relay records the provider's id, the
+-- checkout as a guest (role anon; behind the proxy every request has its
+-- client's X-Forwarded-For, one address per buyer here), the relay records the provider's id, the
 -- signed Stripe payment_intent.succeeded arrives as anon; every API call
 -- is its own transaction with role, claims and headers set locally, and
 -- COMMITs as anon (deferred checks run as the caller).
@@ -8,7 +9,9 @@ SELECT nextval('bench_c.seq') AS n, (SELECT v FROM bench_c.ctx WHERE k = 'ev') A
 BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE;
 SELECT set_config('search_path', '"api", "public"', true), set_config('role', 'anon', true),
        set_config('request.jwt.claims', '{"role":"anon"}', true), set_config('request.method', 'POST', true),
-       set_config('request.path', '/rpc/reserve', true), set_config('request.headers', '{}', true),
+       set_config('request.path', '/rpc/reserve', true),
+       set_config('request.headers', json_build_object('x-forwarded-for', '10.' || (:n::bigint / 65536 % 256) || '.' ||
+                                                        (:n::bigint / 256 % 256) || '.' || (:n::bigint % 256))::text, true),
        set_config('request.cookies', '{}', true);
 SELECT r ->> 'order_id' AS oid, r ->> 'order_token' AS tok
   FROM api.reserve(:ev::uuid, jsonb_build_array(jsonb_build_object('ticket_type_id', :tt::text, 'quantity', 1))) r \gset
