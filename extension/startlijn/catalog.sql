@@ -342,19 +342,41 @@ CREATE FUNCTION startlijn.item_busy(item_id uuid) RETURNS boolean
                       WHERE wl.item_id = item_busy.item_id AND wl.state IN ('waiting', 'offered')))
 $$;
 
--- the price a ticket type sells at now, and the tier that sets it (NULL: the base price)
+-- The price a ticket type sells at now and the tier that sets it (tier
+-- NULL: the base price): the first live tier by position whose until_at has
+-- not passed and whose until_sold is not reached. "Fewer than until_sold
+-- sold" reads at most until_sold of the item's allocations
+-- (allocations_item, each counted row sells at least one unit), not all of
+-- them: an early bird's page costs the same after 10,000 entries.
+-- Inlined into the caller's query (SQL, STABLE, returns a set, no SECURITY
+-- DEFINER, no SET clause: a function with either is planned again on every
+-- call): call it in FROM, from SECURITY DEFINER code that reads as the owner.
+CREATE FUNCTION startlijn.price_now(ticket_type_id uuid, item_id uuid, base_price bigint)
+  RETURNS TABLE (price bigint, tier text)
+  LANGUAGE sql STABLE
+  AS $$
+  SELECT COALESCE(x.price, base_price), x.name
+    FROM (SELECT 1) one
+    LEFT JOIN LATERAL (
+      SELECT p.price, p.name FROM startlijn.price_tiers p
+       WHERE p.ticket_type_id OPERATOR(pg_catalog.=) price_now.ticket_type_id AND p.deleted_at IS NULL
+         AND (p.until_at IS NULL OR p.until_at OPERATOR(pg_catalog.>) pg_catalog.now())
+         AND (p.until_sold IS NULL
+              OR (SELECT COALESCE(pg_catalog.sum(a.n), 0)
+                    FROM (SELECT a.quantity OPERATOR(pg_catalog.-) a.returned AS n FROM capacity.allocations a
+                           WHERE a.item_id OPERATOR(pg_catalog.=) price_now.item_id
+                             AND a.quantity OPERATOR(pg_catalog.>) a.returned
+                           LIMIT p.until_sold) a) OPERATOR(pg_catalog.<) p.until_sold)
+       ORDER BY p.position LIMIT 1) x ON true
+$$;
+
+-- the same for one ticket type (checkout, the organiser's JSON); PL/pgSQL,
+-- so that its query keeps a plan for the session
 CREATE FUNCTION startlijn.current_price(t startlijn.ticket_types, OUT price bigint, OUT tier text)
   LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
-  SELECT COALESCE(x.price, t.price), x.name INTO price, tier
-    FROM (SELECT 1) one
-    LEFT JOIN LATERAL (
-      SELECT p.price, p.name FROM startlijn.price_tiers p
-       WHERE p.ticket_type_id = t.id AND p.deleted_at IS NULL
-         AND (p.until_at IS NULL OR p.until_at > pg_catalog.now())
-         AND (p.until_sold IS NULL OR startlijn.item_sold(t.item_id) < p.until_sold)
-       ORDER BY p.position LIMIT 1) x ON true;
+  SELECT x.price, x.tier INTO price, tier FROM startlijn.price_now(t.id, t.item_id, t.price) x;
 END
 $$;
 

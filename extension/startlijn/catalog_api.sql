@@ -175,19 +175,24 @@ $$;
 
 -- The questions anon may see: those for every ticket type, and those for a
 -- ticket type the caller sees (visible), listing only the visible ones (a
--- hidden ticket type's id shows only with its access code).
+-- hidden ticket type's id shows only with its access code). PL/pgSQL: its
+-- query keeps one plan per session, where an SQL function with a SET clause
+-- is planned again on every event page.
 CREATE FUNCTION startlijn.public_questions(questions jsonb, visible uuid[]) RETURNS jsonb
-  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+  LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
   AS $$
-  SELECT COALESCE(pg_catalog.jsonb_agg(CASE WHEN q ? 'ticket_types' THEN
-           pg_catalog.jsonb_set(q, '{ticket_types}', (SELECT pg_catalog.jsonb_agg(x ORDER BY o2)
-             FROM pg_catalog.jsonb_array_elements_text(q OPERATOR(pg_catalog.->) 'ticket_types') WITH ORDINALITY AS b(x, o2)
-            WHERE x::uuid OPERATOR(pg_catalog.=) ANY (visible)))
-           ELSE q END ORDER BY o), '[]')
-    FROM pg_catalog.jsonb_array_elements(questions) WITH ORDINALITY AS a(q, o)
-   WHERE NOT q ? 'ticket_types'
-      OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements_text(q OPERATOR(pg_catalog.->) 'ticket_types') x
-                  WHERE x::uuid OPERATOR(pg_catalog.=) ANY (visible))
+BEGIN
+  RETURN (
+    SELECT COALESCE(pg_catalog.jsonb_agg(CASE WHEN q ? 'ticket_types' THEN
+             pg_catalog.jsonb_set(q, '{ticket_types}', (SELECT pg_catalog.jsonb_agg(x ORDER BY o2)
+               FROM pg_catalog.jsonb_array_elements_text(q OPERATOR(pg_catalog.->) 'ticket_types') WITH ORDINALITY AS b(x, o2)
+              WHERE x::uuid OPERATOR(pg_catalog.=) ANY (visible)))
+             ELSE q END ORDER BY o), '[]')
+      FROM pg_catalog.jsonb_array_elements(questions) WITH ORDINALITY AS a(q, o)
+     WHERE NOT q ? 'ticket_types'
+        OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements_text(q OPERATOR(pg_catalog.->) 'ticket_types') x
+                    WHERE x::uuid OPERATOR(pg_catalog.=) ANY (visible)));
+END
 $$;
 
 -------------------------------------------------------------------------------
@@ -1292,8 +1297,8 @@ BEGIN
     PERFORM startlijn.raise('invalid_argument', 'page_size is 1 to 100, page 1 to 1000.');
   END IF;
   RETURN COALESCE((
-    SELECT pg_catalog.jsonb_agg(x.j ORDER BY x.starts_at, x.id)
-      FROM (SELECT startlijn.public_event_json(e, o.slug, o.name) AS j, e.starts_at, e.id
+    SELECT pg_catalog.jsonb_agg(startlijn.public_event_json(e, x.slug, x.name) ORDER BY x.starts_at, x.id)
+      FROM (SELECT e.id, e.starts_at, o.slug, o.name
               FROM startlijn.events e
               JOIN startlijn.organizations o ON o.id = e.organization_id AND o.deleted_at IS NULL
              WHERE e.status = 'published' AND e.deleted_at IS NULL
@@ -1304,7 +1309,8 @@ BEGIN
                AND (q IS NULL OR pg_catalog.strpos(pg_catalog.lower(e.name || ' ' || COALESCE(e.venue_name, '') || ' ' || o.name),
                                                    pg_catalog.lower(q)) > 0)
              ORDER BY e.starts_at, e.id
-             LIMIT COALESCE(page_size, 20) OFFSET (COALESCE(page, 1) - 1) * COALESCE(page_size, 20)) x), '[]');
+             LIMIT COALESCE(page_size, 20) OFFSET (COALESCE(page, 1) - 1) * COALESCE(page_size, 20)) x
+      JOIN startlijn.events e ON e.id = x.id), '[]');
 END
 $$;
 CREATE FUNCTION api.events(type text DEFAULT NULL, starts_from timestamptz DEFAULT NULL,
@@ -1335,7 +1341,7 @@ BEGIN
   -- the type's sales window are open; hidden ones only with their code
   tts := COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                    'ticket_type_id', t.id, 'course_id', t.course_id, 'wave_id', t.wave_id, 'name', t.name,
-                   'price', (startlijn.current_price(t)).price, 'tier', (startlijn.current_price(t)).tier,
+                   'price', pr.price, 'tier', pr.tier,
                    'currency', t.currency, 'vat_rate', t.vat_rate, 'sales_end', t.sales_end,
                    'min_per_order', t.min_per_order, 'max_per_order', t.max_per_order,
                    'min_age', t.min_age, 'max_age', t.max_age, 'hidden', t.visibility = 'hidden',
@@ -1343,8 +1349,12 @@ BEGIN
                    'available_approx', a.avail, 'sold_out', COALESCE(a.avail, 0) = 0)
                    ORDER BY t.sort_order, t.name, t.id)
                  FROM startlijn.ticket_types t
-                 LEFT JOIN LATERAL (SELECT pg_catalog.min(COALESCE(capacity.available_approx(ip.pool_id), 0) / ip.units) AS avail
-                                      FROM capacity.item_pools ip WHERE ip.item_id = t.item_id) a ON true
+                 CROSS JOIN LATERAL startlijn.price_now(t.id, t.item_id, t.price) pr
+                 -- capacity.available_approx, read in the same query
+                 LEFT JOIN LATERAL (SELECT pg_catalog.min(COALESCE(p.approx_available, 0) / ip.units) AS avail
+                                      FROM capacity.item_pools ip
+                                      LEFT JOIN capacity.pools p ON p.id = ip.pool_id
+                                     WHERE ip.item_id = t.item_id) a ON true
                 WHERE t.event_id = e.id AND t.deleted_at IS NULL AND e.status = 'published'
                   AND COALESCE(e.registration_opens_at, '-infinity') <= pg_catalog.now()
                   AND COALESCE(e.registration_closes_at, 'infinity') > pg_catalog.now()
@@ -1375,10 +1385,12 @@ BEGIN
                    'max_per_entry', a.max_per_entry, 'text_max_length', a.text_max_length,
                    'variants', COALESCE((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                                   'variant_id', v.id, 'name', v.name, 'price', v.price, 'currency', v.currency,
-                                  'vat_rate', v.vat_rate, 'available_approx', capacity.available_approx(v.pool_id),
-                                  'sold_out', v.pool_id IS NOT NULL AND COALESCE(capacity.available_approx(v.pool_id), 0) = 0)
+                                  'vat_rate', v.vat_rate, 'available_approx', p.approx_available,
+                                  'sold_out', v.pool_id IS NOT NULL AND COALESCE(p.approx_available, 0) = 0)
                                   ORDER BY v.sort_order, v.name, v.id)
-                                FROM startlijn.addon_variants v WHERE v.addon_id = a.id AND v.deleted_at IS NULL), '[]'))
+                                FROM startlijn.addon_variants v
+                                LEFT JOIN capacity.pools p ON p.id = v.pool_id
+                               WHERE v.addon_id = a.id AND v.deleted_at IS NULL), '[]'))
                    ORDER BY a.sort_order, a.name, a.id)
                  FROM startlijn.addons a
                 WHERE a.event_id = e.id AND a.deleted_at IS NULL AND e.status = 'published'

@@ -165,6 +165,9 @@ CREATE TABLE capacity.allocations (
   FOREIGN KEY (organization_id, hold_id) REFERENCES capacity.holds (organization_id, id)
 );
 CREATE INDEX allocations_hold ON capacity.allocations (hold_id);
+-- what an item sold (startlijn's tiers "until N sold", the organiser's
+-- figures) without reading every allocation of every item
+CREATE INDEX allocations_item ON capacity.allocations (item_id) INCLUDE (quantity, returned) WHERE item_id IS NOT NULL;
 
 -- Waitlist entries on a pool or an item. An offer is a hold in the
 -- entry's name (hold_id) with the offer TTL.

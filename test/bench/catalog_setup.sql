@@ -66,7 +66,17 @@ $$;
 CREATE TABLE bench_k.built AS
   SELECT i, o.slug AS org_slug, 'built-' || i AS event_slug, bench_k.build_event(o.id, i) AS event_id
     FROM generate_series(1, :built) i JOIN bench_k.orgs o ON o.n = 1 + (i * 7) % 1000;
-UPDATE capacity.pools SET approx_available = capacity, approx_at = now() WHERE approx_available IS NULL;
+-- sales, through the capacity engine (hold and confirm): on each built
+-- event 30 orders of 1 to 3 places for the 5 km (its early bird, until 100
+-- sold, still on: the page counts what is sold) and 10 for the 10 km A;
+-- then the approximate figures, as the sweep would compute them
+SELECT count(capacity.confirm((capacity.hold(t.organization_id,
+         jsonb_build_array(jsonb_build_object('item_id', t.item_id, 'quantity', 1 + g % 3)), '15 minutes',
+         'buyer-' || b.i || '-' || g) ->> 'hold_id')::uuid))
+  FROM bench_k.built b JOIN startlijn.ticket_types t ON t.event_id = b.event_id AND t.name IN ('5 km', '10 km A')
+ CROSS JOIN generate_series(1, 30) g
+ WHERE t.name = '5 km' OR g <= 10;
+SELECT capacity._refresh_approx(array_agg(id)) FROM capacity.pools;
 
 -- the other events up to 20,000: 20 per organisation, 3 of 4 published
 -- (bare: the list shows them; their pages have no courses yet). Written as
@@ -101,8 +111,8 @@ CREATE FUNCTION bench_k.events_plain(type text, q text, country text, starts_fro
   RETURNS jsonb LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
   RETURN COALESCE((
-    SELECT jsonb_agg(x.j ORDER BY x.starts_at, x.id)
-      FROM (SELECT startlijn.public_event_json(e, o.slug, o.name) AS j, e.starts_at, e.id
+    SELECT jsonb_agg(startlijn.public_event_json(e, x.slug, x.name) ORDER BY x.starts_at, x.id)
+      FROM (SELECT e.id, e.starts_at, o.slug, o.name
               FROM startlijn.events e
               JOIN startlijn.organizations o ON o.id = e.organization_id AND o.deleted_at IS NULL
              WHERE e.status = 'published' AND e.deleted_at IS NULL
@@ -111,7 +121,8 @@ BEGIN
                AND (events_plain.country IS NULL OR e.venue_country = events_plain.country)
                AND (q IS NULL OR strpos(lower(e.name || ' ' || COALESCE(e.venue_name, '') || ' ' || o.name), lower(q)) > 0)
              ORDER BY e.starts_at, e.id
-             LIMIT page_size OFFSET (page - 1) * page_size) x), '[]');
+             LIMIT page_size OFFSET (page - 1) * page_size) x
+      JOIN startlijn.events e ON e.id = x.id), '[]');
 END
 $$;
 
@@ -138,7 +149,7 @@ BEGIN
                  FROM startlijn.courses c WHERE c.event_id = e.id AND c.deleted_at IS NULL), '[]'),
     'ticket_types', COALESCE((SELECT jsonb_agg(jsonb_build_object(
                    'ticket_type_id', t.id, 'course_id', t.course_id, 'wave_id', t.wave_id, 'name', t.name,
-                   'price', (startlijn.current_price(t)).price, 'tier', (startlijn.current_price(t)).tier,
+                   'price', pr.price, 'tier', pr.tier,
                    'currency', t.currency, 'vat_rate', t.vat_rate, 'sales_end', t.sales_end,
                    'min_per_order', t.min_per_order, 'max_per_order', t.max_per_order,
                    'min_age', t.min_age, 'max_age', t.max_age, 'hidden', t.visibility = 'hidden',
@@ -146,8 +157,10 @@ BEGIN
                    'available_approx', a.avail, 'sold_out', COALESCE(a.avail, 0) = 0)
                    ORDER BY t.sort_order, t.name, t.id)
                  FROM startlijn.ticket_types t
-                 LEFT JOIN LATERAL (SELECT min(COALESCE(capacity.available_approx(ip.pool_id), 0) / ip.units) AS avail
-                                      FROM capacity.item_pools ip WHERE ip.item_id = t.item_id) a ON true
+                 CROSS JOIN LATERAL startlijn.price_now(t.id, t.item_id, t.price) pr
+                 LEFT JOIN LATERAL (SELECT min(COALESCE(p.approx_available, 0) / ip.units) AS avail
+                                      FROM capacity.item_pools ip LEFT JOIN capacity.pools p ON p.id = ip.pool_id
+                                     WHERE ip.item_id = t.item_id) a ON true
                 WHERE t.event_id = e.id AND t.deleted_at IS NULL AND e.status = 'published'
                   AND COALESCE(e.registration_opens_at, '-infinity') <= now()
                   AND COALESCE(e.registration_closes_at, 'infinity') > now()
@@ -158,10 +171,11 @@ BEGIN
                    'max_per_entry', a.max_per_entry, 'text_max_length', a.text_max_length,
                    'variants', COALESCE((SELECT jsonb_agg(jsonb_build_object(
                                   'variant_id', v.id, 'name', v.name, 'price', v.price, 'currency', v.currency,
-                                  'vat_rate', v.vat_rate, 'available_approx', capacity.available_approx(v.pool_id),
-                                  'sold_out', v.pool_id IS NOT NULL AND COALESCE(capacity.available_approx(v.pool_id), 0) = 0)
+                                  'vat_rate', v.vat_rate, 'available_approx', p.approx_available,
+                                  'sold_out', v.pool_id IS NOT NULL AND COALESCE(p.approx_available, 0) = 0)
                                   ORDER BY v.sort_order, v.name, v.id)
-                                FROM startlijn.addon_variants v WHERE v.addon_id = a.id AND v.deleted_at IS NULL), '[]'))
+                                FROM startlijn.addon_variants v LEFT JOIN capacity.pools p ON p.id = v.pool_id
+                               WHERE v.addon_id = a.id AND v.deleted_at IS NULL), '[]'))
                    ORDER BY a.sort_order, a.name, a.id)
                  FROM startlijn.addons a
                 WHERE a.event_id = e.id AND a.deleted_at IS NULL AND e.status = 'published'
