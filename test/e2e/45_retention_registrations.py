@@ -13,23 +13,13 @@ chain)."""
 
 import uuid
 
-from lib import ORG1, ORG2, USER, Tap, payments_fixture, stripe_headers, stripe_pi
+from lib import ORG1, ORG2, USER, Tap, body, code_of, payments_fixture, stripe_headers, stripe_pi
 
 t = Tap()
 api = t.api
 
 
-def body(r):
-    return r.get('body') if isinstance(r.get('body'), (dict, list)) else {}
-
-
-def code_of(r):
-    d = r.get('details') or ''
-    return d.split(':', 1)[0] if ':' in d else r.get('code')
-
-
-def q1(sql, *params):
-    return t.su1(sql, params or None)
+q1 = t.q1
 
 
 acc = payments_fixture(t)

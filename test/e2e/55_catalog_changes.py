@@ -9,22 +9,12 @@ owner, an admin and the superadmin; support and finance refused), refused
 while something depends on them; copying with the questions mapped. Every
 effect is checked by a superuser query on what was committed."""
 
-from lib import ORG1, Tap
+from lib import ORG1, Tap, body, code_of
 
 t = Tap()
 
 
-def body(r):
-    return r.get('body') if isinstance(r.get('body'), (dict, list)) else {}
-
-
-def code_of(r):
-    d = r.get('details') or ''
-    return d.split(':', 1)[0] if ':' in d else r.get('code')
-
-
-def q1(sql, *params):
-    return t.su1(sql, params or None)
+q1 = t.q1
 
 
 # --- the organiser builds an event ------------------------------------------

@@ -19,25 +19,14 @@ import json
 import threading
 import uuid
 
-from lib import ORG1, ORG2, Tap, payments_fixture, stripe_headers, stripe_pi
+from lib import ORG1, ORG2, Tap, body, code_of, payments_fixture, stripe_headers, stripe_pi
 from pgrst import Driver
 
 t = Tap()
 api = t.api
 
 
-def body(r):
-    return r.get('body') if isinstance(r.get('body'), (dict, list)) else {}
-
-
-def code_of(r):
-    """The stable business code of an error answer ('sold_out', ...)."""
-    d = r.get('details') or ''
-    return d.split(':', 1)[0] if ':' in d else r.get('code')
-
-
-def q1(sql, *params):
-    return t.su1(sql, params or None)
+q1 = t.q1
 
 
 acc = payments_fixture(t)

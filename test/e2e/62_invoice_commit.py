@@ -20,18 +20,13 @@ organisation is refused on the fast path too."""
 
 import psycopg2
 
-from lib import ORG1, ORG2, Tap, payments_fixture, stripe_headers, stripe_pi
+from lib import ORG1, ORG2, Tap, body, payments_fixture, stripe_headers, stripe_pi
 
 t = Tap()
 api = t.api
 
 
-def body(r):
-    return r.get('body') if isinstance(r.get('body'), (dict, list)) else {}
-
-
-def q1(sql, *params):
-    return t.su1(sql, params or None)
+q1 = t.q1
 
 
 acc = payments_fixture(t)

@@ -15,28 +15,14 @@ Defects found and fixed (docs/checkout.md, docs/security.md):
 
 import uuid
 
-from lib import ORG1, Tap, payments_fixture, stripe_headers, stripe_pi
+from lib import ORG1, Tap, body, code_of, payments_fixture, stripe_headers, stripe_pi
 
 t = Tap()
 api = t.api
 
 
-def body(r):
-    return r.get('body') if isinstance(r.get('body'), (dict, list)) else {}
-
-
-def code_of(r):
-    d = r.get('details') or ''
-    return d.split(':', 1)[0] if ':' in d else r.get('code')
-
-
-def q1(sql, *params):
-    return t.su1(sql, params or None)
-
-
-def expect(r, status, code, name):
-    return t.is_((r['status'], code_of(r)), (status, code), '%s: %s (%d)' % (name, code, status),
-                 {k: r.get(k) for k in ('status', 'code', 'message', 'details', 'hint')})
+q1 = t.q1
+expect = t.expect
 
 
 acc = payments_fixture(t)

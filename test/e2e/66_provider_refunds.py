@@ -24,18 +24,13 @@ afterwards by superuser queries on what was committed.
 import json
 import uuid
 
-from lib import ORG1, Tap, payments_fixture, stripe_headers, stripe_obj, stripe_pi
+from lib import ORG1, Tap, body, payments_fixture, stripe_headers, stripe_obj, stripe_pi
 
 t = Tap()
 api = t.api
 
 
-def body(r):
-    return r.get('body') if isinstance(r.get('body'), (dict, list)) else {}
-
-
-def q1(sql, *params):
-    return t.su1(sql, params or None)
+q1 = t.q1
 
 
 acc = payments_fixture(t)

@@ -77,10 +77,30 @@ class Tap:
     def su1(self, sql, params=None):
         return self.api.su1(sql, params)
 
+    def q1(self, sql, *params):
+        """The one value a superuser query returns."""
+        return self.su1(sql, params or None)
+
+    def expect(self, r, status, code, name):
+        """The answer is this HTTP status with this business code."""
+        return self.is_((r['status'], code_of(r)), (status, code), '%s: %s (%d)' % (name, code, status),
+                        {k: r.get(k) for k in ('status', 'code', 'message', 'details', 'hint')})
+
     def done(self):
         print('1..%d' % self.n)
         print('# %s: %d of %d failed, %.1f s' % (os.path.basename(sys.argv[0]), self.failed, self.n, time.time() - self.t0))
         sys.exit(1 if self.failed else 0)
+
+
+def body(r):
+    """The JSON body of an answer ({} for an error or a body that is not JSON)."""
+    return r.get('body') if isinstance(r.get('body'), (dict, list)) else {}
+
+
+def code_of(r):
+    """The stable business code of an error answer ('sold_out', ...)."""
+    d = r.get('details') or ''
+    return d.split(':', 1)[0] if ':' in d else r.get('code')
 
 
 def body_outcome(r):
