@@ -119,10 +119,7 @@ DECLARE
   a startlijn.addons;
   st text; con text; col text;
 BEGIN
-  PERFORM 1 FROM startlijn.events x WHERE x.id = e.id FOR UPDATE;
-  IF e.status NOT IN ('draft', 'published') THEN
-    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
-  END IF;
+  e := startlijn.lock_changeable_event(e.id);
   PERFORM startlijn.check_name(name);
   BEGIN
     INSERT INTO startlijn.addons AS x (organization_id, event_id, name, description, standalone, max_per_entry,
@@ -155,10 +152,7 @@ DECLARE
   cl text[];
   st text; con text; col text;
 BEGIN
-  SELECT * INTO e FROM startlijn.events x WHERE x.id = a.event_id FOR UPDATE;
-  IF e.status NOT IN ('draft', 'published') THEN
-    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
-  END IF;
+  e := startlijn.lock_changeable_event(a.event_id);
   IF name IS NOT NULL THEN PERFORM startlijn.check_name(name); END IF;
   cl := startlijn.check_clear(clear, ARRAY['description', 'text_max_length']);
   BEGIN
@@ -201,10 +195,7 @@ DECLARE
   item uuid;
   st text; con text; col text;
 BEGIN
-  SELECT * INTO e FROM startlijn.events x WHERE x.id = a.event_id FOR UPDATE;
-  IF e.status NOT IN ('draft', 'published') THEN
-    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
-  END IF;
+  e := startlijn.lock_changeable_event(a.event_id);
   PERFORM startlijn.check_name(name);
   IF stock IS NOT NULL THEN
     PERFORM startlijn.check_capacity_limit(a.organization_id, NULL, stock);
@@ -246,10 +237,7 @@ DECLARE
   e startlijn.events;
   st text; con text; col text;
 BEGIN
-  SELECT * INTO e FROM startlijn.events x WHERE x.id = v.event_id FOR UPDATE;
-  IF e.status NOT IN ('draft', 'published') THEN
-    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
-  END IF;
+  e := startlijn.lock_changeable_event(v.event_id);
   IF name IS NOT NULL THEN PERFORM startlijn.check_name(name); END IF;
   IF ((price IS NOT NULL AND price <> v.price) OR (currency IS NOT NULL AND currency <> v.currency)
       OR (vat_rate IS NOT NULL AND vat_rate <> v.vat_rate))
@@ -330,10 +318,7 @@ BEGIN
   IF reason IS NOT NULL AND pg_catalog.length(reason) > 500 THEN
     PERFORM startlijn.raise('invalid_argument', 'A reason has at most 500 characters.');
   END IF;
-  SELECT * INTO e FROM startlijn.events x WHERE x.id = a.event_id FOR UPDATE;
-  IF e.status NOT IN ('draft', 'published') THEN
-    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
-  END IF;
+  e := startlijn.lock_changeable_event(a.event_id);
   SELECT pg_catalog.array_agg(v.id ORDER BY v.id) INTO ids
     FROM (SELECT x.id FROM startlijn.addon_variants x WHERE x.addon_id = a.id AND x.deleted_at IS NULL
            ORDER BY x.id FOR UPDATE) v;
@@ -365,10 +350,7 @@ BEGIN
   IF reason IS NOT NULL AND pg_catalog.length(reason) > 500 THEN
     PERFORM startlijn.raise('invalid_argument', 'A reason has at most 500 characters.');
   END IF;
-  SELECT * INTO e FROM startlijn.events x WHERE x.id = v.event_id FOR UPDATE;
-  IF e.status NOT IN ('draft', 'published') THEN
-    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
-  END IF;
+  e := startlijn.lock_changeable_event(v.event_id);
   PERFORM 1 FROM startlijn.addon_variants x WHERE x.id = v.id FOR UPDATE;
   IF startlijn.variants_in_use(ARRAY[v.id]) IS NOT NULL THEN
     PERFORM startlijn.raise('item_in_use', pg_catalog.format('%s is sold, held, waited for or in an open order.', v.name),

@@ -44,6 +44,24 @@ BEGIN
 END
 $$;
 
+-- The event locked FOR UPDATE (its catalog changes one at a time, and
+-- against reservations, which take what they sell FOR SHARE), if it may
+-- still be changed: draft or published. The status is read from the
+-- locked row.
+CREATE FUNCTION startlijn.lock_changeable_event(event_id uuid) RETURNS startlijn.events
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  e startlijn.events;
+BEGIN
+  SELECT * INTO e FROM startlijn.events x WHERE x.id = lock_changeable_event.event_id FOR UPDATE;
+  IF e.status NOT IN ('draft', 'published') THEN
+    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
+  END IF;
+  RETURN e;
+END
+$$;
+
 CREATE FUNCTION startlijn.catalog_course(course_id uuid, need text) RETURNS startlijn.courses
   LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
@@ -473,10 +491,7 @@ DECLARE
   c startlijn.courses;
   st text; con text; col text;
 BEGIN
-  PERFORM 1 FROM startlijn.events x WHERE x.id = e.id FOR UPDATE;
-  IF e.status NOT IN ('draft', 'published') THEN
-    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
-  END IF;
+  e := startlijn.lock_changeable_event(e.id);
   PERFORM startlijn.check_name(name);
   IF legs IS NOT NULL AND NOT startlijn.valid_legs(legs) THEN
     PERFORM startlijn.raise('invalid_argument',
@@ -520,10 +535,7 @@ DECLARE
   e startlijn.events;
   st text; con text; col text;
 BEGIN
-  SELECT * INTO e FROM startlijn.events x WHERE x.id = c.event_id FOR UPDATE;
-  IF e.status NOT IN ('draft', 'published') THEN
-    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
-  END IF;
+  e := startlijn.lock_changeable_event(c.event_id);
   IF name IS NOT NULL THEN PERFORM startlijn.check_name(name); END IF;
   IF legs IS NOT NULL AND NOT startlijn.valid_legs(legs) THEN
     PERFORM startlijn.raise('invalid_argument',
@@ -572,10 +584,7 @@ DECLARE
   w startlijn.waves;
   pool uuid;
 BEGIN
-  SELECT * INTO e FROM startlijn.events x WHERE x.id = c.event_id FOR UPDATE;
-  IF e.status NOT IN ('draft', 'published') THEN
-    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
-  END IF;
+  e := startlijn.lock_changeable_event(c.event_id);
   PERFORM startlijn.check_name(name);
   IF starts_at IS NULL THEN
     PERFORM startlijn.raise('missing_argument', 'The argument starts_at is required.');
@@ -610,10 +619,7 @@ DECLARE
   w startlijn.waves := startlijn.catalog_wave(wave_id, 'write');
   e startlijn.events;
 BEGIN
-  SELECT * INTO e FROM startlijn.events x WHERE x.id = w.event_id FOR UPDATE;
-  IF e.status NOT IN ('draft', 'published') THEN
-    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
-  END IF;
+  e := startlijn.lock_changeable_event(w.event_id);
   IF name IS NOT NULL THEN PERFORM startlijn.check_name(name); END IF;
   IF starts_at IS NOT NULL AND (starts_at < e.starts_at OR starts_at > e.ends_at) THEN
     PERFORM startlijn.raise('invalid_period', 'A wave starts between the start and the end of its event.');
@@ -655,10 +661,7 @@ BEGIN
   IF reason IS NOT NULL AND pg_catalog.length(reason) > 500 THEN
     PERFORM startlijn.raise('invalid_argument', 'A reason has at most 500 characters.');
   END IF;
-  SELECT * INTO e FROM startlijn.events x WHERE x.id = c.event_id FOR UPDATE;
-  IF e.status NOT IN ('draft', 'published') THEN
-    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
-  END IF;
+  e := startlijn.lock_changeable_event(c.event_id);
   SELECT pg_catalog.count(*) INTO n FROM startlijn.ticket_types t WHERE t.course_id = c.id AND t.deleted_at IS NULL;
   IF n > 0 THEN
     PERFORM startlijn.raise('has_ticket_types', pg_catalog.format('%s ticket types sell this course.', n),
@@ -689,10 +692,7 @@ BEGIN
   IF reason IS NOT NULL AND pg_catalog.length(reason) > 500 THEN
     PERFORM startlijn.raise('invalid_argument', 'A reason has at most 500 characters.');
   END IF;
-  SELECT * INTO e FROM startlijn.events x WHERE x.id = w.event_id FOR UPDATE;
-  IF e.status NOT IN ('draft', 'published') THEN
-    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
-  END IF;
+  e := startlijn.lock_changeable_event(w.event_id);
   SELECT pg_catalog.count(*) INTO n FROM startlijn.ticket_types t WHERE t.wave_id = w.id AND t.deleted_at IS NULL;
   IF n > 0 THEN
     PERFORM startlijn.raise('has_ticket_types', pg_catalog.format('%s ticket types sell this start wave.', n),
@@ -730,10 +730,7 @@ DECLARE
   salt bytea;
   st text; con text; col text;
 BEGIN
-  PERFORM 1 FROM startlijn.events x WHERE x.id = e.id FOR UPDATE;
-  IF e.status NOT IN ('draft', 'published') THEN
-    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
-  END IF;
+  e := startlijn.lock_changeable_event(e.id);
   c := startlijn.catalog_course(course_id, 'write');
   IF c.event_id <> e.id THEN
     PERFORM startlijn.raise('course_not_found', 'The course belongs to another event.');
@@ -814,10 +811,7 @@ DECLARE
   old_item uuid := t.item_id;
   st text; con text; col text;
 BEGIN
-  SELECT * INTO e FROM startlijn.events x WHERE x.id = t.event_id FOR UPDATE;
-  IF e.status NOT IN ('draft', 'published') THEN
-    PERFORM startlijn.raise('invalid_transition', pg_catalog.format('A %s event cannot be changed.', e.status));
-  END IF;
+  e := startlijn.lock_changeable_event(t.event_id);
   -- the ticket type's row lock: reserve takes it FOR SHARE before it
   -- prices and holds, so a move or a delete waits for (and then sees) it
   SELECT * INTO t FROM startlijn.ticket_types x WHERE x.id = t.id FOR UPDATE;
